@@ -1,0 +1,39 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+const char *az_status_name(az_status status)
+{
+	switch (status) {
+	case AZ_OK: return "ok";
+	case AZ_ERR_INVALID: return "invalid";
+	case AZ_ERR_NOMEM: return "out of memory";
+	case AZ_ERR_IO: return "i/o error";
+	case AZ_ERR_PARSE: return "parse error";
+	case AZ_ERR_SCHEMA: return "schema error";
+	case AZ_ERR_TOO_LARGE: return "too large";
+	case AZ_ERR_NOT_FOUND: return "not found";
+	case AZ_ERR_SYSTEM: return "system error";
+	}
+	return "unknown status";
+}
+
+const char *az_version(void)
+{
+	return PACKAGE_VERSION;
+}
+
+az_status azi_fail(az_error *err, az_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
