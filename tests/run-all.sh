@@ -1,2 +1,121 @@
-#!/bin/sh
-exit 0
+#!/usr/bin/env bash
+# The project's one test command: installs the Debian packages it needs when
+# missing, builds (normal and ASan+UBSan), and runs every test suite:
+# Criterion unit tests (plain, sanitizers, valgrind), make distcheck, and the
+# Slurm scenarios on a throwaway cluster.  Run as root from the source tree.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc)
+passed=0
+failed=0
+
+DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
+ libslurm-dev libhwloc-dev hwloc libpmix-dev libcjson-dev libcriterion-dev
+ slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
+ valgrind python3 util-linux"
+
+install_missing_packages() {
+	local missing=() pkg
+	for pkg in $DEBIAN_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+			grep -q "install ok installed" || missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "run-all: missing Debian packages (${missing[*]}); run as root to install them" >&2
+		exit 2
+	fi
+	echo "run-all: installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Record one suite's outcome; its output stays on the terminal.
+suite() {
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== $name: ok"
+	else
+		failed=$((failed + 1))
+		echo "=== $name: FAILED"
+	fi
+}
+
+configure_build() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" -q "$@")
+}
+
+# Criterion writes its Synthesis line to each test's log; show them all.
+unit_tests() {
+	local dir=$1 status=0
+	make -C "$dir" -j"$jobs" check >"$dir/check.out" 2>&1 || status=$?
+	grep -h "Synthesis" "$dir"/tests/unit/*.log || true
+	grep -E '^(# |FAIL|ERROR)' "$dir/check.out" || true
+	if [ $status -ne 0 ]; then
+		cat "$dir"/tests/unit/*.log
+	fi
+	return $status
+}
+
+# Criterion runs each test in a child process whose valgrind exit code it
+# ignores, so every process logs to its own file and any report is a failure.
+valgrind_unit_tests() {
+	local dir=$1 test logs status=0
+	logs=$(mktemp -d)
+	for test in "$dir"/tests/unit/test_*; do
+		case $test in *.log | *.trs | *.o) continue ;; esac
+		[ -x "$test" ] || continue
+		AZ_TEST_SRCDIR=$top AZ_TEST_BUILDDIR=$dir \
+			"$dir/libtool" --mode=execute valgrind -q --trace-children=yes \
+			--leak-check=full --errors-for-leak-kinds=definite \
+			--log-file="$logs/$(basename "$test").%p" "$test" -j1 >/dev/null 2>&1 || status=1
+	done
+	if [ -n "$(find "$logs" -type f -size +0)" ]; then
+		find "$logs" -type f -size +0 -exec cat {} +
+		status=1
+	fi
+	rm -rf "$logs"
+	[ $status -eq 0 ] && echo "valgrind: every unit test process clean"
+	return $status
+}
+
+distcheck() {
+	make -C "$1" -j"$jobs" distcheck >"$1/distcheck.out" 2>&1 || {
+		tail -40 "$1/distcheck.out"
+		return 1
+	}
+	grep -A1 "archives ready" "$1/distcheck.out"
+}
+
+slurm_tests() {
+	local dir=$1 script status=0
+	for script in "$top"/tests/slurm/test_*.sh; do
+		[ -e "$script" ] || continue
+		AZ_BUILDDIR=$dir bash "$script" || status=1
+	done
+	return $status
+}
+
+install_missing_packages
+autoreconf -fi >/dev/null 2>&1
+configure_build build
+configure_build build-asan --enable-sanitizers
+make -C build -j"$jobs" >/dev/null
+make -C build-asan -j"$jobs" >/dev/null
+
+suite "unit tests" unit_tests build
+suite "unit tests under ASan+UBSan" unit_tests build-asan
+suite "unit tests under valgrind" valgrind_unit_tests build
+suite "make distcheck" distcheck build
+suite "slurm scenarios" slurm_tests "$top/build"
+
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
