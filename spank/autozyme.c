@@ -1,0 +1,76 @@
+/*
+ * The dispatcher: Slurm calls these entry points in every context; each
+ * one hands over to the module of the context it runs in.
+ */
+#include "config.h"
+
+#include <slurm/spank.h>
+
+#include "plugin.h"
+
+SPANK_PLUGIN(autozyme, 1);
+
+struct az_plugin az_plugin;
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	switch (spank_context()) {
+	case S_CTX_LOCAL:
+	case S_CTX_ALLOCATOR:
+	case S_CTX_REMOTE:
+		break;
+	default:
+		return 0;
+	}
+	if (az_options_register(sp) != 0)
+		return -1;
+	az_plugin.config_ok = az_config_parse(&az_plugin.config, ac, av) == 0;
+	/* A broken plugstack.conf is refused at submission; on a compute node
+	 * failing here could fail the step, so the plugin only stands aside. */
+	return az_plugin.config_ok || spank_context() == S_CTX_REMOTE ? 0 : -1;
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	switch (spank_context()) {
+	case S_CTX_LOCAL:
+	case S_CTX_ALLOCATOR:
+		return az_local_post_opt(sp);
+	default:
+		return 0;
+	}
+}
+
+int slurm_spank_user_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	az_remote_user_init(sp);
+	return 0; /* never fail here: Slurm would drain the node */
+}
+
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	az_remote_task_init(sp);
+	return 0; /* a budget problem must not fail the user's task */
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	(void)sp;
+	(void)ac;
+	(void)av;
+	if (spank_context() == S_CTX_REMOTE)
+		az_remote_exit();
+	az_options_free(&az_plugin.options);
+	az_config_free(&az_plugin.config);
+	return 0;
+}

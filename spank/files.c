@@ -1,0 +1,191 @@
+/*
+ * Activation files: <activation_dir>/autozyme.<uid>.<job>/<step>.<rank>.json.
+ * Created by the task itself, already running as the user; removed at the
+ * step's end by a child of slurmstepd that first drops to the user, so no
+ * privileged process ever opens, writes or removes a path the user controls.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plugin.h"
+
+void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX])
+{
+	if (step_id == SLURM_BATCH_SCRIPT)
+		snprintf(buf, AZ_STEP_NAME_MAX, "batch");
+	else if (step_id == SLURM_INTERACTIVE_STEP)
+		snprintf(buf, AZ_STEP_NAME_MAX, "interactive");
+	else
+		snprintf(buf, AZ_STEP_NAME_MAX, "%u", step_id);
+}
+
+static void job_dir_name(uid_t uid, uint32_t job_id, char *buf, size_t len)
+{
+	snprintf(buf, len, "autozyme.%u.%u", (unsigned)uid, job_id);
+}
+
+/* The job directory, only if it is a real directory of ours that nobody else can enter. */
+static int open_job_dir(int base_fd, const char *name, uid_t uid)
+{
+	struct stat st;
+	int fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || st.st_uid != uid || (st.st_mode & 077) != 0) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A leftover of a requeued job may hold the name: replace it, never follow it. */
+static int create_file(int dir_fd, const char *name, const char *json)
+{
+	int fd, rc;
+
+	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(dir_fd, name, 0) == 0)
+		fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	rc = write_all(fd, json, strlen(json));
+	if (close(fd) != 0)
+		rc = -1;
+	if (rc != 0)
+		unlinkat(dir_fd, name, 0);
+	return rc;
+}
+
+/* Another step's exit may remove the empty job directory meanwhile: retry once. */
+static int open_or_make_job_dir(int base_fd, const char *dir_name, uid_t uid)
+{
+	int attempt, fd = -1;
+
+	for (attempt = 0; attempt < 2 && fd < 0; attempt++) {
+		if (mkdirat(base_fd, dir_name, 0700) != 0 && errno != EEXIST)
+			return -1;
+		fd = open_job_dir(base_fd, dir_name, uid);
+	}
+	return fd;
+}
+
+int az_files_write(const char *base, uint32_t job_id, const char *step_name,
+		   uint32_t global_rank, const char *json, char **path_out)
+{
+	char dir_name[64], file_name[64];
+	int base_fd, dir_fd = -1, rc = -1;
+
+	job_dir_name(getuid(), job_id, dir_name, sizeof(dir_name));
+	snprintf(file_name, sizeof(file_name), "%s.%u.json", step_name, global_rank);
+	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (base_fd < 0)
+		goto fail;
+	dir_fd = open_or_make_job_dir(base_fd, dir_name, getuid());
+	if (dir_fd < 0 || create_file(dir_fd, file_name, json) != 0)
+		goto fail;
+	if (asprintf(path_out, "%s/%s/%s", base, dir_name, file_name) < 0) {
+		*path_out = NULL;
+		goto fail;
+	}
+	rc = 0;
+fail:
+	if (rc != 0)
+		fprintf(stderr, AZ_LOG_PREFIX "cannot write the activation file under %s/%s: %s; variables are set all the same\n",
+			base, dir_name, strerror(errno));
+	if (dir_fd >= 0)
+		close(dir_fd);
+	if (base_fd >= 0)
+		close(base_fd);
+	return rc;
+}
+
+static bool is_step_file(const char *name, const char *step_name)
+{
+	size_t len = strlen(step_name);
+	const char *suffix = strrchr(name, '.');
+
+	return strncmp(name, step_name, len) == 0 && name[len] == '.' &&
+	       suffix && strcmp(suffix, ".json") == 0;
+}
+
+/* Runs as the user: removes <step>.*.json, then the job directory if empty. */
+static int remove_as_user(const char *base, uid_t uid, uint32_t job_id,
+			  const char *step_name)
+{
+	char dir_name[64];
+	struct dirent *entry;
+	int base_fd, dir_fd;
+	DIR *dir;
+
+	job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
+	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (base_fd < 0)
+		return 1;
+	dir_fd = open_job_dir(base_fd, dir_name, uid);
+	if (dir_fd < 0 || !(dir = fdopendir(dir_fd)))
+		return errno == ENOENT ? 0 : 1;
+	while ((entry = readdir(dir)))
+		if (is_step_file(entry->d_name, step_name))
+			unlinkat(dirfd(dir), entry->d_name, 0);
+	closedir(dir);
+	/* Other steps of the job may still hold files here: then it stays. */
+	unlinkat(base_fd, dir_name, AT_REMOVEDIR);
+	close(base_fd);
+	return 0;
+}
+
+static bool drop_to_user(uid_t uid, gid_t gid)
+{
+	return setgroups(1, &gid) == 0 && setgid(gid) == 0 && setuid(uid) == 0 &&
+	       getuid() == uid && geteuid() == uid;
+}
+
+void az_files_remove_step(const char *base, uid_t uid, gid_t gid,
+			  uint32_t job_id, uint32_t step_id)
+{
+	char step_name[AZ_STEP_NAME_MAX];
+	int status = 0;
+	pid_t pid;
+
+	az_files_step_name(step_id, step_name);
+	pid = fork();
+	if (pid < 0) {
+		slurm_error(AZ_LOG_PREFIX "cannot fork to remove activation files: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0)
+		_exit(drop_to_user(uid, gid) ? remove_as_user(base, uid, job_id, step_name) : 2);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		slurm_error(AZ_LOG_PREFIX "activation files of job %u step %s under %s not removed (status %d)",
+			    job_id, step_name, base, status);
+}

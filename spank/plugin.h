@@ -1,0 +1,106 @@
+/*
+ * The AutoZyme SPANK plugin: shared state and the entry points of each
+ * module.  Every message starts with "autozyme: ".
+ */
+#ifndef AZ_PLUGIN_H
+#define AZ_PLUGIN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <slurm/slurm.h>
+#include <slurm/spank.h>
+
+#include "autozyme.h"
+
+#define AZ_LOG_PREFIX "autozyme: "
+
+/* plugstack.conf arguments (config.c). */
+struct az_config {
+	unsigned default_threads; /* 0 = auto */
+	unsigned max_threads;     /* 0 = none */
+	char *default_activate;   /* NAME[,NAME...] or NULL */
+	char **allowed_patches;   /* NULL = every patch of the registry */
+	size_t n_allowed_patches;
+	char *patch_dir;          /* DIR[:DIR...] */
+	char *activation_dir;
+	char **vars;              /* NULL-terminated; NULL = the default list */
+	bool respect_user_env;
+	char *omp_bind;           /* NULL, "spread" or "close" */
+	az_smt_policy smt;
+};
+
+/* What the user asked for on the command line (options.c). */
+struct az_options {
+	char *threads;  /* --autozyme-threads, validated */
+	char *activate; /* --autozyme-activate, validated syntax */
+	bool verbose;   /* --autozyme-verbose */
+};
+
+/* Computed once per step in slurmstepd, inherited by every task (remote.c). */
+struct az_step {
+	bool active;            /* false for the extern step or after a setup error */
+	az_topology *topology;
+	az_registry *registry;
+	unsigned stepd_pus;     /* the step's own cpuset: tasks seeing all of it are unbound */
+	uint32_t job_id;
+	uint32_t step_id;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct az_plugin {
+	bool config_ok; /* plugstack.conf arguments parsed */
+	struct az_config config;
+	struct az_options options;
+	struct az_step step;
+};
+
+extern struct az_plugin az_plugin;
+
+/* config.c */
+int az_config_parse(struct az_config *config, int ac, char **av);
+void az_config_free(struct az_config *config);
+
+/* options.c */
+int az_options_register(spank_t sp);
+void az_options_free(struct az_options *options);
+/* The request: the command line, else AUTOZYME_THREADS, else AUTOZYMER_THREADS. */
+int az_options_request(const struct az_options *options, const az_env *env,
+		       az_request *out, bool *explicit_count);
+/* The patch list: the command line, else AUTOZYME_ACTIVATE, else the site's. */
+int az_options_patches(const struct az_options *options, const az_env *env,
+		       const struct az_config *config, char ***names, size_t *count);
+int az_options_check_patches(const struct az_config *config,
+			     const az_registry *registry, char **names, size_t count);
+
+/* spank_env.c: an az_env over the job environment of a SPANK handle. */
+struct az_spank_env {
+	spank_t sp;
+	char value[4096];
+};
+az_env az_spank_env(struct az_spank_env *storage, spank_t sp);
+
+/* local.c: srun, sbatch and salloc. */
+int az_local_post_opt(spank_t sp);
+
+/* remote.c: slurmstepd. */
+int az_remote_user_init(spank_t sp);
+int az_remote_task_init(spank_t sp);
+int az_remote_exit(void);
+
+/* task.c: one task's budget, variables and activation file. */
+int az_task_setup(spank_t sp, const struct az_step *step);
+
+/* files.c: activation files, created and removed as the job's user. */
+#define AZ_STEP_NAME_MAX 16
+/* "batch", "interactive" or the decimal step id. */
+void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX]);
+/* Create <base>/autozyme.<uid>.<job>/<step>.<rank>.json (0700 dir, 0600 file). */
+int az_files_write(const char *base, uint32_t job_id, const char *step_name,
+		   uint32_t global_rank, const char *json, char **path_out);
+/* Remove the step's files (and the job's directory once empty) as the user. */
+void az_files_remove_step(const char *base, uid_t uid, gid_t gid,
+			  uint32_t job_id, uint32_t step_id);
+
+#endif

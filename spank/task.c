@@ -1,0 +1,300 @@
+/*
+ * One task, in task_init: runs as the job's user in the task's own process,
+ * after Slurm applied the CPU binding and before exec.  Gathers the budget's
+ * inputs, decides, injects the variables and writes the activation file.
+ * Problems are reported on the task's stderr; the task always starts.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin.h"
+
+struct task {
+	az_env env;
+	struct az_spank_env env_storage;
+	az_activation record;
+	az_budget_input input;
+	az_cpus cpus;
+	char node[256];
+	char step_name[AZ_STEP_NAME_MAX];
+	bool explicit_count;
+};
+
+static void read_node(struct task *t)
+{
+	const char *name = t->env.get(t->env.ctx, "SLURMD_NODENAME");
+
+	if (name)
+		snprintf(t->node, sizeof(t->node), "%s", name);
+	else if (gethostname(t->node, sizeof(t->node)) != 0)
+		snprintf(t->node, sizeof(t->node), "unknown");
+	t->record.node = t->node;
+}
+
+/* Array ids: Slurm reports 0 as the array id of a job outside any array. */
+static int read_ids(spank_t sp, const struct az_step *step, struct task *t)
+{
+	az_activation *r = &t->record;
+	int local_rank = 0;
+
+	r->job_id = step->job_id;
+	az_files_step_name(step->step_id, t->step_name);
+	r->step = t->step_name;
+	if (spank_get_item(sp, S_JOB_ARRAY_ID, &r->array_job_id) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_ARRAY_TASK_ID, &r->array_task_id) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_NODEID, &r->node_id) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_TASK_GLOBAL_ID, &r->global_rank) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_TASK_ID, &local_rank) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &r->local_tasks) != ESPANK_SUCCESS) {
+		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's Slurm ids\n");
+		return -1;
+	}
+	if (r->array_job_id == 0)
+		r->array_job_id = r->array_task_id = AZ_ID_NONE;
+	r->local_rank = (uint32_t)local_rank;
+	read_node(t);
+	return 0;
+}
+
+/* cpus per task: Slurm's step item, else the variable srun or sbatch set. */
+static unsigned read_cpus_per_task(spank_t sp, struct task *t)
+{
+	const char *text;
+	uint32_t cpus = 0;
+	unsigned parsed;
+
+	if (spank_get_item(sp, S_STEP_CPUS_PER_TASK, &cpus) == ESPANK_SUCCESS && cpus > 0)
+		return cpus;
+	text = t->env.get(t->env.ctx, "SLURM_CPUS_PER_TASK");
+	if (text && az_count_parse(text, "SLURM_CPUS_PER_TASK", 1, AZ_THREADS_MAX,
+				   &parsed, NULL) == AZ_OK)
+		return parsed;
+	return 0;
+}
+
+static void read_cpus(spank_t sp, const struct az_step *step, struct task *t)
+{
+	az_budget_input *in = &t->input;
+	az_error err;
+
+	if (step->topology && az_cpus_current(step->topology, &t->cpus, &err) != AZ_OK)
+		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's cpuset: %s\n", err.message);
+	if (az_cgroup_quota("/proc/self", &in->quota_cpus, &err) != AZ_OK) {
+		fprintf(stderr, AZ_LOG_PREFIX "%s; ignoring the cgroup quota\n", err.message);
+		in->quota_cpus = 0;
+	}
+	in->cpuset_pus = t->cpus.pus;
+	in->cpuset_cores = t->cpus.cores;
+	in->cpus_per_task = read_cpus_per_task(sp, t);
+	in->local_tasks = t->record.local_tasks;
+	/* A task seeing the step's whole cpuset is not bound: it shares it. */
+	in->tasks_bound = t->cpus.pus < step->stepd_pus;
+	in->site_default = az_plugin.config.default_threads;
+	in->site_max = az_plugin.config.max_threads;
+	in->smt = az_plugin.config.smt;
+	t->record.cpuset = t->cpus.list ? t->cpus.list : "";
+	t->record.pus = t->cpus.pus;
+	t->record.cores = t->cpus.cores;
+}
+
+static int decide(struct task *t)
+{
+	char message[512];
+	az_error err;
+
+	if (az_options_request(&az_plugin.options, &t->env, &t->input.request,
+			       &t->explicit_count) != 0)
+		t->input.request = (az_request){ .kind = AZ_REQUEST_UNSET };
+	if (az_budget_decide(&t->input, &t->record.budget, &err) != AZ_OK) {
+		fprintf(stderr, AZ_LOG_PREFIX "%s\n", err.message);
+		return -1;
+	}
+	az_budget_clamp_message(&t->record.budget, message, sizeof(message));
+	if (message[0])
+		fprintf(stderr, "%s\n", message);
+	return 0;
+}
+
+/* Under "off", values injected into an earlier step must not leak through. */
+static void clear_injected(struct task *t)
+{
+	const char *list = t->env.get(t->env.ctx, AZ_ENV_INJECTED);
+	char *names, *name, *save = NULL;
+
+	if (!list || !(names = strdup(list)))
+		return;
+	for (name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save))
+		if (!az_env_user_value(&t->env, name))
+			t->env.unset(t->env.ctx, name);
+	free(names);
+	t->env.unset(t->env.ctx, AZ_ENV_INJECTED);
+	t->env.unset(t->env.ctx, AZ_ENV_INJECTED_VALUE);
+}
+
+static void inject_variables(struct task *t)
+{
+	const struct az_config *config = &az_plugin.config;
+	az_user_policy policy = config->respect_user_env && !t->explicit_count
+		? AZ_KEEP_USER_VALUES : AZ_OVERRIDE_USER_VALUES;
+	az_error err;
+
+	if (t->record.budget.off) {
+		clear_injected(t);
+		return;
+	}
+	if (az_thread_vars_apply(&t->env, (const char *const *)config->vars,
+				 t->record.budget.threads, policy, NULL, &err) != AZ_OK)
+		fprintf(stderr, AZ_LOG_PREFIX "%s\n", err.message);
+	/* Only on request: binding can collapse a task's threads onto one core. */
+	if (config->omp_bind) {
+		t->env.set(t->env.ctx, "OMP_PLACES", "cores");
+		t->env.set(t->env.ctx, "OMP_PROC_BIND", config->omp_bind);
+	}
+}
+
+static int add_variable(az_activation *r, const char *name, const char *value)
+{
+	az_variable *grown = realloc(r->variables, (r->n_variables + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -1;
+	r->variables = grown;
+	grown[r->n_variables].name = strdup(name);
+	grown[r->n_variables].value = strdup(value);
+	r->n_variables++;
+	return grown[r->n_variables - 1].name && grown[r->n_variables - 1].value ? 0 : -1;
+}
+
+/* The record lists what this task's environment received from AutoZyme. */
+static int record_variables(struct task *t)
+{
+	const char *list = t->env.get(t->env.ctx, AZ_ENV_INJECTED);
+	char *names, *name, *save = NULL;
+	const char *value;
+	int rc = 0;
+
+	if (t->record.budget.off || !list || !(names = strdup(list)))
+		return 0;
+	for (name = strtok_r(names, ",", &save); name && rc == 0;
+	     name = strtok_r(NULL, ",", &save))
+		if ((value = t->env.get(t->env.ctx, name)))
+			rc = add_variable(&t->record, name, value);
+	free(names);
+	if (rc == 0 && az_plugin.config.omp_bind)
+		rc = add_variable(&t->record, "OMP_PLACES", "cores") ||
+		     add_variable(&t->record, "OMP_PROC_BIND", az_plugin.config.omp_bind);
+	return rc;
+}
+
+static char *join_names(char **names, size_t count)
+{
+	size_t i, len = 1;
+	char *joined;
+
+	for (i = 0; i < count; i++)
+		len += strlen(names[i]) + 1;
+	joined = calloc(1, len);
+	for (i = 0; joined && i < count; i++) {
+		if (i)
+			strcat(joined, ",");
+		strcat(joined, names[i]);
+	}
+	return joined;
+}
+
+/* Patches were checked at submission; a node whose registry differs drops them. */
+static void choose_patches(const struct az_step *step, struct task *t)
+{
+	az_activation *r = &t->record;
+	char *joined;
+
+	if (az_options_patches(&az_plugin.options, &t->env, &az_plugin.config,
+			       &r->patches, &r->n_patches) != 0 || r->n_patches == 0)
+		return;
+	if (!step->registry || az_options_check_patches(&az_plugin.config, step->registry,
+							r->patches, r->n_patches) != 0) {
+		fprintf(stderr, AZ_LOG_PREFIX "patches not available on node %s; none activated\n",
+			t->node);
+		az_names_free(r->patches, r->n_patches);
+		r->patches = NULL;
+		r->n_patches = 0;
+		t->env.unset(t->env.ctx, AZ_ENV_ACTIVATE);
+		return;
+	}
+	joined = join_names(r->patches, r->n_patches);
+	if (joined)
+		t->env.set(t->env.ctx, AZ_ENV_ACTIVATE, joined);
+	free(joined);
+}
+
+/* Without a file of its own the task must not see an earlier step's. */
+static void write_activation_file(struct task *t)
+{
+	char *json = NULL, *path = NULL;
+	az_error err;
+
+	if (az_activation_to_json(&t->record, &json, &err) != AZ_OK)
+		fprintf(stderr, AZ_LOG_PREFIX "activation file: %s\n", err.message);
+	else if (az_files_write(az_plugin.config.activation_dir, t->record.job_id,
+				t->step_name, t->record.global_rank, json, &path) == 0)
+		t->env.set(t->env.ctx, AZ_ENV_ACTIVATION_FILE, path);
+	if (!path)
+		t->env.unset(t->env.ctx, AZ_ENV_ACTIVATION_FILE);
+	free(json);
+	free(path);
+}
+
+static void print_verbose(const struct task *t)
+{
+	const az_activation *r = &t->record;
+	char *patches = join_names(r->patches, r->n_patches);
+	char threads[16];
+
+	snprintf(threads, sizeof(threads), "%u", r->budget.threads);
+	fprintf(stderr, AZ_LOG_PREFIX "rank %u node %s cpuset %s threads %s (%s) patches %s\n",
+		r->global_rank, r->node, r->cpuset, r->budget.off ? "off" : threads,
+		az_provenance_name(r->budget.provenance),
+		patches && *patches ? patches : "none");
+	free(patches);
+}
+
+static void release_task(struct task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->record.n_variables; i++) {
+		free(t->record.variables[i].name);
+		free(t->record.variables[i].value);
+	}
+	free(t->record.variables);
+	az_names_free(t->record.patches, t->record.n_patches);
+	az_cpus_release(&t->cpus);
+}
+
+int az_task_setup(spank_t sp, const struct az_step *step)
+{
+	struct task t = { 0 };
+	int rc = -1;
+
+	t.env = az_spank_env(&t.env_storage, sp);
+	if (read_ids(sp, step, &t) != 0)
+		goto fail;
+	read_cpus(sp, step, &t);
+	if (decide(&t) != 0)
+		goto fail;
+	inject_variables(&t);
+	choose_patches(step, &t);
+	if (record_variables(&t) != 0)
+		fprintf(stderr, AZ_LOG_PREFIX "out of memory recording the variables\n");
+	write_activation_file(&t);
+	if (az_plugin.options.verbose)
+		print_verbose(&t);
+	rc = 0;
+fail:
+	release_task(&t);
+	return rc;
+}
