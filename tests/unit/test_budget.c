@@ -1,2 +1,438 @@
+/* The thread budget: one table of named cases, each asserting the whole
+ * decision, then the rejected inputs, provenance names and clamp messages. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "autozyme.h"
+
+/* Names are arrays, not pointers: Criterion copies parameters into the
+ * worker process, where a pointer into this binary's data is not valid. */
+typedef struct budget_case {
+	char name[64];
+	az_budget_input in;
+	bool off;
+	unsigned threads;
+	az_provenance provenance;
+	unsigned allocation;
+	az_provenance allocation_provenance;
+	bool clamped;
+	unsigned requested;
+} budget_case;
+
+#define COUNT(n) .request = { AZ_REQUEST_COUNT, (n) }
+#define AUTO .request = { AZ_REQUEST_AUTO, 0 }
+#define OFF .request = { AZ_REQUEST_OFF, 0 }
+#define P(name) AZ_PROV_##name
+
+/* CASE(name, input, threads, provenance, allocation, its provenance) */
+#define CASE(name_, in_, threads_, prov_, alloc_, alloc_prov_, ...) \
+	{ .name = name_, .in = { in_ }, .threads = threads_, \
+	  .provenance = prov_, .allocation = alloc_, \
+	  .allocation_provenance = alloc_prov_, __VA_ARGS__ }
+#define CLAMPED(n) .clamped = true, .requested = (n)
+#define IN(...) __VA_ARGS__
+
+static budget_case cases[] = {
+	/* Slurm task layouts */
+	CASE("srun -n2 -c1, each task bound to 1 CPU",
+	     IN(.cpuset_pus = 1, .cpuset_cores = 1, .cpus_per_task = 1,
+		.local_tasks = 2, .tasks_bound = true),
+	     1, P(CPUS_PER_TASK), 1, P(CPUS_PER_TASK)),
+	CASE("bound tasks ignore the local task count",
+	     IN(.cpuset_pus = 4, .local_tasks = 4, .tasks_bound = true),
+	     4, P(CPUSET), 4, P(CPUSET)),
+	CASE("--cpu-bind=none -n2 on 2 CPUs: 1 each",
+	     IN(.cpuset_pus = 2, .cpuset_cores = 2, .local_tasks = 2),
+	     1, P(LOCAL_TASKS), 1, P(LOCAL_TASKS)),
+	CASE("-n3 unbound on 2 CPUs: still 1",
+	     IN(.cpuset_pus = 2, .local_tasks = 3),
+	     1, P(LOCAL_TASKS), 1, P(LOCAL_TASKS)),
+	CASE("-n2 unbound on 8 CPUs: 4 each",
+	     IN(.cpuset_pus = 8, .local_tasks = 2),
+	     4, P(LOCAL_TASKS), 4, P(LOCAL_TASKS)),
+	CASE("one unbound task keeps the cpuset",
+	     IN(.cpuset_pus = 8, .local_tasks = 1),
+	     8, P(CPUSET), 8, P(CPUSET)),
+	CASE("-n2 -c1 unbound on 4 CPUs: cpus_per_task wins",
+	     IN(.cpuset_pus = 4, .cpus_per_task = 1, .local_tasks = 2),
+	     1, P(CPUS_PER_TASK), 1, P(CPUS_PER_TASK)),
+	/* cpus_per_task against the cpuset */
+	CASE("cpuset alone", IN(.cpuset_pus = 8),
+	     8, P(CPUSET), 8, P(CPUSET)),
+	CASE("cpus_per_task equal to the cpuset wins the tie",
+	     IN(.cpuset_pus = 4, .cpus_per_task = 4),
+	     4, P(CPUS_PER_TASK), 4, P(CPUS_PER_TASK)),
+	CASE("cpus_per_task below the cpuset",
+	     IN(.cpuset_pus = 8, .cpus_per_task = 2),
+	     2, P(CPUS_PER_TASK), 2, P(CPUS_PER_TASK)),
+	CASE("cpus_per_task above the cpuset loses",
+	     IN(.cpuset_pus = 2, .cpus_per_task = 8),
+	     2, P(CPUSET), 2, P(CPUSET)),
+	/* cgroup quota */
+	CASE("quota 1.5 below the cpuset rounds up to 2",
+	     IN(.cpuset_pus = 8, .quota_cpus = 1.5),
+	     2, P(CGROUP_QUOTA), 2, P(CGROUP_QUOTA)),
+	CASE("quota 0.2 gives 1",
+	     IN(.cpuset_pus = 8, .quota_cpus = 0.2),
+	     1, P(CGROUP_QUOTA), 1, P(CGROUP_QUOTA)),
+	CASE("quota equal to the cpuset does not win",
+	     IN(.cpuset_pus = 4, .quota_cpus = 4.0),
+	     4, P(CPUSET), 4, P(CPUSET)),
+	CASE("quota above the cpuset is ignored",
+	     IN(.cpuset_pus = 4, .quota_cpus = 6.0),
+	     4, P(CPUSET), 4, P(CPUSET)),
+	CASE("quota 2.5 below cpus_per_task 4",
+	     IN(.cpuset_pus = 8, .cpus_per_task = 4, .quota_cpus = 2.5),
+	     3, P(CGROUP_QUOTA), 3, P(CGROUP_QUOTA)),
+	/* explicit requests */
+	CASE("count below the allocation", IN(COUNT(2), .cpuset_pus = 8),
+	     2, P(REQUEST), 8, P(CPUSET)),
+	CASE("count equal to the allocation is not clamped",
+	     IN(COUNT(4), .cpuset_pus = 4),
+	     4, P(REQUEST), 4, P(CPUSET)),
+	CASE("count above cpus_per_task is clamped",
+	     IN(COUNT(8), .cpuset_pus = 4, .cpus_per_task = 2),
+	     2, P(CPUS_PER_TASK), 2, P(CPUS_PER_TASK), CLAMPED(8)),
+	CASE("count 4096 on 8 CPUs is clamped",
+	     IN(COUNT(AZ_THREADS_MAX), .cpuset_pus = 8),
+	     8, P(CPUSET), 8, P(CPUSET), CLAMPED(AZ_THREADS_MAX)),
+	CASE("auto takes the allocation", IN(AUTO, .cpuset_pus = 6),
+	     6, P(CPUSET), 6, P(CPUSET)),
+	/* site default and maximum */
+	CASE("unset without a site default is auto", IN(.cpuset_pus = 6),
+	     6, P(CPUSET), 6, P(CPUSET)),
+	CASE("unset takes a site default that fits",
+	     IN(.cpuset_pus = 8, .site_default = 4),
+	     4, P(SITE_DEFAULT), 8, P(CPUSET)),
+	CASE("site default equal to the allocation",
+	     IN(.cpuset_pus = 4, .site_default = 4),
+	     4, P(SITE_DEFAULT), 4, P(CPUSET)),
+	CASE("site default above the allocation: not clamped",
+	     IN(.cpuset_pus = 2, .site_default = 4),
+	     2, P(CPUSET), 2, P(CPUSET)),
+	CASE("auto ignores the site default",
+	     IN(AUTO, .cpuset_pus = 8, .site_default = 4),
+	     8, P(CPUSET), 8, P(CPUSET)),
+	CASE("count ignores the site default",
+	     IN(COUNT(6), .cpuset_pus = 8, .site_default = 4),
+	     6, P(REQUEST), 8, P(CPUSET)),
+	CASE("site max caps auto without a clamp",
+	     IN(AUTO, .cpuset_pus = 16, .site_max = 4),
+	     4, P(SITE_MAX), 16, P(CPUSET)),
+	CASE("site max clamps an explicit count",
+	     IN(COUNT(8), .cpuset_pus = 16, .site_max = 4),
+	     4, P(SITE_MAX), 16, P(CPUSET), CLAMPED(8)),
+	CASE("site max below both count and allocation",
+	     IN(COUNT(8), .cpuset_pus = 6, .site_max = 4),
+	     4, P(SITE_MAX), 6, P(CPUSET), CLAMPED(8)),
+	CASE("site max above the count is ignored",
+	     IN(COUNT(2), .cpuset_pus = 16, .site_max = 4),
+	     2, P(REQUEST), 16, P(CPUSET)),
+	CASE("site max caps the site default",
+	     IN(.cpuset_pus = 16, .site_default = 8, .site_max = 4),
+	     4, P(SITE_MAX), 16, P(CPUSET)),
+	/* off */
+	CASE("off alone", IN(OFF), 0, P(REQUEST_OFF), 1, P(FALLBACK),
+	     .off = true),
+	CASE("off with every other input set",
+	     IN(OFF, .cpuset_pus = 8, .cpuset_cores = 4, .cpus_per_task = 4,
+		.quota_cpus = 1.5, .site_default = 2, .site_max = 1,
+		.workers = 4),
+	     0, P(REQUEST_OFF), 2, P(CGROUP_QUOTA), .off = true),
+	/* pool workers */
+	CASE("8 threads over 3 workers: 2 each",
+	     IN(.cpuset_pus = 8, .workers = 3),
+	     2, P(WORKER_SHARE), 8, P(CPUSET)),
+	CASE("2 threads over 8 workers: still 1",
+	     IN(.cpuset_pus = 2, .workers = 8),
+	     1, P(WORKER_SHARE), 2, P(CPUSET)),
+	CASE("one worker keeps the budget", IN(.cpuset_pus = 8, .workers = 1),
+	     8, P(CPUSET), 8, P(CPUSET)),
+	CASE("workers split after the site max",
+	     IN(COUNT(8), .cpuset_pus = 16, .site_max = 4, .workers = 2),
+	     2, P(WORKER_SHARE), 16, P(CPUSET), CLAMPED(8)),
+	/* SMT: 8 PUs on 4 cores */
+	CASE("smt cores: 8 PUs on 4 cores gives 4",
+	     IN(.cpuset_pus = 8, .cpuset_cores = 4, .smt = AZ_SMT_CORES),
+	     4, P(CORES), 4, P(CORES)),
+	CASE("smt pus: 8 PUs on 4 cores gives 8",
+	     IN(.cpuset_pus = 8, .cpuset_cores = 4, .smt = AZ_SMT_PUS),
+	     8, P(CPUSET), 8, P(CPUSET)),
+	CASE("smt cores: cpus_per_task 4 PUs is 2 cores",
+	     IN(.cpuset_pus = 8, .cpuset_cores = 4, .cpus_per_task = 4,
+		.smt = AZ_SMT_CORES),
+	     2, P(CPUS_PER_TASK), 2, P(CPUS_PER_TASK)),
+	CASE("smt cores: cpus_per_task 1 stays 1",
+	     IN(.cpuset_pus = 8, .cpuset_cores = 4, .cpus_per_task = 1,
+		.smt = AZ_SMT_CORES),
+	     1, P(CPUS_PER_TASK), 1, P(CPUS_PER_TASK)),
+	CASE("smt cores with unknown cores counts PUs",
+	     IN(.cpuset_pus = 8, .cpus_per_task = 4, .smt = AZ_SMT_CORES),
+	     4, P(CPUS_PER_TASK), 4, P(CPUS_PER_TASK)),
+	/* unknown cpuset */
+	CASE("nothing known: one thread", IN(AUTO), 1, P(FALLBACK), 1,
+	     P(FALLBACK)),
+	CASE("unknown cpuset uses cpus_per_task", IN(.cpus_per_task = 4),
+	     4, P(CPUS_PER_TASK), 4, P(CPUS_PER_TASK)),
+	CASE("unknown cpuset: cpus_per_task is not split",
+	     IN(.cpus_per_task = 4, .local_tasks = 2),
+	     4, P(CPUS_PER_TASK), 4, P(CPUS_PER_TASK)),
+	CASE("unknown cpuset: a count is clamped to 1",
+	     IN(COUNT(8)), 1, P(FALLBACK), 1, P(FALLBACK), CLAMPED(8)),
+	/* absurd but valid sizes */
+	CASE("cpuset of 1e6 PUs is capped at 4096",
+	     IN(.cpuset_pus = 1000000),
+	     AZ_THREADS_MAX, P(CPUSET), AZ_THREADS_MAX, P(CPUSET)),
+	CASE("1e6 PUs split among 1000 unbound tasks",
+	     IN(.cpuset_pus = 1000000, .local_tasks = 1000),
+	     1000, P(LOCAL_TASKS), 1000, P(LOCAL_TASKS)),
+	CASE("UINT_MAX local tasks",
+	     IN(.cpuset_pus = 8, .local_tasks = UINT_MAX),
+	     1, P(LOCAL_TASKS), 1, P(LOCAL_TASKS)),
+	CASE("UINT_MAX workers", IN(.cpuset_pus = 8, .workers = UINT_MAX),
+	     1, P(WORKER_SHARE), 8, P(CPUSET)),
+	CASE("quota of 1e300 CPUs is ignored",
+	     IN(.cpuset_pus = 8, .quota_cpus = 1e300),
+	     8, P(CPUSET), 8, P(CPUSET)),
+	CASE("UINT_MAX everywhere",
+	     IN(.cpuset_pus = UINT_MAX, .cpuset_cores = UINT_MAX,
+		.cpus_per_task = UINT_MAX, .site_default = UINT_MAX,
+		.site_max = UINT_MAX, .smt = AZ_SMT_CORES),
+	     AZ_THREADS_MAX, P(CPUS_PER_TASK), AZ_THREADS_MAX,
+	     P(CPUS_PER_TASK)),
+	CASE("more cores than PUs (inconsistent) does not divide by zero",
+	     IN(.cpuset_pus = 2, .cpuset_cores = 4, .cpus_per_task = 2,
+		.smt = AZ_SMT_CORES),
+	     2, P(CPUS_PER_TASK), 2, P(CPUS_PER_TASK)),
+};
+
+ParameterizedTestParameters(budget, decide)
+{
+	return cr_make_param_array(budget_case, cases,
+				   sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(budget_case *c, budget, decide)
+{
+	az_budget out;
+	az_error err = { "" };
+
+	memset(&out, 0xa5, sizeof(out));
+	cr_assert_eq(az_budget_decide(&c->in, &out, &err), AZ_OK, "%s: %s",
+		     c->name, err.message);
+	cr_expect_eq(out.off, c->off, "%s: off", c->name);
+	cr_expect_eq(out.threads, c->threads, "%s: threads %u, expected %u",
+		     c->name, out.threads, c->threads);
+	cr_expect_eq(out.provenance, c->provenance,
+		     "%s: provenance %s, expected %s", c->name,
+		     az_provenance_name(out.provenance),
+		     az_provenance_name(c->provenance));
+	cr_expect_eq(out.allocation, c->allocation,
+		     "%s: allocation %u, expected %u", c->name,
+		     out.allocation, c->allocation);
+	cr_expect_eq(out.allocation_provenance, c->allocation_provenance,
+		     "%s: allocation provenance %s, expected %s", c->name,
+		     az_provenance_name(out.allocation_provenance),
+		     az_provenance_name(c->allocation_provenance));
+	cr_expect_eq(out.clamped, c->clamped, "%s: clamped", c->name);
+	cr_expect_eq(out.requested, c->requested, "%s: requested %u",
+		     c->name, out.requested);
+}
+
+Test(budget, table_is_large_enough)
+{
+	cr_expect_geq(sizeof(cases) / sizeof(cases[0]), 30);
+}
+
+/* ------------------------------------------------------- rejected inputs */
+
+typedef struct invalid_case {
+	char name[48];
+	az_budget_input in;
+	char field[24];
+} invalid_case;
+
+static invalid_case invalid_cases[] = {
+	{ "count 0", { COUNT(0), .cpuset_pus = 4 }, "request.count" },
+	{ "count 4097", { COUNT(AZ_THREADS_MAX + 1) }, "request.count" },
+	{ "count UINT_MAX", { COUNT(UINT_MAX) }, "request.count" },
+	{ "unknown request kind", { .request = { (az_request_kind)42, 1 } },
+	  "request.kind" },
+	{ "NaN quota", { .quota_cpus = NAN }, "quota_cpus" },
+	{ "negative quota", { .quota_cpus = -1.0 }, "quota_cpus" },
+	{ "small negative quota", { .quota_cpus = -0.01 }, "quota_cpus" },
+	{ "infinite quota", { .quota_cpus = INFINITY }, "quota_cpus" },
+	{ "minus infinite quota", { .quota_cpus = -INFINITY }, "quota_cpus" },
+	{ "unknown smt policy", { .smt = (az_smt_policy)7 }, "smt" },
+};
+
+ParameterizedTestParameters(budget, rejects)
+{
+	return cr_make_param_array(invalid_case, invalid_cases,
+				   sizeof(invalid_cases) /
+					   sizeof(invalid_cases[0]));
+}
+
+ParameterizedTest(invalid_case *c, budget, rejects)
+{
+	az_budget out;
+	az_error err = { "" };
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "%s: ", c->field);
+	cr_assert_eq(az_budget_decide(&c->in, &out, &err), AZ_ERR_INVALID,
+		     "%s accepted", c->name);
+	cr_expect_eq(strncmp(err.message, prefix, strlen(prefix)), 0,
+		     "%s: message '%s' does not start with '%s'", c->name,
+		     err.message, prefix);
+	cr_expect(strstr(err.message, "expected") != NULL,
+		  "%s: message '%s' gives no accepted form", c->name,
+		  err.message);
+	/* Without an error buffer the status alone is reported. */
+	cr_expect_eq(az_budget_decide(&c->in, &out, NULL), AZ_ERR_INVALID);
+}
+
+Test(budget, quota_message_names_expected_form)
+{
+	az_budget_input in = { .quota_cpus = -2.0 };
+	az_budget out;
+	az_error err = { "" };
+
+	az_budget_decide(&in, &out, &err);
+	cr_expect_str_eq(err.message,
+			 "quota_cpus: invalid value -2: expected a number >= 0 (0 = no quota)");
+}
+
+Test(budget, rejects_missing_arguments)
+{
+	az_budget_input in = { .cpuset_pus = 2 };
+	az_budget out;
+
+	cr_expect_eq(az_budget_decide(NULL, &out, NULL), AZ_ERR_INVALID);
+	cr_expect_eq(az_budget_decide(&in, NULL, NULL), AZ_ERR_INVALID);
+}
+
+/* ------------------------------------------------------ provenance names */
+
+Test(provenance, names_are_stable)
+{
+	static const char *const expected[] = {
+		"request", "request_off", "site_default", "site_max",
+		"cpuset", "cores", "cpus_per_task", "cgroup_quota",
+		"local_tasks", "worker_share", "fallback",
+	};
+	unsigned i;
+
+	cr_assert_eq(sizeof(expected) / sizeof(expected[0]),
+		     AZ_PROV_FALLBACK + 1);
+	for (i = 0; i <= AZ_PROV_FALLBACK; i++)
+		cr_expect_str_eq(az_provenance_name((az_provenance)i),
+				 expected[i]);
+}
+
+Test(provenance, names_round_trip)
+{
+	az_provenance back;
+	unsigned i;
+
+	for (i = 0; i <= AZ_PROV_FALLBACK; i++) {
+		back = (az_provenance)-1;
+		cr_expect_eq(az_provenance_from_name(
+				     az_provenance_name((az_provenance)i),
+				     &back), AZ_OK);
+		cr_expect_eq(back, (az_provenance)i, "%s",
+			     az_provenance_name((az_provenance)i));
+	}
+}
+
+Test(provenance, rejects_unknown_names)
+{
+	static const char *const bad[] = {
+		"", "CPUSET", "cpuset ", " cpuset", "cpus", "unknown",
+		"cpuset\n", "request_offx",
+	};
+	az_provenance out = AZ_PROV_CORES;
+	unsigned i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_neq(az_provenance_from_name(bad[i], &out), AZ_OK,
+			      "'%s' accepted", bad[i]);
+	cr_expect_neq(az_provenance_from_name(NULL, &out), AZ_OK);
+	cr_expect_eq(out, AZ_PROV_CORES, "output written on failure");
+}
+
+Test(provenance, out_of_range_value_has_a_name)
+{
+	cr_expect_str_eq(az_provenance_name((az_provenance)(AZ_PROV_FALLBACK + 1)),
+			 "unknown");
+	cr_expect_str_eq(az_provenance_name((az_provenance)-1), "unknown");
+}
+
+/* --------------------------------------------------------- clamp message */
+
+static void decide(const az_budget_input *in, az_budget *out)
+{
+	cr_assert_eq(az_budget_decide(in, out, NULL), AZ_OK);
+}
+
+static void expect_clamp_message(az_budget_input in, const char *expected)
+{
+	az_budget b;
+	char msg[256];
+
+	decide(&in, &b);
+	az_budget_clamp_message(&b, msg, sizeof(msg));
+	cr_expect_str_eq(msg, expected);
+}
+
+Test(clamp_message, allocation_clamp)
+{
+	expect_clamp_message((az_budget_input){ COUNT(8), .cpuset_pus = 4,
+						.cpus_per_task = 2 },
+			     "autozyme: requested 8 threads but the allocation allows 2 (cpus_per_task); using 2");
+}
+
+Test(clamp_message, site_max_clamp)
+{
+	expect_clamp_message((az_budget_input){ COUNT(8), .cpuset_pus = 16,
+						.site_max = 4 },
+			     "autozyme: requested 8 threads but the site maximum is 4 (site_max); using 4");
+}
+
+Test(clamp_message, empty_when_not_clamped)
+{
+	az_budget_input in = { COUNT(2), .cpuset_pus = 4 };
+	az_budget b;
+	char msg[64];
+
+	decide(&in, &b);
+	memset(msg, 'x', sizeof(msg));
+	az_budget_clamp_message(&b, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "");
+	memset(msg, 'x', sizeof(msg));
+	az_budget_clamp_message(NULL, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "");
+}
+
+Test(clamp_message, truncates_inside_the_buffer)
+{
+	az_budget_input in = { COUNT(8), .cpuset_pus = 4 };
+	az_budget b;
+	char msg[16];
+
+	decide(&in, &b);
+	memset(msg, 'x', sizeof(msg));
+	az_budget_clamp_message(&b, msg, 10);
+	cr_expect_str_eq(msg, "autozyme:");
+	cr_expect_eq(msg[10], 'x', "wrote past the given length");
+	az_budget_clamp_message(&b, msg, 1);
+	cr_expect_str_eq(msg, "");
+	msg[0] = 'x';
+	az_budget_clamp_message(&b, msg, 0);
+	cr_expect_eq(msg[0], 'x', "wrote into a zero-length buffer");
+	az_budget_clamp_message(&b, NULL, 0);
+}
