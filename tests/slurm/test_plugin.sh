@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# The SPANK plugin end to end on a throwaway one-node cluster: each scenario
+# runs probe.py as the test user's tasks and asserts on what the tasks saw
+# (environment and activation file).  Run as root; AZ_BUILDDIR names the
+# build tree holding spank/.libs/autozyme.so (default: the source tree).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${AZ_BUILDDIR:-$top}
+plugin=$build/spank/.libs/autozyme.so
+probe=$here/probe.py
+pick=$here/pick.py
+
+. "$here/lib.sh"
+. "$here/cluster.sh"
+trap cluster_stop EXIT
+
+[ -r "$plugin" ] || { echo "not ok - plugin not built: $plugin"; echo "0 passed, 1 failed"; exit 1; }
+cluster_start 1 || { echo "not ok - cluster start"; echo "0 passed, 1 failed"; exit 1; }
+act_dir=$AZ_CLUSTER_DIR/activation
+mkdir -m 1777 "$act_dir"
+base_args="patch_dir=$top/patches activation_dir=$act_dir"
+err=$AZ_CLUSTER_DIR/stderr
+chmod 755 "$AZ_CLUSTER_DIR"
+
+use_plugin() {
+	cluster_set_plugstack "required $plugin $base_args $*"
+}
+
+# srun_probe SRUN_ARGS...: the probe's JSON lines; stderr goes to $err.
+srun_probe() {
+	as_user srun "$@" "$probe" 2>"$err"
+}
+
+# Every scenario ends with a healthy node and no activation file left.
+scenario_done() {
+	local name=$1 i left
+	for i in $(seq 50); do
+		left=$(find "$act_dir" -mindepth 1 2>/dev/null)
+		[ -z "$left" ] && break
+		sleep 0.2
+	done
+	check_eq "$name: no activation file left" "" "$left"
+	check_eq "$name: no drained node" "" "$(cluster_drained_nodes)"
+}
+
+job_count() {
+	scontrol show jobs -o 2>/dev/null | grep -c JobId=
+}
+
+test_bound_tasks() {
+	local out
+	use_plugin
+	out=$(srun_probe -n2 -c1)
+	check_eq "-n2 -c1: OMP_NUM_THREADS 1 each" "1 1" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	check_eq "-n2 -c1: every variable 1" "True True" "$(echo "$out" | $pick 'all(env.get(v) == "1" for v in ["OPENBLAS_NUM_THREADS","MKL_NUM_THREADS","BLIS_NUM_THREADS","VECLIB_MAXIMUM_THREADS","NUMEXPR_NUM_THREADS","NUMBA_NUM_THREADS","RCPP_PARALLEL_NUM_THREADS","MC_CORES","AUTOZYME_THREADS"])')"
+	check_eq "-n2 -c1: files say 1 thread" "1 1" "$(echo "$out" | $pick 'act["threads"]["count"]')"
+	check_eq "-n2 -c1: ranks in files" "0 1" "$(echo "$out" | $pick 'act["task"]["global_rank"]')"
+	check_eq "-n2 -c1: file cpuset is the task's affinity" "True True" \
+		"$(echo "$out" | $pick 'act["cpus"]["pus"] == len(r["affinity"])')"
+	out=$(srun_probe -n1 -c2)
+	check_eq "-n1 -c2: 2 threads" "2" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	check_eq "-n1 -c2: provenance" "cpus_per_task" "$(echo "$out" | $pick 'act["threads"]["provenance"]')"
+	scenario_done "bound tasks"
+}
+
+test_requests() {
+	local out
+	use_plugin
+	out=$(srun_probe -n1 -c2 --autozyme-threads=1)
+	check_eq "--autozyme-threads=1 -c2: 1 thread" "1" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	check_eq "--autozyme-threads=1: provenance request" "request" "$(echo "$out" | $pick 'act["threads"]["provenance"]')"
+	out=$(srun_probe -n1 -c2 --autozyme-threads=8)
+	check_eq "--autozyme-threads=8 -c2: clamped to 2" "2" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	check_eq "--autozyme-threads=8: file says clamped from 8" "True 8" "$(echo "$out" | $pick 'act["threads"]["clamped"], act["threads"]["requested"]' | tr -d '(),')"
+	check_eq "--autozyme-threads=8: one warning line" "1" "$(grep -c 'autozyme: requested 8' "$err")"
+	out=$(srun_probe -n1 -c2 --autozyme-threads=off)
+	check_eq "--autozyme-threads=off: no thread variable" "[]" "$(echo "$out" | $pick '[k for k in env if k.endswith(("THREADS","_CORES"))]')"
+	check_eq "--autozyme-threads=off: file says off" "True" "$(echo "$out" | $pick 'act["threads"]["off"]')"
+	out=$(srun_probe -n1 -c2 --autozyme-threads=auto)
+	check_eq "--autozyme-threads=auto: the allocation" "2" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	out=$(as_user env AUTOZYME_THREADS=1 srun -n1 -c2 "$probe" 2>"$err")
+	check_eq "AUTOZYME_THREADS=1 in the environment: 1" "1" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	out=$(as_user env AUTOZYMER_THREADS=1 srun -n1 -c2 "$probe" 2>"$err")
+	check_eq "AUTOZYMER_THREADS=1 (older spelling): 1" "1" "$(echo "$out" | $pick 'env.get("MKL_NUM_THREADS")')"
+	out=$(as_user env AUTOZYME_THREADS=1 srun -n1 -c2 --autozyme-threads=2 "$probe" 2>"$err")
+	check_eq "command line wins over AUTOZYME_THREADS" "2" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	scenario_done "requests"
+}
+
+test_unbound_split() {
+	local out
+	use_plugin
+	out=$(srun_probe -n2 -c1 --cpu-bind=none)
+	check_eq "--cpu-bind=none -n2: tasks see both CPUs" "2 2" "$(echo "$out" | $pick 'len(r["affinity"])')"
+	check_eq "--cpu-bind=none -n2: 1 thread each" "1 1" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	# -c1 and the split both give 1; a tie is reported as cpus_per_task.
+	check_eq "--cpu-bind=none -n2: provenance" "cpus_per_task cpus_per_task" "$(echo "$out" | $pick 'act["threads"]["provenance"]')"
+	out=$(srun_probe -n2 --overcommit --cpus-per-task=2 --cpu-bind=none)
+	check_eq "--cpu-bind=none -n2 -c2 overcommitted on 2 CPUs: 1 each, split" "1 local_tasks 1 local_tasks" \
+		"$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS") + " " + act["threads"]["provenance"]')"
+	scenario_done "unbound split"
+}
+
+test_patches() {
+	local out
+	use_plugin
+	out=$(srun_probe -n1 --autozyme-activate=scanpy,seurat)
+	check_eq "--autozyme-activate=scanpy,seurat: file lists both" "['scanpy', 'seurat']" "$(echo "$out" | $pick 'act["patches"]')"
+	check_eq "--autozyme-activate: AUTOZYME_ACTIVATE" "scanpy,seurat" "$(echo "$out" | $pick 'env.get("AUTOZYME_ACTIVATE")')"
+	out=$(as_user env AUTOZYME_ACTIVATE=cell2location srun -n1 "$probe" 2>"$err")
+	check_eq "AUTOZYME_ACTIVATE in the environment" "['cell2location']" "$(echo "$out" | $pick 'act["patches"]')"
+	scenario_done "patches"
+}
+
+# refused CMD...: non-zero exit, a message naming the option and its form, nothing queued.
+refused() {
+	local name=$1 option=$2 form=$3 before rc=0
+	shift 3
+	before=$(job_count)
+	as_user "$@" >"$err" 2>&1 || rc=$?
+	if [ $rc -ne 0 ] && grep -q -- "$option" "$err" && grep -qF -- "$form" "$err" &&
+		[ "$(job_count)" = "$before" ]; then
+		ok "refused: $name"
+	else
+		not_ok "refused: $name"
+		diag "exit $rc, jobs before $before after $(job_count)"
+		diag "$(cat "$err")"
+	fi
+}
+
+test_bad_input() {
+	local value cmd
+	use_plugin
+	for value in abc 0 -1 99999999999 ""; do
+		refused "srun --autozyme-threads='$value'" --autozyme-threads "expected N (1 to 4096), auto or off" \
+			srun -n1 "--autozyme-threads=$value" true
+		refused "sbatch --autozyme-threads='$value'" --autozyme-threads "expected N (1 to 4096), auto or off" \
+			sbatch "--autozyme-threads=$value" --wrap=true
+	done
+	refused "srun unknown patch" --autozyme-activate "unknown patch 'nosuch'" srun -n1 --autozyme-activate=nosuch true
+	refused "sbatch unknown patch" --autozyme-activate "unknown patch 'nosuch'" sbatch --autozyme-activate=nosuch --wrap=true
+	refused "srun bad patch name" --autozyme-activate "[a-z0-9][a-z0-9_.-]{0,63}" srun -n1 --autozyme-activate=Bad/Name true
+	refused "AUTOZYME_THREADS=abc" AUTOZYME_THREADS "expected N (1 to 4096), auto or off" env AUTOZYME_THREADS=abc srun -n1 true
+	refused "sbatch AUTOZYME_THREADS=0" AUTOZYME_THREADS "expected N (1 to 4096), auto or off" env AUTOZYME_THREADS=0 sbatch --wrap=true
+	scenario_done "bad input"
+}
+
+test_site_config() {
+	local out
+	use_plugin default_threads=1 default_activate=seurat
+	out=$(srun_probe -n1 -c2)
+	check_eq "default_threads=1: 1 thread" "1 site_default" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS") + " " + act["threads"]["provenance"]')"
+	check_eq "default_activate=seurat" "seurat" "$(echo "$out" | $pick 'env.get("AUTOZYME_ACTIVATE")')"
+	use_plugin max_threads=1
+	out=$(srun_probe -n1 -c2 --autozyme-threads=2)
+	check_eq "max_threads=1 caps a request of 2" "1 site_max" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS") + " " + act["threads"]["provenance"]')"
+	use_plugin allowed_patches=scanpy
+	refused "allowed_patches=scanpy refuses seurat" --autozyme-activate "not allowed" srun -n1 --autozyme-activate=seurat true
+	out=$(srun_probe -n1 --autozyme-activate=scanpy)
+	check_eq "allowed_patches=scanpy allows scanpy" "scanpy" "$(echo "$out" | $pick 'env.get("AUTOZYME_ACTIVATE")')"
+	use_plugin vars=OMP_NUM_THREADS,MY_THREADS
+	out=$(srun_probe -n1 -c2)
+	check_eq "vars=OMP_NUM_THREADS,MY_THREADS: only those" "2 None" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS") + " " + str(env.get("MKL_NUM_THREADS"))')"
+	use_plugin omp_bind=spread
+	out=$(srun_probe -n1 -c2)
+	check_eq "omp_bind=spread" "cores spread" "$(echo "$out" | $pick 'env.get("OMP_PLACES") + " " + env.get("OMP_PROC_BIND")')"
+	use_plugin no_such_key=1
+	refused "unknown plugstack key" no_such_key "expected key=value with a key among" srun -n1 true
+	use_plugin max_threads=lots
+	refused "bad plugstack value" max_threads "expected an integer from 1 to 4096" srun -n1 true
+	scenario_done "site config"
+}
+
+test_user_values() {
+	local out
+	use_plugin
+	out=$(as_user env OMP_NUM_THREADS=1 srun -n1 -c2 "$probe" 2>"$err")
+	check_eq "user OMP_NUM_THREADS=1 kept, others 2" "1 2" "$(echo "$out" | $pick 'env["OMP_NUM_THREADS"] + " " + env["MKL_NUM_THREADS"]')"
+	out=$(as_user env OMP_NUM_THREADS=1 srun -n1 -c2 --autozyme-threads=2 "$probe" 2>"$err")
+	check_eq "--autozyme-threads overrides user OMP_NUM_THREADS" "2" "$(echo "$out" | $pick 'env["OMP_NUM_THREADS"]')"
+	use_plugin respect_user_env=no
+	out=$(as_user env OMP_NUM_THREADS=1 srun -n1 -c2 "$probe" 2>"$err")
+	check_eq "respect_user_env=no overrides it" "2" "$(echo "$out" | $pick 'env["OMP_NUM_THREADS"]')"
+	scenario_done "user values"
+}
+
+test_verbose() {
+	use_plugin
+	srun_probe -n2 -c1 --autozyme-verbose --autozyme-activate=scanpy >/dev/null
+	check_eq "--autozyme-verbose: one line per task" "2" "$(grep -c '^autozyme: rank [01] node .* cpuset [0-9]* threads 1 (cpus_per_task) patches scanpy$' "$err")"
+	scenario_done "verbose"
+}
+
+test_batch() {
+	local script=$AZ_WORK_DIR/batch.sh out
+	use_plugin
+	cat >"$script" <<EOF
+#!/bin/bash
+AZ_PROBE_LABEL=a-batch $probe
+AZ_PROBE_LABEL=b-step srun -n1 -c2 $probe
+AZ_PROBE_LABEL=c-override srun -n1 --autozyme-threads=1 $probe
+export OMP_NUM_THREADS=1
+AZ_PROBE_LABEL=d-user srun -n1 -c2 $probe
+AZ_PROBE_LABEL=e-default srun -n1 $probe
+EOF
+	chmod 755 "$script"
+	as_user sbatch --wait -c2 --autozyme-threads=2 -o "$AZ_WORK_DIR/batch.out" "$script" >/dev/null 2>"$err"
+	out=$(cat "$AZ_WORK_DIR/batch.out")
+	# sbatch's --autozyme-threads is an explicit request for every step, so it
+	# overrides a value exported in the script, as it does at submission.
+	check_eq "sbatch: batch step, inner srun, override, export under the option" "2 2 1 2" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")' | cut -d' ' -f1-4)"
+	check_eq "sbatch: inner srun without -c has 1 CPU: clamped, with provenance" "1 cpus_per_task True" "$(echo "$out" | $pick 'env["MKL_NUM_THREADS"] + " " + act["threads"]["provenance"] + " " + str(act["threads"]["clamped"])' | cut -d' ' -f13-15)"
+	check_eq "sbatch: steps recorded" "batch 0 1 2 3" "$(echo "$out" | $pick 'act["job"]["step"]')"
+	check_eq "sbatch: inner step file is its own" "True True True True True" "$(echo "$out" | $pick 'env["AUTOZYME_ACTIVATION_FILE"].endswith(act["job"]["step"] + ".0.json")')"
+	cat >"$script" <<EOF
+#!/bin/bash
+export OMP_NUM_THREADS=1
+srun -n1 -c2 $probe
+EOF
+	as_user sbatch --wait -c2 -o "$AZ_WORK_DIR/batch.out" "$script" >/dev/null 2>"$err"
+	out=$(cat "$AZ_WORK_DIR/batch.out")
+	check_eq "sbatch without the option: script's export kept, the rest recomputed" "1 2" "$(echo "$out" | $pick 'env["OMP_NUM_THREADS"] + " " + env["MKL_NUM_THREADS"]')"
+	scenario_done "batch"
+}
+
+test_array() {
+	local out
+	use_plugin
+	as_user sbatch --wait --array=1-5 -o "$AZ_WORK_DIR/array-%a.out" --wrap="$probe" >/dev/null 2>"$err"
+	out=$(cat "$AZ_WORK_DIR"/array-*.out)
+	check_eq "array: task ids" "1 2 3 4 5" "$(echo "$out" | $pick 'act["job"]["array_task_id"]' | tr ' ' '\n' | sort -n | xargs)"
+	check_eq "array: one array job id" "1" "$(echo "$out" | $pick 'act["job"]["array_job_id"]' | tr ' ' '\n' | sort -u | wc -l)"
+	scenario_done "array"
+}
+
+test_bound_tasks
+test_requests
+test_unbound_split
+test_patches
+test_bad_input
+test_site_config
+test_user_values
+test_verbose
+test_batch
+test_array
+summary
