@@ -1,1 +1,120 @@
+/*
+ * CPU discovery with hwloc: how many PUs and cores the calling process may
+ * run on.
+ *
+ * The SPANK plugin loads the topology once per step in slurmstepd and then
+ * calls az_cpus_current in every forked task process, after setuid.  So
+ * az_cpus_current only queries the caller's binding (hwloc reads it for the
+ * current process, whichever process that is) and never reloads anything.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hwloc.h>
+
 #include "internal.h"
+
+struct az_topology {
+	hwloc_topology_t hwloc;
+};
+
+az_status az_topology_load(az_topology **out, az_error *err)
+{
+	az_topology *topo = calloc(1, sizeof(*topo));
+
+	if (!topo)
+		return azi_fail(err, AZ_ERR_NOMEM, "topology: out of memory");
+	if (hwloc_topology_init(&topo->hwloc) != 0) {
+		int saved = errno;
+
+		free(topo);
+		return azi_fail(err, AZ_ERR_SYSTEM,
+				"topology: hwloc_topology_init failed: %s",
+				strerror(saved));
+	}
+	if (hwloc_topology_load(topo->hwloc) != 0) {
+		int saved = errno;
+
+		az_topology_free(topo);
+		return azi_fail(err, AZ_ERR_SYSTEM,
+				"topology: hwloc_topology_load failed: %s",
+				strerror(saved));
+	}
+	*out = topo;
+	return AZ_OK;
+}
+
+void az_topology_free(az_topology *topo)
+{
+	if (!topo)
+		return;
+	hwloc_topology_destroy(topo->hwloc);
+	free(topo);
+}
+
+/* Cores with at least one PU in `set`; without core objects (some
+ * platforms expose none) every PU counts as its own core. */
+static unsigned count_cores(hwloc_topology_t hwloc, hwloc_const_bitmap_t set,
+			    unsigned pus)
+{
+	hwloc_obj_t core = NULL;
+	unsigned cores = 0;
+
+	if (hwloc_get_nbobjs_by_type(hwloc, HWLOC_OBJ_CORE) == 0)
+		return pus;
+	while ((core = hwloc_get_next_obj_by_type(hwloc, HWLOC_OBJ_CORE,
+						  core)))
+		if (hwloc_bitmap_intersects(core->cpuset, set))
+			cores++;
+	return cores;
+}
+
+/* The caller's binding, restricted to the PUs the topology knows. */
+static az_status bound_pus(hwloc_topology_t hwloc, hwloc_bitmap_t set,
+			   az_error *err)
+{
+	if (hwloc_get_cpubind(hwloc, set, HWLOC_CPUBIND_PROCESS) != 0)
+		return azi_fail(err, AZ_ERR_SYSTEM,
+				"cpuset: hwloc_get_cpubind failed: %s",
+				strerror(errno));
+	hwloc_bitmap_and(set, set, hwloc_topology_get_topology_cpuset(hwloc));
+	if (hwloc_bitmap_iszero(set))
+		return azi_fail(err, AZ_ERR_SYSTEM,
+				"cpuset: the process is bound to no PU of the loaded topology");
+	return AZ_OK;
+}
+
+az_status az_cpus_current(const az_topology *topo, az_cpus *out, az_error *err)
+{
+	hwloc_bitmap_t set;
+	az_status status;
+	char *list = NULL;
+
+	if (!topo || !out)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"cpuset: expected a loaded topology and an output");
+	set = hwloc_bitmap_alloc();
+	if (!set)
+		return azi_fail(err, AZ_ERR_NOMEM, "cpuset: out of memory");
+	status = bound_pus(topo->hwloc, set, err);
+	if (status == AZ_OK && hwloc_bitmap_list_asprintf(&list, set) < 0)
+		status = azi_fail(err, AZ_ERR_NOMEM, "cpuset: out of memory");
+	if (status == AZ_OK) {
+		out->pus = (unsigned)hwloc_bitmap_weight(set);
+		out->cores = count_cores(topo->hwloc, set, out->pus);
+		out->list = list;
+	}
+	hwloc_bitmap_free(set);
+	return status;
+}
+
+void az_cpus_release(az_cpus *cpus)
+{
+	if (!cpus)
+		return;
+	free(cpus->list);
+	*cpus = (az_cpus){ 0 };
+}
