@@ -65,11 +65,10 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 
 int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
-	(void)sp;
 	(void)ac;
 	(void)av;
 	if (spank_context() == S_CTX_REMOTE)
-		az_remote_exit();
+		az_remote_exit(sp);
 	az_options_free(&az_plugin.options);
 	az_config_free(&az_plugin.config);
 	return 0;

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -32,6 +31,12 @@ void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX])
 static void job_dir_name(uid_t uid, uint32_t job_id, char *buf, size_t len)
 {
 	snprintf(buf, len, "autozyme.%u.%u", (unsigned)uid, job_id);
+}
+
+static void task_file_name(const char *step_name, uint32_t global_rank, char *buf,
+			   size_t len)
+{
+	snprintf(buf, len, "%s.%u.json", step_name, global_rank);
 }
 
 /* The job directory, only if it is a real directory of ours that nobody else can enter. */
@@ -104,7 +109,7 @@ int az_files_write(const char *base, uint32_t job_id, const char *step_name,
 	int base_fd, dir_fd = -1, rc = -1;
 
 	job_dir_name(getuid(), job_id, dir_name, sizeof(dir_name));
-	snprintf(file_name, sizeof(file_name), "%s.%u.json", step_name, global_rank);
+	task_file_name(step_name, global_rank, file_name, sizeof(file_name));
 	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (base_fd < 0)
 		goto fail;
@@ -127,38 +132,30 @@ fail:
 	return rc;
 }
 
-static bool is_step_file(const char *name, const char *step_name)
-{
-	size_t len = strlen(step_name);
-	const char *suffix = strrchr(name, '.');
-
-	return strncmp(name, step_name, len) == 0 && name[len] == '.' &&
-	       suffix && strcmp(suffix, ".json") == 0;
-}
-
-/* Runs as the user: removes <step>.*.json, then the job directory if empty. */
+/*
+ * Runs as the user: removes the files of this node's tasks (another node
+ * sharing the directory keeps its own), then the job directory if empty.
+ */
 static int remove_as_user(const char *base, uid_t uid, uint32_t job_id,
-			  const char *step_name)
+			  const char *step_name, const uint32_t *ranks, size_t n_ranks)
 {
-	char dir_name[64];
-	struct dirent *entry;
+	char dir_name[64], file_name[64];
 	int base_fd, dir_fd;
-	DIR *dir;
+	size_t i;
 
 	job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
 	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (base_fd < 0)
 		return 1;
 	dir_fd = open_job_dir(base_fd, dir_name, uid);
-	if (dir_fd < 0 || !(dir = fdopendir(dir_fd)))
+	if (dir_fd < 0)
 		return errno == ENOENT ? 0 : 1;
-	while ((entry = readdir(dir)))
-		if (is_step_file(entry->d_name, step_name))
-			unlinkat(dirfd(dir), entry->d_name, 0);
-	closedir(dir);
-	/* Other steps of the job may still hold files here: then it stays. */
+	for (i = 0; i < n_ranks; i++) {
+		task_file_name(step_name, ranks[i], file_name, sizeof(file_name));
+		unlinkat(dir_fd, file_name, 0);
+	}
+	/* Other steps or nodes may still hold files here: then it stays. */
 	unlinkat(base_fd, dir_name, AT_REMOVEDIR);
-	close(base_fd);
 	return 0;
 }
 
@@ -168,21 +165,49 @@ static bool drop_to_user(uid_t uid, gid_t gid)
 	       getuid() == uid && geteuid() == uid;
 }
 
-void az_files_remove_step(const char *base, uid_t uid, gid_t gid,
+/* The global ranks of this node's tasks name their files. */
+static uint32_t *local_ranks(spank_t sp, size_t *count)
+{
+	uint32_t n = 0, i, *ranks;
+
+	*count = 0;
+	if (spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &n) != ESPANK_SUCCESS || n == 0 ||
+	    !(ranks = calloc(n, sizeof(*ranks))))
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (spank_get_item(sp, S_JOB_LOCAL_TO_GLOBAL_ID, i, &ranks[i]) != ESPANK_SUCCESS) {
+			free(ranks);
+			return NULL;
+		}
+	*count = n;
+	return ranks;
+}
+
+void az_files_remove_step(spank_t sp, const char *base, uid_t uid, gid_t gid,
 			  uint32_t job_id, uint32_t step_id)
 {
 	char step_name[AZ_STEP_NAME_MAX];
+	uint32_t *ranks;
+	size_t n_ranks;
 	int status = 0;
 	pid_t pid;
 
 	az_files_step_name(step_id, step_name);
+	ranks = local_ranks(sp, &n_ranks);
+	if (!ranks) {
+		slurm_error(AZ_LOG_PREFIX "cannot list the step's local tasks; activation files of job %u step %s stay",
+			    job_id, step_name);
+		return;
+	}
 	pid = fork();
+	if (pid == 0)
+		_exit(drop_to_user(uid, gid)
+		      ? remove_as_user(base, uid, job_id, step_name, ranks, n_ranks) : 2);
+	free(ranks);
 	if (pid < 0) {
 		slurm_error(AZ_LOG_PREFIX "cannot fork to remove activation files: %s", strerror(errno));
 		return;
 	}
-	if (pid == 0)
-		_exit(drop_to_user(uid, gid) ? remove_as_user(base, uid, job_id, step_name) : 2);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -87,7 +87,7 @@ int az_local_post_opt(spank_t sp);
 /* remote.c: slurmstepd. */
 int az_remote_user_init(spank_t sp);
 int az_remote_task_init(spank_t sp);
-int az_remote_exit(void);
+int az_remote_exit(spank_t sp);
 
 /* task.c: one task's budget, variables and activation file. */
 int az_task_setup(spank_t sp, const struct az_step *step);
@@ -99,8 +99,8 @@ void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX]);
 /* Create <base>/autozyme.<uid>.<job>/<step>.<rank>.json (0700 dir, 0600 file). */
 int az_files_write(const char *base, uint32_t job_id, const char *step_name,
 		   uint32_t global_rank, const char *json, char **path_out);
-/* Remove the step's files (and the job's directory once empty) as the user. */
-void az_files_remove_step(const char *base, uid_t uid, gid_t gid,
+/* Remove this node's files of the step (and the job's directory once empty), as the user. */
+void az_files_remove_step(spank_t sp, const char *base, uid_t uid, gid_t gid,
 			  uint32_t job_id, uint32_t step_id);
 
 #endif

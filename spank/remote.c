@@ -60,12 +60,12 @@ int az_remote_user_init(spank_t sp)
 	return 0;
 }
 
-int az_remote_exit(void)
+int az_remote_exit(spank_t sp)
 {
 	struct az_step *step = &az_plugin.step;
 
 	if (step->active)
-		az_files_remove_step(az_plugin.config.activation_dir, step->uid,
+		az_files_remove_step(sp, az_plugin.config.activation_dir, step->uid,
 				     step->gid, step->job_id, step->step_id);
 	az_registry_free(step->registry);
 	az_topology_free(step->topology);

@@ -35,7 +35,7 @@ static void read_node(struct task *t)
 	t->record.node = t->node;
 }
 
-/* Array ids: Slurm reports 0 as the array id of a job outside any array. */
+/* Outside an array Slurm reports the job id and NO_VAL as the task id. */
 static int read_ids(spank_t sp, const struct az_step *step, struct task *t)
 {
 	az_activation *r = &t->record;
@@ -53,7 +53,7 @@ static int read_ids(spank_t sp, const struct az_step *step, struct task *t)
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's Slurm ids\n");
 		return -1;
 	}
-	if (r->array_job_id == 0)
+	if (r->array_task_id == NO_VAL || r->array_job_id == 0)
 		r->array_job_id = r->array_task_id = AZ_ID_NONE;
 	r->local_rank = (uint32_t)local_rank;
 	read_node(t);

@@ -5,44 +5,13 @@
 # build tree holding spank/.libs/autozyme.so (default: the source tree).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build=${AZ_BUILDDIR:-$top}
-plugin=$build/spank/.libs/autozyme.so
-probe=$here/probe.py
-pick=$here/pick.py
-
 . "$here/lib.sh"
 . "$here/cluster.sh"
 trap cluster_stop EXIT
 
-[ -r "$plugin" ] || { echo "not ok - plugin not built: $plugin"; echo "0 passed, 1 failed"; exit 1; }
 cluster_start 1 || { echo "not ok - cluster start"; echo "0 passed, 1 failed"; exit 1; }
-act_dir=$AZ_CLUSTER_DIR/activation
-mkdir -m 1777 "$act_dir"
-base_args="patch_dir=$top/patches activation_dir=$act_dir"
-err=$AZ_CLUSTER_DIR/stderr
-chmod 755 "$AZ_CLUSTER_DIR"
-
-use_plugin() {
-	cluster_set_plugstack "required $plugin $base_args $*"
-}
-
-# srun_probe SRUN_ARGS...: the probe's JSON lines; stderr goes to $err.
-srun_probe() {
-	as_user srun "$@" "$probe" 2>"$err"
-}
-
-# Every scenario ends with a healthy node and no activation file left.
-scenario_done() {
-	local name=$1 i left
-	for i in $(seq 50); do
-		left=$(find "$act_dir" -mindepth 1 2>/dev/null)
-		[ -z "$left" ] && break
-		sleep 0.2
-	done
-	check_eq "$name: no activation file left" "" "$left"
-	check_eq "$name: no drained node" "" "$(cluster_drained_nodes)"
-}
+. "$here/scenario.sh"
+[ -r "$plugin" ] || { echo "not ok - plugin not built: $plugin"; echo "0 passed, 1 failed"; exit 1; }
 
 job_count() {
 	scontrol show jobs -o 2>/dev/null | grep -c JobId=
@@ -56,6 +25,7 @@ test_bound_tasks() {
 	check_eq "-n2 -c1: every variable 1" "True True" "$(echo "$out" | $pick 'all(env.get(v) == "1" for v in ["OPENBLAS_NUM_THREADS","MKL_NUM_THREADS","BLIS_NUM_THREADS","VECLIB_MAXIMUM_THREADS","NUMEXPR_NUM_THREADS","NUMBA_NUM_THREADS","RCPP_PARALLEL_NUM_THREADS","MC_CORES","AUTOZYME_THREADS"])')"
 	check_eq "-n2 -c1: files say 1 thread" "1 1" "$(echo "$out" | $pick 'act["threads"]["count"]')"
 	check_eq "-n2 -c1: ranks in files" "0 1" "$(echo "$out" | $pick 'act["task"]["global_rank"]')"
+	check_eq "-n2 -c1: no array ids outside an array" "None None" "$(echo "$out" | $pick 'str(act["job"]["array_job_id"]) + " " + str(act["job"]["array_task_id"])' | awk '{print $1, $2}')"
 	check_eq "-n2 -c1: file cpuset is the task's affinity" "True True" \
 		"$(echo "$out" | $pick 'act["cpus"]["pus"] == len(r["affinity"])')"
 	out=$(srun_probe -n1 -c2)

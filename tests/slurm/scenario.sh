@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# Shared set-up of the plugin scenarios: source after lib.sh and cluster.sh,
+# once the cluster runs.  Provides use_plugin, srun_probe and scenario_done.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${AZ_BUILDDIR:-$top}
+plugin=$build/spank/.libs/autozyme.so
+probe=$here/probe.py
+pick=$here/pick.py
+act_dir=$AZ_CLUSTER_DIR/activation
+err=$AZ_CLUSTER_DIR/stderr
+mkdir -m 1777 "$act_dir"
+chmod 755 "$AZ_CLUSTER_DIR"
+
+# use_plugin [KEY=VALUE...]: the just-built plugin with these arguments.
+use_plugin() {
+	cluster_set_plugstack "required $plugin patch_dir=$top/patches activation_dir=$act_dir $*"
+}
+
+# srun_probe SRUN_ARGS...: each task's JSON line (one file per task, so lines
+# of tasks on different nodes cannot interleave); stderr goes to $err.
+srun_probe() {
+	local out=$AZ_WORK_DIR/probe.$RANDOM$RANDOM
+	as_user srun --output="$out.%t" "$@" "$probe" 2>"$err"
+	cat "$out".* 2>/dev/null
+	rm -f "$out".*
+}
+
+# Every scenario ends with healthy nodes and no activation file left.
+scenario_done() {
+	local name=$1 i left
+	for i in $(seq 50); do
+		left=$(find "$act_dir" -mindepth 1 2>/dev/null)
+		[ -z "$left" ] && break
+		sleep 0.2
+	done
+	check_eq "$name: no activation file left" "" "$left"
+	check_eq "$name: no drained node" "" "$(cluster_drained_nodes)"
+}
