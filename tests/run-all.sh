@@ -11,26 +11,7 @@ jobs=$(nproc)
 passed=0
 failed=0
 
-DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
- libslurm-dev libhwloc-dev hwloc libpmix-dev libcjson-dev libcriterion-dev
- slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
- valgrind python3 util-linux"
-
-install_missing_packages() {
-	local missing=() pkg
-	for pkg in $DEBIAN_PACKAGES; do
-		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
-			grep -q "install ok installed" || missing+=("$pkg")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "run-all: missing Debian packages (${missing[*]}); run as root to install them" >&2
-		exit 2
-	fi
-	echo "run-all: installing ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+. "$top/tests/deps.sh"
 
 # Record one suite's outcome; its output stays on the terminal.
 suite() {
@@ -44,13 +25,6 @@ suite() {
 		failed=$((failed + 1))
 		echo "=== $name: FAILED"
 	fi
-}
-
-configure_build() {
-	local dir=$1
-	shift
-	mkdir -p "$dir"
-	(cd "$dir" && "$top/configure" -q "$@")
 }
 
 # Criterion writes its Synthesis line to each test's log; show them all.
@@ -104,12 +78,15 @@ slurm_tests() {
 	return $status
 }
 
-install_missing_packages
+az_install_missing_packages
+# The builds below are out of tree; an in-tree configure would stop them.
+if [ -f "$top/config.status" ]; then
+	echo "run-all: cleaning the in-tree build (make distclean) for the out-of-tree builds"
+	make -C "$top" distclean >/dev/null
+fi
 autoreconf -fi >/dev/null 2>&1
-configure_build build
-configure_build build-asan --enable-sanitizers
-make -C build -j"$jobs" >/dev/null
-make -C build-asan -j"$jobs" >/dev/null
+az_build "$top" "$top/build"
+az_build "$top" "$top/build-asan" --enable-sanitizers
 
 suite "unit tests" unit_tests build
 suite "unit tests under ASan+UBSan" unit_tests build-asan

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The demo: from a fresh Debian 12 machine, as root, install what is missing,
+# build, start a throwaway one-node Slurm cluster with the plugin, submit a
+# job with --autozyme-threads and --autozyme-activate as an ordinary user,
+# print what each task received, and tear everything down.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tests/deps.sh"
+. "$top/tests/slurm/lib.sh"
+. "$top/tests/slurm/cluster.sh"
+
+az_install_missing_packages
+if [ -f "$top/config.status" ]; then
+	make -C "$top" distclean >/dev/null
+fi
+export AZ_BUILDDIR=$top/build
+az_build "$top" "$AZ_BUILDDIR"
+trap cluster_stop EXIT
+cluster_start 1
+. "$top/tests/slurm/scenario.sh"
+use_plugin
+
+cpus=$(nproc)
+echo "sbatch -n$cpus -c1 --autozyme-threads=8 --autozyme-activate=scanpy,seurat examples/demo-job.sh"
+as_user sbatch --wait -n"$cpus" -c1 --autozyme-threads=8 --autozyme-activate=scanpy,seurat \
+	-o "$AZ_WORK_DIR/demo.out" -e "$AZ_WORK_DIR/demo.err" "$top/examples/demo-job.sh" "$probe" >/dev/null ||
+	{ cat "$AZ_WORK_DIR/demo.err" >&2; exit 1; }
+echo
+python3 "$top/examples/task_table.py" <"$AZ_WORK_DIR/demo.out"
+echo
+echo "what the tasks printed on stderr:"
+sed 's/^/  /' "$AZ_WORK_DIR/demo.err"

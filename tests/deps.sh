@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# Shared by tests/run-all.sh and examples/demo.sh: the Debian packages the
+# project needs, installed when missing, and the out-of-tree build.
+
+AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
+ libslurm-dev libhwloc-dev hwloc libpmix-dev libcjson-dev libcriterion-dev
+ slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
+ valgrind python3 util-linux procps"
+
+az_install_missing_packages() {
+	local missing=() pkg
+	for pkg in $AZ_DEBIAN_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+			grep -q "install ok installed" || missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing Debian packages (${missing[*]}); run as root to install them" >&2
+		return 2
+	fi
+	echo "installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# az_build SRCDIR BUILDDIR [CONFIGURE_ARGS...]: configure once, then make.
+az_build() {
+	local src=$1 dir=$2
+	shift 2
+	[ -x "$src/configure" ] || (cd "$src" && autoreconf -fi >/dev/null 2>&1)
+	mkdir -p "$dir"
+	[ -f "$dir/Makefile" ] || (cd "$dir" && "$src/configure" -q "$@")
+	make -C "$dir" -j"$(nproc)" >/dev/null
+}
