@@ -237,6 +237,8 @@ const char *az_registry_default_dir(void);
 
 const char *az_patch_name(const az_patch *patch);
 const char *az_patch_description(const az_patch *patch);
+/* The manifest's own "version": the patch's, not the upstream package's. */
+const char *az_patch_version(const az_patch *patch);
 /* `language` is "python" or "r"; NULL when the patch has no such side. */
 const char *az_patch_upstream(const az_patch *patch, const char *language);
 const char *az_patch_min_version(const az_patch *patch, const char *language);

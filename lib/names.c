@@ -1,1 +1,124 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+
+#define NAMES_FORM "expected NAME[,NAME...] with names matching " \
+	"[a-z0-9][a-z0-9_.-]{0,63}"
+
+/* ASCII ranges on purpose: isalnum() would follow the locale. */
+static bool is_name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_name_char(char c)
+{
+	return is_name_start(c) || c == '_' || c == '.' || c == '-';
+}
+
+bool az_patch_name_valid(const char *name)
+{
+	size_t i;
+
+	if (!name || !is_name_start(name[0]))
+		return false;
+	for (i = 1; name[i]; i++)
+		if (i >= AZ_PATCH_NAME_MAX || !is_name_char(name[i]))
+			return false;
+	return true;
+}
+
+void az_names_free(char **names, size_t count)
+{
+	size_t i;
+
+	if (!names)
+		return;
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+static bool names_contain(char *const *names, size_t count, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Validate one item of the list and append it unless already present. */
+static az_status names_add(char **names, size_t *count, const char *item,
+			   size_t len, const char *field, const char *text,
+			   az_error *err)
+{
+	char *name;
+
+	if (len == 0)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"%s: empty patch name in '%s': " NAMES_FORM,
+				field, text);
+	name = strndup(item, len);
+	if (!name)
+		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", field);
+	if (!az_patch_name_valid(name)) {
+		azi_fail(err, AZ_ERR_INVALID,
+			 "%s: invalid patch name '%s': " NAMES_FORM,
+			 field, name);
+		free(name);
+		return AZ_ERR_INVALID;
+	}
+	if (names_contain(names, *count, name))
+		free(name);
+	else
+		names[(*count)++] = name;
+	return AZ_OK;
+}
+
+/* One slot per comma-separated item is enough: duplicates only shrink it. */
+static size_t names_capacity(const char *text)
+{
+	size_t items = 1;
+
+	for (; *text; text++)
+		items += *text == ',';
+	return items;
+}
+
+az_status az_names_parse(const char *text, const char *field, char ***names,
+			 size_t *count, az_error *err)
+{
+	const char *item, *comma;
+	char **list;
+	size_t n = 0;
+	az_status status = AZ_OK;
+
+	field = field ? field : "patch names";
+	if (!text)
+		return azi_fail(err, AZ_ERR_INVALID, "%s: no value: " NAMES_FORM,
+				field);
+	list = calloc(names_capacity(text), sizeof(*list));
+	if (!list)
+		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", field);
+	for (item = text; status == AZ_OK; item = comma + 1) {
+		comma = strchr(item, ',');
+		if (!comma)
+			comma = item + strlen(item);
+		status = names_add(list, &n, item, (size_t)(comma - item),
+				   field, text, err);
+		if (*comma == '\0')
+			break;
+	}
+	if (status != AZ_OK) {
+		az_names_free(list, n);
+		return status;
+	}
+	*names = list;
+	*count = n;
+	return AZ_OK;
+}
