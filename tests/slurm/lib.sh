@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# Tiny assertion helpers shared by the Slurm scenario tests.  Source it:
+#
+#   . tests/slurm/lib.sh
+#   check    "srun works"     as_user srun -n1 true     # passes if exit 0
+#   check_fails "bad value"   as_user srun --x=abc true # passes if exit != 0
+#   check_eq "two tasks"      "0 1" "$ids"              # exact string match
+#   check_match "bound"       '^0-1$' "$cpus"           # bash ERE match
+#   ok "something"  /  not_ok "something"               # record by hand
+#   diag "free text"                                    # "# " comment lines
+#   summary                                             # last line; status
+#
+# `check` runs CMD in a subshell (to capture its output): call functions that
+# change the shell's state (cluster_start, cluster_stop, cd, assignments)
+# directly, then record with `check_eq NAME 0 $?`.  Each check returns its
+# result (0 or 1), so do not run test scripts under `set -e`.
+#
+# Each check prints `ok - NAME` or `not ok - NAME` (then `# ...` details);
+# summary prints exactly `N passed, M failed` and returns 1 if anything
+# failed or nothing was checked, so a script can end with `summary; exit`.
+
+AZ_PASSED=0
+AZ_FAILED=0
+
+# Print each line of "$*" prefixed with "# ".
+diag() {
+	local line
+	while IFS= read -r line; do
+		echo "# $line"
+	done <<<"$*"
+}
+
+ok() {
+	AZ_PASSED=$((AZ_PASSED + 1))
+	echo "ok - $*"
+}
+
+not_ok() {
+	AZ_FAILED=$((AZ_FAILED + 1))
+	echo "not ok - $*"
+}
+
+# check NAME CMD [ARG...]: passes if CMD exits 0; shows its output if not.
+check() {
+	local name=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if ((rc == 0)); then
+		ok "$name"
+		return 0
+	fi
+	not_ok "$name"
+	diag "command: $*"
+	diag "exit status: $rc"
+	[[ -n $out ]] && diag "$out"
+	return 1
+}
+
+# check_fails NAME CMD [ARG...]: passes if CMD exits non-zero.
+check_fails() {
+	local name=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if ((rc != 0)); then
+		ok "$name"
+		return 0
+	fi
+	not_ok "$name"
+	diag "command: $*"
+	diag "exit status: 0, expected non-zero"
+	[[ -n $out ]] && diag "$out"
+	return 1
+}
+
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+	if [[ $2 == "$3" ]]; then
+		ok "$1"
+		return 0
+	fi
+	not_ok "$1"
+	diag "expected: $2"
+	diag "actual:   $3"
+	return 1
+}
+
+# check_match NAME REGEX ACTUAL (extended regex, bash =~)
+check_match() {
+	if [[ $3 =~ $2 ]]; then
+		ok "$1"
+		return 0
+	fi
+	not_ok "$1"
+	diag "expected to match: $2"
+	diag "actual: $3"
+	return 1
+}
+
+summary() {
+	echo "$AZ_PASSED passed, $AZ_FAILED failed"
+	((AZ_FAILED == 0 && AZ_PASSED > 0))
+}
