@@ -50,7 +50,12 @@ valgrind_unit_tests() {
 		AZ_TEST_SRCDIR=$top AZ_TEST_BUILDDIR=$dir \
 			"$dir/libtool" --mode=execute valgrind -q --trace-children=yes \
 			--leak-check=full --errors-for-leak-kinds=definite \
-			--log-file="$logs/$(basename "$test").%p" "$test" -j1 >/dev/null 2>&1 || status=1
+			--log-file="$logs/$(basename "$test").%p" "$test" -j1 >"$logs/out" 2>&1 || {
+			status=1
+			echo "valgrind: $(basename "$test") failed:"
+			cat "$logs/out"
+		}
+		rm -f "$logs/out"
 	done
 	if [ -n "$(find "$logs" -type f -size +0)" ]; then
 		find "$logs" -type f -size +0 -exec cat {} +
@@ -88,10 +93,10 @@ autoreconf -fi >/dev/null 2>&1
 az_build "$top" "$top/build"
 az_build "$top" "$top/build-asan" --enable-sanitizers
 
-suite "unit tests" unit_tests build
-suite "unit tests under ASan+UBSan" unit_tests build-asan
-suite "unit tests under valgrind" valgrind_unit_tests build
-suite "make distcheck" distcheck build
+suite "unit tests" unit_tests "$top/build"
+suite "unit tests under ASan+UBSan" unit_tests "$top/build-asan"
+suite "unit tests under valgrind" valgrind_unit_tests "$top/build"
+suite "make distcheck" distcheck "$top/build"
 suite "slurm scenarios" slurm_tests "$top/build"
 
 echo "suites: $passed passed, $failed failed"

@@ -18,11 +18,13 @@ use_plugin() {
 }
 
 # srun_probe SRUN_ARGS...: each task's JSON line (one file per task, so lines
-# of tasks on different nodes cannot interleave); stderr goes to $err.
+# of tasks on different nodes cannot interleave); srun's and the tasks'
+# stderr go to $err.
 srun_probe() {
 	local out=$AZ_WORK_DIR/probe.$RANDOM$RANDOM
-	as_user srun --output="$out.%t" "$@" "$probe" 2>"$err"
-	cat "$out".* 2>/dev/null
+	as_user srun --output="$out.out.%t" --error="$out.err.%t" "$@" "$probe" 2>"$err"
+	cat "$out".err.* >>"$err" 2>/dev/null
+	cat "$out".out.* 2>/dev/null
 	rm -f "$out".*
 }
 
