@@ -49,7 +49,7 @@ valgrind_unit_tests() {
 		[ -x "$test" ] || continue
 		AZ_TEST_SRCDIR=$top AZ_TEST_BUILDDIR=$dir \
 			"$dir/libtool" --mode=execute valgrind -q --trace-children=yes \
-			--leak-check=full --errors-for-leak-kinds=definite \
+			--leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --vgdb=no \
 			--log-file="$logs/$(basename "$test").%p" "$test" -j1 >"$logs/out" 2>&1 || {
 			status=1
 			echo "valgrind: $(basename "$test") failed:"
