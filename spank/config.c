@@ -4,10 +4,32 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plugin.h"
+
+/* The last error, repeated later where the user can see it (job stderr). */
+static char last_error[256];
+
+static void config_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void config_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s", last_error);
+}
+
+const char *az_config_error(void)
+{
+	return last_error;
+}
 
 typedef int (*key_parser)(struct az_config *config, const char *key,
 			  const char *value);
@@ -24,7 +46,7 @@ static int parse_threads(unsigned *out, const char *key, const char *value)
 
 	if (az_count_parse(value, key, 1, AZ_THREADS_MAX, out, &err) == AZ_OK)
 		return 0;
-	slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s", err.message);
+	config_error("%s", err.message);
 	return -1;
 }
 
@@ -61,7 +83,7 @@ static int parse_patch_list(const char *key, const char *value, char ***names,
 
 	if (az_names_parse(value, key, names, count, &err) == AZ_OK)
 		return 0;
-	slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s", err.message);
+	config_error("%s", err.message);
 	return -1;
 }
 
@@ -89,7 +111,7 @@ static int parse_allowed_patches(struct az_config *c, const char *k, const char 
 static int parse_directory(char **slot, const char *key, const char *value)
 {
 	if (value[0] != '/') {
-		slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s: invalid value '%s': expected an absolute directory path",
+		config_error("%s: invalid value '%s': expected an absolute directory path",
 			    key, value);
 		return -1;
 	}
@@ -103,7 +125,7 @@ static int parse_patch_dir(struct az_config *c, const char *k, const char *v)
 
 	for (dir = v; dir; dir = strchr(dir, ':') ? strchr(dir, ':') + 1 : NULL)
 		if (dir[0] != '/') {
-			slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s: invalid value '%s': expected DIR[:DIR...] of absolute paths",
+			config_error("%s: invalid value '%s': expected DIR[:DIR...] of absolute paths",
 				    k, v);
 			return -1;
 		}
@@ -155,7 +177,7 @@ static int parse_vars(struct az_config *c, const char *k, const char *v)
 		comma = strchr(item, ',');
 		len = comma ? (size_t)(comma - item) : strlen(item);
 		if (!valid_variable_name(item, len)) {
-			slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s: invalid value '%s': expected NAME[,NAME...] of environment variable names",
+			config_error("%s: invalid value '%s': expected NAME[,NAME...] of environment variable names",
 				    k, v);
 			goto fail;
 		}
@@ -180,7 +202,7 @@ static int parse_choice(const char *key, const char *value,
 	for (i = 0; choices[i]; i++)
 		if (strcmp(value, choices[i]) == 0)
 			return i;
-	slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s: invalid value '%s': expected %s",
+	config_error("%s: invalid value '%s': expected %s",
 		    key, value, form);
 	return -1;
 }
@@ -243,7 +265,7 @@ static void report_unknown_key(const char *arg)
 		strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
 		strncat(known, config_keys[i].key, sizeof(known) - strlen(known) - 1);
 	}
-	slurm_error(AZ_LOG_PREFIX "plugstack.conf: unknown argument '%s': expected key=value with a key among %s",
+	config_error("unknown argument '%s': expected key=value with a key among %s",
 		    arg, known);
 }
 
@@ -257,7 +279,7 @@ static int parse_argument(struct az_config *config, const char *arg)
 		    strncmp(config_keys[i].key, arg, key_len) != 0)
 			continue;
 		if (eq[1] == '\0') {
-			slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s: empty value: expected %s",
+			config_error("%s: empty value: expected %s",
 				    config_keys[i].key, config_keys[i].form);
 			return -1;
 		}

@@ -61,6 +61,8 @@ extern struct az_plugin az_plugin;
 /* config.c */
 int az_config_parse(struct az_config *config, int ac, char **av);
 void az_config_free(struct az_config *config);
+/* The message of the last configuration error. */
+const char *az_config_error(void);
 
 /* options.c */
 int az_options_register(spank_t sp);

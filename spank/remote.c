@@ -44,7 +44,8 @@ int az_remote_user_init(spank_t sp)
 
 	step->active = false;
 	if (!az_plugin.config_ok) {
-		slurm_error(AZ_LOG_PREFIX "plugstack.conf arguments are invalid; thread budgets disabled on this node");
+		slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s; thread budgets disabled on this node",
+			    az_config_error());
 		return -1;
 	}
 	if (get_u32(sp, S_JOB_ID, "job id", &step->job_id) != 0 ||

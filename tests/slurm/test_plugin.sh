@@ -113,6 +113,7 @@ test_bad_input() {
 	refused "srun bad patch name" --autozyme-activate "[a-z0-9][a-z0-9_.-]{0,63}" srun -n1 --autozyme-activate=Bad/Name true
 	refused "AUTOZYME_THREADS=abc" AUTOZYME_THREADS "expected N (1 to 4096), auto or off" env AUTOZYME_THREADS=abc srun -n1 true
 	refused "sbatch AUTOZYME_THREADS=0" AUTOZYME_THREADS "expected N (1 to 4096), auto or off" env AUTOZYME_THREADS=0 sbatch --wrap=true
+	refused "salloc --autozyme-threads=abc" --autozyme-threads "expected N (1 to 4096), auto or off" salloc --autozyme-threads=abc true
 	scenario_done "bad input"
 }
 
@@ -139,7 +140,22 @@ test_site_config() {
 	refused "unknown plugstack key" no_such_key "expected key=value with a key among" srun -n1 true
 	use_plugin max_threads=lots
 	refused "bad plugstack value" max_threads "expected an integer from 1 to 4096" srun -n1 true
+	test_config_broken_after_submission
 	scenario_done "site config"
+}
+
+# A plugstack.conf broken between submission and launch: the plugin stands
+# aside on the node (one error in the job's stderr), the job still runs.
+test_config_broken_after_submission() {
+	local job state
+	use_plugin
+	job=$(as_user sbatch --parsable --hold -c2 -o "$AZ_WORK_DIR/broken.out" -e "$AZ_WORK_DIR/broken.err" --wrap="$probe")
+	use_plugin no_such_key=1
+	scontrol release "$job"
+	state=$(cluster_wait_job "$job" 30)
+	check_eq "broken plugstack on the node: the job still completes" "COMPLETED" "$state"
+	check_eq "broken plugstack on the node: no variable set" "null" "$($pick 'env.get("OMP_NUM_THREADS")' <"$AZ_WORK_DIR/broken.out")"
+	check_match "broken plugstack on the node: error in the job's stderr" "autozyme: plugstack.conf: unknown argument 'no_such_key=1'" "$(cat "$AZ_WORK_DIR/broken.err")"
 }
 
 test_user_values() {
