@@ -715,31 +715,6 @@ static az_status check_activation_file(int fd, const char *path,
 	return AZ_OK;
 }
 
-/*
- * Read at most `capacity` bytes; a file that grew past the size fstat gave
- * is caught by the caller asking for one byte more than it expects.
- */
-static az_status read_bounded(int fd, const char *path, char *buf,
-			      size_t capacity, size_t *len, az_error *err)
-{
-	size_t total = 0;
-
-	while (total < capacity) {
-		ssize_t got = read(fd, buf + total, capacity - total);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return azi_fail(err, AZ_ERR_IO, "%s: cannot read: %s",
-					path, strerror(errno));
-		if (got == 0)
-			break;
-		total += (size_t)got;
-	}
-	*len = total;
-	return AZ_OK;
-}
-
 static az_status read_contents(int fd, const char *path, char **buf,
 			       size_t *len, az_error *err)
 {
@@ -748,17 +723,11 @@ static az_status read_contents(int fd, const char *path, char **buf,
 
 	if (status != AZ_OK)
 		return status;
-	*buf = malloc(size + 1);
-	if (!*buf)
-		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", path);
-	status = read_bounded(fd, path, *buf, size + 1, len, err);
-	if (status == AZ_OK && *len > size)
+	status = azi_read_all(fd, path, size, buf, len, err);
+	/* More than fstat announced: someone is writing it as we read. */
+	if (status == AZ_ERR_TOO_LARGE)
 		status = azi_fail(err, AZ_ERR_IO,
 				  "%s: the file changed while it was read", path);
-	if (status != AZ_OK) {
-		free(*buf);
-		*buf = NULL;
-	}
 	return status;
 }
 

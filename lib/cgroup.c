@@ -43,55 +43,25 @@ struct hierarchies {
 typedef az_status (*level_reader)(const char *dir, double *cpus,
 				  az_error *err);
 
-/* Read up to `want` bytes; the count, or -1 with errno set. */
-static ssize_t read_fully(int fd, char *buf, size_t want)
-{
-	size_t len = 0;
-
-	while (len < want) {
-		ssize_t n = read(fd, buf + len, want - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	return (ssize_t)len;
-}
-
 /*
- * Read all of `path` into buf (cap bytes including the terminating NUL).
+ * Read all of `path` into a fresh buffer of at most `limit` bytes.
  * A missing file gives AZ_ERR_NOT_FOUND and leaves err alone: to most
  * callers it is normal, not an error worth a message.
  */
-static az_status read_bounded(const char *path, char *buf, size_t cap,
-			      az_error *err)
+static az_status read_file(const char *path, size_t limit, char **text,
+			   size_t *len, az_error *err)
 {
-	char probe;
-	ssize_t len, more = 0;
-	int saved, fd = open(path, O_RDONLY | O_CLOEXEC);
+	az_status status;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT)
 		return AZ_ERR_NOT_FOUND;
 	if (fd < 0)
 		return azi_fail(err, AZ_ERR_IO, "%s: cannot open: %s", path,
 				strerror(errno));
-	len = read_fully(fd, buf, cap - 1);
-	if (len == (ssize_t)cap - 1)
-		more = read_fully(fd, &probe, 1);
-	saved = errno;
+	status = azi_read_all(fd, path, limit, text, len, err);
 	close(fd);
-	if (len < 0 || more < 0)
-		return azi_fail(err, AZ_ERR_IO, "%s: cannot read: %s", path,
-				strerror(saved));
-	if (more > 0)
-		return azi_fail(err, AZ_ERR_TOO_LARGE,
-				"%s: larger than %zu bytes", path, cap - 1);
-	buf[len] = '\0';
-	return AZ_OK;
+	return status;
 }
 
 /* dir/name into path (PATH_MAX bytes). */
@@ -122,22 +92,31 @@ static bool at_end(const char *p)
 	return p && (strcmp(p, "\n") == 0 || *p == '\0');
 }
 
-/* A control file of `dir` into buf; *present is false when it is missing. */
+/*
+ * A control file of `dir` into buf (CONTROL_FILE_MAX + 1 bytes); *present is
+ * false when it is missing.  Copying into the caller's buffer spares the
+ * parsers a free() on each of their returns.
+ */
 static az_status read_control(const char *dir, const char *name, char *buf,
 			      char *path, bool *present, az_error *err)
 {
+	char *text = NULL;
+	size_t len = 0;
 	az_status status = join_path(path, dir, name, err);
 
 	if (status == AZ_OK)
-		status = read_bounded(path, buf, CONTROL_FILE_MAX, err);
+		status = read_file(path, CONTROL_FILE_MAX, &text, &len, err);
 	*present = status == AZ_OK;
+	if (*present)
+		memcpy(buf, text, len + 1);
+	free(text);
 	return status == AZ_ERR_NOT_FOUND ? AZ_OK : status;
 }
 
 /* v2: cpu.max holds "max PERIOD" (no quota) or "QUOTA PERIOD". */
 static az_status read_cpu_max(const char *dir, double *cpus, az_error *err)
 {
-	char buf[CONTROL_FILE_MAX], path[PATH_MAX];
+	char buf[CONTROL_FILE_MAX + 1], path[PATH_MAX];
 	unsigned long long quota = 0, period = 0;
 	bool present, unlimited;
 	const char *p;
@@ -159,7 +138,7 @@ static az_status read_cpu_max(const char *dir, double *cpus, az_error *err)
 /* v1: cpu.cfs_quota_us is -1 (no quota) or QUOTA; cpu.cfs_period_us PERIOD. */
 static az_status read_cfs(const char *dir, double *cpus, az_error *err)
 {
-	char buf[CONTROL_FILE_MAX], path[PATH_MAX];
+	char buf[CONTROL_FILE_MAX + 1], path[PATH_MAX];
 	unsigned long long quota = 0, period = 0;
 	bool present;
 	az_status status;
@@ -346,24 +325,16 @@ static void parse_mountinfo(char *text, struct hierarchies *hs)
 		parse_mount_line(line, hs);
 }
 
-/* Read <proc_dir>/<name> into a new buffer of `cap` bytes. */
+/* Read <proc_dir>/<name> into a fresh buffer of at most `limit` bytes. */
 static az_status read_proc_file(const char *proc_dir, const char *name,
-				size_t cap, char **text, az_error *err)
+				size_t limit, char **text, az_error *err)
 {
 	char path[PATH_MAX];
 	az_status status = join_path(path, proc_dir, name, err);
 
 	if (status != AZ_OK)
 		return status;
-	*text = malloc(cap);
-	if (!*text)
-		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", path);
-	status = read_bounded(path, *text, cap, err);
-	if (status != AZ_OK) {
-		free(*text);
-		*text = NULL;
-	}
-	return status;
+	return read_file(path, limit, text, NULL, err);
 }
 
 /* Both hierarchies located, the smallest quota over them both. */

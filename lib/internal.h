@@ -9,4 +9,13 @@
 az_status azi_fail(az_error *err, az_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Read fd to its end into a fresh NUL-terminated *text (free() it) and its
+ * length into *len (when not NULL); *text is untouched on failure.  More
+ * than `limit` bytes gives AZ_ERR_TOO_LARGE, a read error AZ_ERR_IO, both
+ * naming `path`.  Opening and vetting the file stay with the caller.
+ */
+az_status azi_read_all(int fd, const char *path, size_t limit, char **text,
+		       size_t *len, az_error *err);
+
 #endif

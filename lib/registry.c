@@ -269,40 +269,6 @@ static az_status too_large(const azi_manifest_ctx *ctx)
 			ctx->path, MANIFEST_SIZE_MAX);
 }
 
-/* Read the whole of an open regular file, refusing more than the limit. */
-static az_status read_bounded(int fd, char **text, size_t *len,
-			      const azi_manifest_ctx *ctx)
-{
-	char *buf = malloc(MANIFEST_SIZE_MAX + 2);
-	size_t used = 0;
-	ssize_t got = 0;
-
-	if (!buf)
-		return azi_fail(ctx->err, AZ_ERR_NOMEM, "%s: out of memory",
-				ctx->path);
-	/* One byte beyond the limit tells "exactly full" from "too big"
-	 * even when the file grew after fstat. */
-	while (used <= MANIFEST_SIZE_MAX) {
-		got = read(fd, buf + used, MANIFEST_SIZE_MAX + 1 - used);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		used += (size_t)got;
-	}
-	if (got < 0 || used > MANIFEST_SIZE_MAX) {
-		free(buf);
-		if (got < 0)
-			return azi_fail(ctx->err, AZ_ERR_IO, "%s: cannot read: %s",
-					ctx->path, strerror(errno));
-		return too_large(ctx);
-	}
-	buf[used] = '\0';
-	*text = buf;
-	*len = used;
-	return AZ_OK;
-}
-
 /*
  * Load one manifest; *out stays NULL for something that is not a regular
  * file (a directory named x.json).  O_NONBLOCK keeps a FIFO from hanging us.
@@ -326,7 +292,8 @@ static az_status manifest_load(const azi_manifest_ctx *ctx, az_patch **out)
 	if (st.st_size > MANIFEST_SIZE_MAX)
 		status = too_large(ctx);
 	else
-		status = read_bounded(fd, &text, &len, ctx);
+		status = azi_read_all(fd, ctx->path, MANIFEST_SIZE_MAX, &text,
+				      &len, ctx->err);
 	close(fd);
 	if (status != AZ_OK)
 		return status;
