@@ -318,6 +318,94 @@ az_status az_snapshot_json(const char *language, const char *language_version,
 			   const az_active_patch *patches, size_t n_patches,
 			   char **json, az_error *err);
 
+/* ------------------------------------------------------------ thread pools */
+
+/*
+ * BLAS and OpenMP runtimes already loaded in the calling process, found with
+ * dl_iterate_phdr and driven through their own setters (like threadpoolctl,
+ * but shared by Python and R).
+ */
+typedef enum az_pool_kind {
+	AZ_POOL_OPENBLAS = 0, /* openblas_set_num_threads, also scipy_ / 64_ / _64 */
+	AZ_POOL_MKL,          /* MKL_Set_Num_Threads */
+	AZ_POOL_BLIS,         /* bli_thread_set_num_threads */
+	AZ_POOL_FLEXIBLAS,    /* flexiblas_set_num_threads */
+	AZ_POOL_GOMP,         /* GNU libgomp: omp_set_num_threads */
+	AZ_POOL_LLVM_OMP,     /* LLVM libomp */
+	AZ_POOL_INTEL_OMP     /* Intel libiomp5 */
+} az_pool_kind;
+
+/* Stable names: "openblas", "mkl", "blis", "flexiblas", "gomp", "llvm_omp", "intel_omp". */
+const char *az_pool_kind_name(az_pool_kind kind);
+
+typedef struct az_pool {
+	az_pool_kind kind;
+	char *path;      /* the shared object's path */
+	char *api;       /* the symbol prefix/suffix used, e.g. "scipy_openblas" */
+	int threads;     /* its current maximum, -1 when it cannot say */
+} az_pool;
+
+/* Every pool loaded now.  Free with az_pools_free. */
+az_status az_pools_list(az_pool **pools, size_t *count, az_error *err);
+void az_pools_free(az_pool *pools, size_t count);
+
+/* Set every loaded pool to `threads` (1..AZ_THREADS_MAX); *changed counts them. */
+az_status az_pools_set_threads(unsigned threads, size_t *changed, az_error *err);
+
+/* ----------------------------------------------------------------- runtime */
+
+/*
+ * The per-process runtime behind set_threads(), activate(), env_snapshot()
+ * and thread_info() in Python and R.  State (the budget, explicit
+ * set_threads, active patches) lives here, once per process, so both
+ * languages in one process agree.
+ *
+ * The budget: the activation file named by AUTOZYME_ACTIVATION_FILE when
+ * it is readable (the plugin's decision), else decided here from the
+ * process's cpuset (hwloc), cgroup quota, SLURM_CPUS_PER_TASK and the
+ * request AUTOZYME_THREADS, then AUTOZYMER_THREADS.  Computed once, cached.
+ */
+az_status az_runtime_budget(az_budget *out, az_error *err);
+
+/* True when the budget came from an activation file. */
+bool az_runtime_from_activation_file(void);
+
+/*
+ * set_threads(n): set every thread variable to n (overriding), apply n to
+ * the loaded pools, and remember n as the process's explicit choice.
+ */
+az_status az_runtime_set_threads(unsigned threads, az_error *err);
+
+/* The thread count activate() applies: the explicit set_threads value, else the budget's. */
+az_status az_runtime_threads(unsigned *threads, bool *off, az_error *err);
+
+/*
+ * activate(name): the patch `name` from the registry (AUTOZYME_PATCH_PATH,
+ * then the installed registry) for `language` ("python" or "r").  Applies
+ * the thread count to the variables the user did not set and to the loaded
+ * pools, marks the patch active and exports AUTOZYME_ACTIVATE (all active
+ * patches) for child processes.  Idempotent.  Unknown name: AZ_ERR_NOT_FOUND,
+ * the message listing the known patches.  *patch stays valid for the process.
+ */
+az_status az_runtime_activate(const char *name, const char *language,
+			      const az_patch **patch, az_error *err);
+
+/* Record the upstream version the language found for an active patch (NULL: not installed). */
+az_status az_runtime_set_upstream_version(const char *name, const char *version,
+					  az_error *err);
+
+/* env_snapshot(): az_snapshot_json over the active patches.  Free with free(). */
+az_status az_runtime_snapshot(const char *language, const char *language_version,
+			      char **json, az_error *err);
+
+/*
+ * thread_info(): JSON with the threads in force and their provenance,
+ * whether an activation file was read (and its path), the explicit
+ * set_threads value (or null) and every loaded pool (kind, path, api,
+ * threads).  Free with free().
+ */
+az_status az_runtime_thread_info(char **json, az_error *err);
+
 #ifdef __cplusplus
 }
 #endif
