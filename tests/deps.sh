@@ -5,7 +5,11 @@
 AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libslurm-dev libhwloc-dev hwloc libpmix-dev libcjson-dev libcriterion-dev
  slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
- valgrind python3 util-linux procps"
+ valgrind python3 util-linux procps
+ python3-pytest python3-numpy python3-joblib python3-threadpoolctl python3-torch
+ libopenblas0-pthread libgomp1 libomp5-14
+ r-base-core r-cran-testthat r-cran-jsonlite r-cran-future r-cran-parallelly
+ r-bioc-biocparallel r-cran-seurat"
 
 az_install_missing_packages() {
 	local missing=() pkg
