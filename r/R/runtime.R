@@ -1,0 +1,102 @@
+# The R face of the AutoZyme runtime.  The C library decides and records
+# (budget, variables, thread pools, active patches, JSON); R adds only what
+# R alone can do: find upstream package versions and run R patch hooks.
+
+# Hooks of the active patches, re-run when set_threads() changes the count.
+.hooks <- new.env(parent = emptyenv())
+
+set_threads <- function(n) {
+  .Call(C_set_threads, thread_count(n))
+  apply_hooks()
+  invisible(as.integer(n))
+}
+
+activate <- function(name) {
+  if (!is.character(name) || length(name) != 1L || is.na(name) || !nzchar(name))
+    stop(sprintf("activate(name): name must be one patch name as a string, such as \"seurat\", got %s",
+                 describe(name)), call. = FALSE)
+  patch <- .Call(C_activate, name)
+  if (is.null(patch$upstream) || is.null(patch$hook))
+    stop(sprintf("activate(name): patch '%s' has no R side (its manifest names no \"r\" upstream and hook)",
+                 name), call. = FALSE)
+  version <- upstream_version(patch$upstream)
+  .Call(C_set_upstream_version, name, version)
+  check_upstream(patch, version)
+  assign(name, hook_function(patch), envir = .hooks)
+  apply_hooks(name)
+  invisible(name)
+}
+
+env_snapshot <- function(json = FALSE) {
+  check_flag(json, "env_snapshot(json)")
+  text <- .Call(C_snapshot, paste(R.version$major, R.version$minor, sep = "."))
+  if (json) text else jsonlite::fromJSON(text)
+}
+
+thread_info <- function() {
+  jsonlite::fromJSON(.Call(C_thread_info))
+}
+
+# ---------------------------------------------------------------- helpers
+
+thread_count <- function(n) {
+  max <- .Call(C_threads_max)
+  if (!is.numeric(n) || length(n) != 1L || is.na(n) || n != trunc(n) ||
+      n < 1 || n > max)
+    stop(sprintf("set_threads(n): n must be a single whole number from 1 to %d, got %s",
+                 max, describe(n)), call. = FALSE)
+  as.integer(n)
+}
+
+check_flag <- function(x, where) {
+  if (!is.logical(x) || length(x) != 1L || is.na(x))
+    stop(sprintf("%s: must be TRUE or FALSE, got %s", where, describe(x)),
+         call. = FALSE)
+}
+
+# A short rendering of a bad argument for error messages.
+describe <- function(x) {
+  text <- paste(deparse(x, width.cutoff = 60L, nlines = 1L), collapse = "")
+  if (nchar(text) > 60L) paste0(substr(text, 1L, 57L), "...") else text
+}
+
+# The installed version, read from its DESCRIPTION: nothing is loaded or attached.
+upstream_version <- function(package) {
+  tryCatch(as.character(utils::packageVersion(package)),
+           error = function(e) NULL)
+}
+
+check_upstream <- function(patch, version) {
+  if (is.null(version))
+    stop(sprintf("activate(name): patch '%s' needs the R package '%s', which is not installed in %s",
+                 patch$name, patch$upstream, paste(.libPaths(), collapse = ":")),
+         call. = FALSE)
+  if (!is.null(patch$min_version) &&
+      package_version(version) < package_version(patch$min_version))
+    stop(sprintf("activate(name): patch '%s' needs %s >= %s, found %s",
+                 patch$name, patch$upstream, patch$min_version, version),
+         call. = FALSE)
+}
+
+# The manifest names the hook as "pkg::function" or "pkg:::function".
+hook_function <- function(patch) {
+  parts <- regmatches(patch$hook, regexec("^([A-Za-z][A-Za-z0-9.]*):::?([A-Za-z.][A-Za-z0-9._]*)$",
+                                          patch$hook))[[1L]]
+  if (length(parts) != 3L)
+    stop(sprintf("activate(name): patch '%s' names the hook '%s': expected the form package::function or package:::function",
+                 patch$name, patch$hook), call. = FALSE)
+  hook <- get0(parts[3L], envir = asNamespace(parts[2L]), inherits = FALSE)
+  if (!is.function(hook))
+    stop(sprintf("activate(name): patch '%s' names the hook '%s', which is not a function of package %s",
+                 patch$name, patch$hook, parts[2L]), call. = FALSE)
+  hook
+}
+
+# Give the hooks `names` (default: every active patch) the runtime's count;
+# a budget of "off" sets nothing.
+apply_hooks <- function(names = ls(.hooks)) {
+  threads <- .Call(C_threads)
+  if (is.na(threads)) return(invisible())
+  for (name in names) get(name, envir = .hooks)(threads)
+  invisible()
+}

@@ -1,0 +1,17 @@
+# Fresh R sessions started inside an activated process (PSOCK / makeCluster
+# and SnowParam workers, Rscript in a Slurm task) inherit AUTOZYME_ACTIVATE:
+# loading the package activates those patches, so the workers need no code.
+# A failure costs one warning line, never the worker.
+.onLoad <- function(libname, pkgname) {
+  auto_activate(Sys.getenv("AUTOZYME_ACTIVATE"))
+}
+
+auto_activate <- function(names) {
+  for (name in trimws(strsplit(names, ",", fixed = TRUE)[[1L]])) {
+    if (!nzchar(name)) next
+    tryCatch(activate(name), error = function(e) {
+      warning(sprintf("autozyme: could not activate '%s' named by AUTOZYME_ACTIVATE: %s",
+                      name, conditionMessage(e)), call. = FALSE, immediate. = TRUE)
+    })
+  }
+}

@@ -1,0 +1,150 @@
+/*
+ * The .Call layer over libautozyme: argument conversion and error raising
+ * only.  Every decision (budget, variables, pools, bookkeeping, JSON) is the
+ * C runtime's, shared with the Slurm plugin and the Python package.
+ */
+#include <stdlib.h>
+
+#include <R.h>
+#include <Rinternals.h>
+#include <R_ext/Rdynload.h>
+
+#include <autozyme.h>
+
+/* Raise an R error "FUNCTION: MESSAGE", like stop(call. = FALSE). */
+static void NORET fail(const char *function, const az_error *err)
+{
+	Rf_errorcall(R_NilValue, "%s: %s", function, err->message);
+}
+
+/* A malloc'ed C string as an R character scalar; frees it. */
+static SEXP take_string(char *text)
+{
+	SEXP out = PROTECT(Rf_mkString(text));
+
+	free(text);
+	UNPROTECT(1);
+	return out;
+}
+
+/* An R character scalar, or NULL for NULL. */
+static SEXP string_or_null(const char *text)
+{
+	return text ? Rf_mkString(text) : R_NilValue;
+}
+
+/* The R wrappers validate; these checks only keep C from reading garbage. */
+static const char *scalar_string(SEXP x, const char *function,
+				 const char *argument)
+{
+	if (!Rf_isString(x) || XLENGTH(x) != 1 || STRING_ELT(x, 0) == NA_STRING)
+		Rf_errorcall(R_NilValue, "%s: %s must be a single string",
+			     function, argument);
+	return CHAR(STRING_ELT(x, 0));
+}
+
+SEXP C_set_threads(SEXP n)
+{
+	az_error err;
+
+	if (!Rf_isInteger(n) || XLENGTH(n) != 1 || INTEGER(n)[0] < 1 ||
+	    (unsigned)INTEGER(n)[0] > AZ_THREADS_MAX)
+		Rf_errorcall(R_NilValue,
+			     "set_threads(n): n must be a single whole number from 1 to %u",
+			     AZ_THREADS_MAX);
+	if (az_runtime_set_threads((unsigned)INTEGER(n)[0], &err) != AZ_OK)
+		fail("set_threads(n)", &err);
+	return R_NilValue;
+}
+
+/* The largest count set_threads() accepts, for the R side's messages. */
+SEXP C_threads_max(void)
+{
+	return Rf_ScalarInteger((int)AZ_THREADS_MAX);
+}
+
+/* The count activate() applies; NA when the budget is "off". */
+SEXP C_threads(void)
+{
+	unsigned threads;
+	bool off;
+	az_error err;
+
+	if (az_runtime_threads(&threads, &off, &err) != AZ_OK)
+		fail("autozyme thread count", &err);
+	return Rf_ScalarInteger(off ? NA_INTEGER : (int)threads);
+}
+
+/* activate(name) in the C runtime; returns the manifest's R side. */
+SEXP C_activate(SEXP name)
+{
+	static const char *fields[] = { "name", "upstream", "min_version",
+					"hook", "" };
+	const char *text = scalar_string(name, "activate(name)", "name");
+	const az_patch *patch;
+	az_error err;
+	SEXP out;
+
+	if (az_runtime_activate(text, "r", &patch, &err) != AZ_OK)
+		fail("activate(name)", &err);
+	out = PROTECT(Rf_mkNamed(VECSXP, fields));
+	SET_VECTOR_ELT(out, 0, string_or_null(az_patch_name(patch)));
+	SET_VECTOR_ELT(out, 1, string_or_null(az_patch_upstream(patch, "r")));
+	SET_VECTOR_ELT(out, 2, string_or_null(az_patch_min_version(patch, "r")));
+	SET_VECTOR_ELT(out, 3, string_or_null(az_patch_hook(patch, "r")));
+	UNPROTECT(1);
+	return out;
+}
+
+/* version: a string, or NULL when the upstream package is not installed. */
+SEXP C_set_upstream_version(SEXP name, SEXP version)
+{
+	const char *text = scalar_string(name, "activate(name)", "name");
+	const char *found = Rf_isNull(version) ?
+		NULL : scalar_string(version, "activate(name)", "version");
+	az_error err;
+
+	if (az_runtime_set_upstream_version(text, found, &err) != AZ_OK)
+		fail("activate(name)", &err);
+	return R_NilValue;
+}
+
+SEXP C_snapshot(SEXP r_version)
+{
+	const char *version = scalar_string(r_version, "env_snapshot()",
+					    "R version");
+	char *json;
+	az_error err;
+
+	if (az_runtime_snapshot("R", version, &json, &err) != AZ_OK)
+		fail("env_snapshot()", &err);
+	return take_string(json);
+}
+
+SEXP C_thread_info(void)
+{
+	char *json;
+	az_error err;
+
+	if (az_runtime_thread_info(&json, &err) != AZ_OK)
+		fail("thread_info()", &err);
+	return take_string(json);
+}
+
+static const R_CallMethodDef call_methods[] = {
+	{ "set_threads", (DL_FUNC)&C_set_threads, 1 },
+	{ "threads_max", (DL_FUNC)&C_threads_max, 0 },
+	{ "threads", (DL_FUNC)&C_threads, 0 },
+	{ "activate", (DL_FUNC)&C_activate, 1 },
+	{ "set_upstream_version", (DL_FUNC)&C_set_upstream_version, 2 },
+	{ "snapshot", (DL_FUNC)&C_snapshot, 1 },
+	{ "thread_info", (DL_FUNC)&C_thread_info, 0 },
+	{ NULL, NULL, 0 }
+};
+
+void R_init_autozyme(DllInfo *dll)
+{
+	R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
+	R_useDynamicSymbols(dll, FALSE);
+	R_forceSymbols(dll, TRUE);
+}
