@@ -1,0 +1,117 @@
+"""AutoZyme's Python runtime: thread budget and patches for scientific Python.
+
+    import autozyme
+    autozyme.set_threads(8)
+    autozyme.activate("scanpy")
+
+A thin layer over libautozyme (ctypes, no compiled extension): the budget,
+the thread variables, the BLAS/OpenMP pools and the bookkeeping live in the
+C runtime shared with R.  This package adds what only Python can do: run a
+patch's hook on its upstream module and find upstream versions.
+
+Importing it loads nothing else (not even ctypes); the library is loaded by
+the first call.
+"""
+
+import sys
+
+from ._errors import AutoZymeError, UnknownPatchError, UpstreamNotInstalledError
+
+__all__ = ["set_threads", "activate", "env_snapshot", "thread_info",
+           "AutoZymeError", "UnknownPatchError", "UpstreamNotInstalledError"]
+
+# AZ_THREADS_MAX in autozyme.h.
+_THREADS_MAX = 4096
+
+
+def _core():
+    from . import _lib
+    return _lib.core()
+
+
+def set_threads(n):
+    """Use `n` threads: sets every thread variable (overriding the user's),
+    the BLAS/OpenMP libraries already loaded and the active patches' knobs."""
+    if isinstance(n, bool) or not isinstance(n, int) or \
+            not 1 <= n <= _THREADS_MAX:
+        raise ValueError("set_threads(n): n must be a whole number from 1 to "
+                         "{}, got {!r}".format(_THREADS_MAX, n))
+    from . import _hooks
+    core = _core()
+    core.set_threads(n)
+    core.sync_environ()
+    _hooks.reapply(core)
+
+
+def _check_name(name):
+    if not isinstance(name, str):
+        raise TypeError("activate(name): name must be a patch name string "
+                        "such as 'scanpy', got {!r}".format(name))
+
+
+def _python_side(core, name, strict):
+    """False when `name` must be skipped: a patch of another language met
+    in AUTOZYME_ACTIVATE (R activates it).  In strict mode (activate())
+    refuses such a patch, and one whose upstream this interpreter cannot
+    import, before anything is recorded or exported."""
+    from . import _upstream
+    side = core.python_side(name)
+    if side is None:  # unknown: the C runtime's error lists the known ones
+        return True
+    upstream, hook = side
+    if upstream is None or hook is None:
+        if strict:
+            raise AutoZymeError(
+                "activate({!r}): the patch has no Python side (its manifest "
+                "names no Python upstream and hook)".format(name))
+        return False
+    if strict and not _upstream.importable(upstream):
+        raise UpstreamNotInstalledError(
+            "activate({!r}): the patch adapts the Python package {!r}, which "
+            "is not installed for {} (not importable from sys.path); install "
+            "{} first".format(name, upstream, sys.executable, upstream))
+    return True
+
+
+def _activate(name, strict):
+    """activate(); with strict False, what a worker runs from
+    AUTOZYME_ACTIVATE, before later site directories are on sys.path, so
+    the upstream cannot be looked for yet."""
+    from . import _hooks
+    _check_name(name)
+    core = _core()
+    if not _python_side(core, name, strict):
+        return
+    upstream, hook = core.activate(name)
+    core.sync_environ()
+    _hooks.register(core, name, upstream, hook)
+
+
+def activate(name):
+    """Activate the patch `name`: apply the thread budget (the activation
+    file's under Slurm, else set_threads() or the CPUs this process may use),
+    patch the upstream package now or when it is imported, and export
+    AUTOZYME_ACTIVATE so that worker processes activate themselves.
+    Calling it again is harmless."""
+    _activate(name, strict=True)
+
+
+def _python_version():
+    return "{}.{}.{}".format(*sys.version_info[:3])
+
+
+def env_snapshot():
+    """Active patches with their upstream versions, the AutoZyme, Python and
+    OS versions; no thread variables (read os.environ for those)."""
+    import json
+    from . import _hooks
+    core = _core()
+    _hooks.refresh_versions(core)
+    return json.loads(core.snapshot(_python_version()))
+
+
+def thread_info():
+    """Threads in force, why (provenance, activation file, set_threads) and
+    every BLAS/OpenMP library loaded with its own thread count."""
+    import json
+    return json.loads(_core().thread_info())

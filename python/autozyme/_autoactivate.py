@@ -1,0 +1,39 @@
+"""Activation of a fresh interpreter from its environment.
+
+autozyme.pth imports this module when AUTOZYME_ACTIVATE is set: spawn,
+forkserver, ProcessPoolExecutor and joblib/loky workers (and every Python of
+a Slurm task) then activate the parent's patches with no code in the worker.
+It runs while site.py is still adding site directories, so the upstream
+packages are patched later, when the worker imports them.  A failure is one
+line on stderr: a worker must never die of it.
+"""
+
+import os
+
+from . import _activate, _core
+from ._hooks import warn
+
+
+def _problems(names):
+    try:
+        _core()
+    except Exception as exc:  # no library: the same reason for every name
+        return [str(exc)]
+    problems = []
+    for name in names:
+        try:
+            _activate(name, strict=False)
+        except Exception as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _main():
+    value = os.environ["AUTOZYME_ACTIVATE"]
+    problems = _problems([n.strip() for n in value.split(",") if n.strip()])
+    if problems:
+        warn("this process did not activate AUTOZYME_ACTIVATE={!r}: {}"
+             .format(value, "; ".join(problems)))
+
+
+_main()

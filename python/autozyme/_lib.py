@@ -1,0 +1,222 @@
+"""The ctypes binding of libautozyme.
+
+Imported on first use, not by `import autozyme`: ctypes and the library
+(with hwloc and cJSON behind it) are only loaded once something is asked of
+the runtime.  All the logic (budget, variables, pools, bookkeeping, JSON)
+is in the C runtime; this module only converts arguments and errors.
+"""
+
+import ctypes
+import os
+
+from ._errors import AutoZymeError, UnknownPatchError
+
+SONAME = "libautozyme.so.0"
+
+# Values of az_status and AZ_ERROR_MAX in autozyme.h.
+AZ_OK = 0
+AZ_ERR_INVALID = 1
+AZ_ERR_NOT_FOUND = 7
+_ERROR_MAX = 256
+
+_LANGUAGE = b"python"
+
+
+class _Error(ctypes.Structure):
+    _fields_ = [("message", ctypes.c_char * _ERROR_MAX)]
+
+
+_P_ERROR = ctypes.POINTER(_Error)
+_P_VOID = ctypes.POINTER(ctypes.c_void_p)
+_C_STR = ctypes.c_char_p
+_SIGNATURES = {
+    "az_version": (_C_STR, []),
+    "az_status_name": (_C_STR, [ctypes.c_int]),
+    "az_registry_default_dir": (_C_STR, []),
+    "az_registry_load": (ctypes.c_int, [_C_STR, _P_VOID, _P_ERROR]),
+    "az_registry_find": (ctypes.c_int, [ctypes.c_void_p, _C_STR, _P_VOID]),
+    "az_registry_free": (None, [ctypes.c_void_p]),
+    "az_patch_upstream": (_C_STR, [ctypes.c_void_p, _C_STR]),
+    "az_patch_hook": (_C_STR, [ctypes.c_void_p, _C_STR]),
+    "az_runtime_set_threads": (ctypes.c_int, [ctypes.c_uint, _P_ERROR]),
+    "az_runtime_threads": (ctypes.c_int, [ctypes.POINTER(ctypes.c_uint),
+                                          ctypes.POINTER(ctypes.c_bool),
+                                          _P_ERROR]),
+    "az_runtime_activate": (ctypes.c_int, [_C_STR, _C_STR, _P_VOID,
+                                           _P_ERROR]),
+    "az_runtime_set_upstream_version": (ctypes.c_int, [_C_STR, _C_STR,
+                                                       _P_ERROR]),
+    "az_runtime_snapshot": (ctypes.c_int, [_C_STR, _C_STR, _P_VOID,
+                                           _P_ERROR]),
+    "az_runtime_thread_info": (ctypes.c_int, [_P_VOID, _P_ERROR]),
+}
+
+
+def _encode(text):
+    return None if text is None else os.fsencode(text)
+
+
+def _decode(raw):
+    return None if raw is None else os.fsdecode(raw)
+
+
+def _candidates():
+    """Where to look for the library, in order.
+
+    AUTOZYME_LIBRARY is an explicit choice and is never second-guessed;
+    otherwise the libdir `make install` baked in, then the dynamic loader's
+    own search (ld.so.cache, LD_LIBRARY_PATH).
+    """
+    explicit = os.environ.get("AUTOZYME_LIBRARY")
+    if explicit:
+        return [explicit]
+    try:
+        from ._install import LIBDIR
+    except ImportError:  # running from the source tree: nothing installed
+        return [SONAME]
+    return [os.path.join(LIBDIR, SONAME), SONAME]
+
+
+def _load():
+    failures = []
+    for candidate in _candidates():
+        try:
+            return ctypes.CDLL(candidate)
+        except OSError as exc:
+            failures.append(str(exc))
+    raise AutoZymeError(
+        "cannot load libautozyme ({}); install AutoZyme's library or set "
+        "AUTOZYME_LIBRARY to the path of {}".format("; ".join(failures),
+                                                    SONAME))
+
+
+class Core:
+    """The C runtime of this process, one instance (see core())."""
+
+    def __init__(self):
+        self._lib = _load()
+        for name, (restype, argtypes) in _SIGNATURES.items():
+            func = getattr(self._lib, name)
+            func.restype = restype
+            func.argtypes = argtypes
+        libc = ctypes.CDLL(None)
+        self._free = libc.free
+        self._free.argtypes = [ctypes.c_void_p]
+        self._libc = libc
+
+    def _raise(self, status, err, context, classes):
+        message = err.message.decode(errors="replace")
+        if not message:
+            message = _decode(self._lib.az_status_name(status))
+        raise classes.get(status, AutoZymeError)(
+            "{}: {}".format(context, message))
+
+    def _check(self, status, err, context, classes=None):
+        if status != AZ_OK:
+            self._raise(status, err, context, classes or {})
+
+    def _take_string(self, pointer):
+        """The text of a malloc'ed C string, which is then freed."""
+        try:
+            return _decode(ctypes.string_at(pointer.value))
+        finally:
+            self._free(pointer)
+
+    def version(self):
+        return _decode(self._lib.az_version())
+
+    def set_threads(self, threads):
+        err = _Error()
+        self._check(self._lib.az_runtime_set_threads(threads, err), err,
+                    "set_threads({})".format(threads),
+                    {AZ_ERR_INVALID: ValueError})
+
+    def threads(self):
+        """(count, off): the count activate() and the hooks apply."""
+        count, off, err = ctypes.c_uint(), ctypes.c_bool(), _Error()
+        self._check(self._lib.az_runtime_threads(ctypes.byref(count),
+                                                 ctypes.byref(off), err),
+                    err, "thread budget")
+        return count.value, off.value
+
+    def python_side(self, name):
+        """(upstream, hook) of `name`'s Python side, both None for a patch of
+        another language, in the registry activate() reads; None when the
+        registry does not know the name (activate() then says why)."""
+        default = _decode(self._lib.az_registry_default_dir())
+        extra = os.environ.get("AUTOZYME_PATCH_PATH")
+        path_list = "{}:{}".format(extra, default) if extra else default
+        registry, patch, err = ctypes.c_void_p(), ctypes.c_void_p(), _Error()
+        if self._lib.az_registry_load(_encode(path_list),
+                                      ctypes.byref(registry), err) != AZ_OK:
+            return None
+        try:
+            if self._lib.az_registry_find(registry, _encode(name),
+                                          ctypes.byref(patch)) != AZ_OK:
+                return None
+            return self._side(patch)
+        finally:
+            self._lib.az_registry_free(registry)
+
+    def _side(self, patch):
+        return (_decode(self._lib.az_patch_upstream(patch, _LANGUAGE)),
+                _decode(self._lib.az_patch_hook(patch, _LANGUAGE)))
+
+    def activate(self, name):
+        """Activate `name` in the C runtime; (upstream, hook) of its Python side."""
+        patch, err = ctypes.c_void_p(), _Error()
+        self._check(self._lib.az_runtime_activate(_encode(name), _LANGUAGE,
+                                                  ctypes.byref(patch), err),
+                    err, "activate({!r})".format(name),
+                    {AZ_ERR_NOT_FOUND: UnknownPatchError,
+                     AZ_ERR_INVALID: ValueError})
+        return self._side(patch)
+
+    def set_upstream_version(self, name, version):
+        err = _Error()
+        self._check(self._lib.az_runtime_set_upstream_version(
+            _encode(name), _encode(version), err), err,
+            "recording the upstream version of {!r}".format(name))
+
+    def snapshot(self, language_version):
+        text, err = ctypes.c_void_p(), _Error()
+        self._check(self._lib.az_runtime_snapshot(
+            _LANGUAGE, _encode(language_version), ctypes.byref(text), err),
+            err, "env_snapshot()")
+        return self._take_string(text)
+
+    def thread_info(self):
+        text, err = ctypes.c_void_p(), _Error()
+        self._check(self._lib.az_runtime_thread_info(ctypes.byref(text), err),
+                    err, "thread_info()")
+        return self._take_string(text)
+
+    def sync_environ(self):
+        """Make os.environ show what the C runtime wrote with setenv.
+
+        os.environ is a copy taken at start-up; tools that build a child's
+        environment from it (joblib's loky, subprocess with env=) would
+        otherwise pass the old values and no AUTOZYME_ACTIVATE.
+        """
+        current = {}
+        entries = ctypes.POINTER(ctypes.c_char_p).in_dll(self._libc, "environ")
+        index = 0
+        while entries[index] is not None:
+            name, _, value = entries[index].partition(b"=")
+            current[os.fsdecode(name)] = os.fsdecode(value)
+            index += 1
+        for name, value in current.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+        for name in [n for n in os.environ if n not in current]:
+            del os.environ[name]
+
+
+_CORE = []
+
+
+def core():
+    """The process's Core, loading the library on first use."""
+    if not _CORE:
+        _CORE.append(Core())
+    return _CORE[0]
