@@ -1,1 +1,700 @@
+/*
+ * The per-process runtime behind set_threads(), activate(), env_snapshot()
+ * and thread_info() in Python and R.  Both languages are thin wrappers over
+ * these functions, so every rule of the documentation page lives here.
+ *
+ * State is process-global, computed lazily once and guarded by one mutex
+ * (Python and R may call in from several threads).  A fork() child keeps
+ * the state: that is how fork workers (multiprocessing on Linux, mclapply,
+ * MulticoreParam) inherit the active patches.  Fresh interpreters (spawn,
+ * loky, makeCluster) start empty and activate themselves from the
+ * environment this runtime exports: AUTOZYME_ACTIVATE and the variables.
+ *
+ * The budget comes from the plugin's activation file when it can be read,
+ * else it is decided here like the plugin would outside Slurm: the task is
+ * taken as bound (it owns its cpuset), with no local task count and no site
+ * default or maximum.  Once set_threads() was called its value wins over
+ * the budget; thread_info() still reports both.
+ *
+ * Thread pools: activate() drives the loaded BLAS/OpenMP pools with the
+ * explicit set_threads() value, else the budget, even when the user
+ * exported their own thread variables (which activate() keeps): the pools
+ * have one setter for all their variables, so a per-variable choice cannot
+ * be honoured there.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+
+#define PATCH_PATH_ENV "AUTOZYME_PATCH_PATH"
+#define CPUS_PER_TASK_ENV "SLURM_CPUS_PER_TASK"
+/* thread_info's provenance once set_threads() decided: not a budget's. */
+#define SET_THREADS_PROVENANCE "set_threads"
+
+typedef struct azi_active {
+	const az_patch *patch;  /* owned by the registry */
+	const char *upstream;   /* for the language it was activated from */
+	char *upstream_version; /* NULL until the language records one */
+} azi_active;
+
+typedef struct azi_runtime {
+	bool budget_known;
+	az_budget budget;
+	bool from_file;
+	char *activation_path;  /* AUTOZYME_ACTIVATION_FILE, NULL when unset */
+	char *activation_error; /* why that file was not used, or NULL */
+	az_cpus cpus;           /* the budget's cpuset; list NULL when unknown */
+	unsigned explicit_threads; /* 0 until set_threads() */
+	az_registry *registry;
+	azi_active *active;     /* in activation order */
+	size_t n_active;
+} azi_runtime;
+
+static pthread_mutex_t runtime_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+static azi_runtime rt;
+
+/* ---------------------------------------------------------------- locking */
+
+static void lock_mutex(void)
+{
+	pthread_mutex_lock(&runtime_mutex);
+}
+
+static void unlock_mutex(void)
+{
+	pthread_mutex_unlock(&runtime_mutex);
+}
+
+/* fork() while another thread holds the mutex would leave it locked in the
+ * child forever; holding it across fork() makes the child's copy sane. */
+static void register_fork_handlers(void)
+{
+	pthread_atfork(lock_mutex, unlock_mutex, unlock_mutex);
+}
+
+static void runtime_lock(void)
+{
+	pthread_once(&fork_handlers_once, register_fork_handlers);
+	lock_mutex();
+}
+
+/* --------------------------------------------------------------- the budget */
+
+/* True when the activation file was read; else why not is remembered. */
+static bool read_activation_file(azi_runtime *r)
+{
+	const char *path = getenv(AZ_ENV_ACTIVATION_FILE);
+	az_activation *act = NULL;
+	az_error err = { "" };
+
+	if (!path || !*path)
+		return false;
+	r->activation_path = strdup(path);
+	if (az_activation_read(path, &act, &err) != AZ_OK) {
+		r->activation_error = strdup(err.message);
+		return false;
+	}
+	r->budget = act->budget;
+	r->cpus = (az_cpus){ .pus = act->pus, .cores = act->cores,
+			     .list = act->cpuset ? strdup(act->cpuset) : NULL };
+	az_activation_free(act);
+	return true;
+}
+
+/*
+ * AUTOZYME_THREADS, else AUTOZYMER_THREADS.  A value the plugin injected
+ * (leaked from the batch step, or set by an activate() of a parent) is a
+ * decision, not the user's request: under Slurm the activation file
+ * carries that decision anyway.
+ */
+static az_status env_request(const az_env *env, az_request *out,
+			     az_error *err)
+{
+	static const char *const names[] = { "AUTOZYME_THREADS",
+					     "AUTOZYMER_THREADS", NULL };
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (az_env_user_value(env, names[i]))
+			return az_request_parse(env->get(env->ctx, names[i]),
+						names[i], out, err);
+	*out = (az_request){ .kind = AZ_REQUEST_UNSET };
+	return AZ_OK;
+}
+
+/* Slurm sets it, not the user: a value that does not parse is ignored. */
+static unsigned env_cpus_per_task(const az_env *env)
+{
+	const char *text = env->get(env->ctx, CPUS_PER_TASK_ENV);
+	unsigned count = 0;
+
+	if (text && az_count_parse(text, CPUS_PER_TASK_ENV, 1, AZ_THREADS_MAX,
+				   &count, NULL) != AZ_OK)
+		count = 0;
+	return count;
+}
+
+/* The process's cpuset; unknown (all zero) when hwloc cannot tell.  The
+ * topology is loaded at most once per process: the budget is cached. */
+static void discover_cpus(azi_runtime *r)
+{
+	az_topology *topo = NULL;
+
+	if (az_topology_load(&topo, NULL) != AZ_OK)
+		return;
+	if (az_cpus_current(topo, &r->cpus, NULL) != AZ_OK)
+		r->cpus = (az_cpus){ 0 };
+	az_topology_free(topo);
+}
+
+static az_status discover_budget(azi_runtime *r, az_error *err)
+{
+	az_env env = az_env_process();
+	az_budget_input in = { .tasks_bound = true };
+	az_status status = env_request(&env, &in.request, err);
+
+	if (status != AZ_OK)
+		return status;
+	discover_cpus(r);
+	in.cpuset_pus = r->cpus.pus;
+	in.cpuset_cores = r->cpus.cores;
+	if (az_cgroup_quota("/proc/self", &in.quota_cpus, NULL) != AZ_OK)
+		in.quota_cpus = 0;
+	in.cpus_per_task = env_cpus_per_task(&env);
+	return az_budget_decide(&in, &r->budget, err);
+}
+
+/* Clear what a failed attempt left, so that the next call starts afresh. */
+static void forget_budget_inputs(azi_runtime *r)
+{
+	free(r->activation_path);
+	free(r->activation_error);
+	r->activation_path = r->activation_error = NULL;
+	az_cpus_release(&r->cpus);
+}
+
+/* Lock held.  A failure (a malformed AUTOZYME_THREADS) is not cached. */
+static az_status ensure_budget(az_error *err)
+{
+	az_status status;
+
+	if (rt.budget_known)
+		return AZ_OK;
+	forget_budget_inputs(&rt);
+	rt.from_file = read_activation_file(&rt);
+	if (rt.from_file) {
+		rt.budget_known = true;
+		return AZ_OK;
+	}
+	status = discover_budget(&rt, err);
+	rt.budget_known = status == AZ_OK;
+	return status;
+}
+
+az_status az_runtime_budget(az_budget *out, az_error *err)
+{
+	az_status status;
+
+	if (!out)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"runtime budget: expected an output");
+	runtime_lock();
+	status = ensure_budget(err);
+	if (status == AZ_OK)
+		*out = rt.budget;
+	unlock_mutex();
+	return status;
+}
+
+bool az_runtime_from_activation_file(void)
+{
+	bool from_file;
+
+	runtime_lock();
+	from_file = ensure_budget(NULL) == AZ_OK && rt.from_file;
+	unlock_mutex();
+	return from_file;
+}
+
+/* ------------------------------------------------------------ the threads */
+
+/*
+ * The values set_threads() wrote are the user's choice: dropping the
+ * injected markers makes children (spawned workers, which activate from
+ * the environment) keep them instead of recomputing them.
+ */
+static void mark_as_user_values(const az_env *env)
+{
+	env->unset(env->ctx, AZ_ENV_INJECTED);
+	env->unset(env->ctx, AZ_ENV_INJECTED_VALUE);
+}
+
+/*
+ * The budget is decided first, from the environment as the process found
+ * it (set_threads() rewrites AUTOZYME_THREADS); thread_info() reports it
+ * beside n.  A malformed request only leaves it for later.  n is
+ * remembered once the variables hold it, even when a pool then refuses.
+ */
+az_status az_runtime_set_threads(unsigned threads, az_error *err)
+{
+	az_env env = az_env_process();
+	size_t changed;
+	az_status status;
+
+	if (threads < 1 || threads > AZ_THREADS_MAX)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"set_threads: invalid value %u: expected an integer from 1 to %u",
+				threads, AZ_THREADS_MAX);
+	runtime_lock();
+	ensure_budget(NULL);
+	status = az_thread_vars_apply(&env, NULL, threads,
+				      AZ_OVERRIDE_USER_VALUES, NULL, err);
+	if (status == AZ_OK) {
+		mark_as_user_values(&env);
+		rt.explicit_threads = threads;
+		status = az_pools_set_threads(threads, &changed, err);
+	}
+	unlock_mutex();
+	return status;
+}
+
+/* Lock held. */
+static az_status current_threads(unsigned *threads, bool *off, az_error *err)
+{
+	az_status status;
+
+	if (rt.explicit_threads) {
+		*threads = rt.explicit_threads;
+		*off = false;
+		return AZ_OK;
+	}
+	status = ensure_budget(err);
+	if (status != AZ_OK)
+		return status;
+	*off = rt.budget.off;
+	*threads = rt.budget.off ? 0 : rt.budget.threads;
+	return AZ_OK;
+}
+
+az_status az_runtime_threads(unsigned *threads, bool *off, az_error *err)
+{
+	az_status status;
+
+	if (!threads || !off)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"runtime threads: expected outputs for threads and off");
+	runtime_lock();
+	status = current_threads(threads, off, err);
+	unlock_mutex();
+	return status;
+}
+
+/*
+ * Lock held.  The budget goes to the variables the user did not set (the
+ * page: a NUMBA_NUM_THREADS exported before is respected); after
+ * set_threads() every variable already holds the explicit value.
+ */
+static az_status apply_threads(az_error *err)
+{
+	az_env env = az_env_process();
+	unsigned threads;
+	size_t changed;
+	bool off;
+	az_status status = current_threads(&threads, &off, err);
+
+	if (status != AZ_OK || off)
+		return status;
+	if (!rt.explicit_threads)
+		status = az_thread_vars_apply(&env, NULL, threads,
+					      AZ_KEEP_USER_VALUES, NULL, err);
+	if (status == AZ_OK)
+		status = az_pools_set_threads(threads, &changed, err);
+	return status;
+}
+
+/* ---------------------------------------------------------- the registry */
+
+/* AUTOZYME_PATCH_PATH first (its directories win), then the installed one. */
+static az_status ensure_registry(az_error *err)
+{
+	const char *extra = getenv(PATCH_PATH_ENV);
+	char *path_list;
+	az_status status;
+
+	if (rt.registry)
+		return AZ_OK;
+	if (asprintf(&path_list, "%s:%s", extra ? extra : "",
+		     az_registry_default_dir()) < 0)
+		return azi_fail(err, AZ_ERR_NOMEM, "activate: out of memory");
+	status = az_registry_load(path_list, &rt.registry, err);
+	free(path_list);
+	return status;
+}
+
+/* Append `item` to the ", "-separated `list`, truncating at `size`. */
+static void append_listed(char *list, size_t size, const char *item)
+{
+	size_t used = strlen(list);
+
+	snprintf(list + used, size - used, "%s%s", used ? ", " : "", item);
+}
+
+static az_status unknown_patch(const char *name, az_error *err)
+{
+	char known[AZ_ERROR_MAX] = "";
+	size_t i, count = az_registry_count(rt.registry);
+
+	if (count == 0)
+		return azi_fail(err, AZ_ERR_NOT_FOUND,
+				"activate: unknown patch '%s': no patches are installed (searched %s and %s)",
+				name, PATCH_PATH_ENV, az_registry_default_dir());
+	for (i = 0; i < count; i++)
+		append_listed(known, sizeof(known),
+			      az_patch_name(az_registry_at(rt.registry, i)));
+	return azi_fail(err, AZ_ERR_NOT_FOUND,
+			"activate: unknown patch '%s': known patches are %s",
+			name, known);
+}
+
+static az_status check_language_side(const az_patch *patch,
+				     const char *language, az_error *err)
+{
+	static const char *const languages[] = { "python", "r", NULL };
+	char sides[32] = "";
+	size_t i;
+
+	if (az_patch_upstream(patch, language))
+		return AZ_OK;
+	for (i = 0; languages[i]; i++)
+		if (az_patch_upstream(patch, languages[i]))
+			append_listed(sides, sizeof(sides), languages[i]);
+	return azi_fail(err, AZ_ERR_NOT_FOUND,
+			"activate: patch '%s' has no %s side (languages: %s)",
+			az_patch_name(patch), language, sides);
+}
+
+/* Lock held. */
+static az_status find_patch(const char *name, const char *language,
+			    const az_patch **out, az_error *err)
+{
+	az_status status = ensure_registry(err);
+
+	if (status != AZ_OK)
+		return status;
+	if (az_registry_find(rt.registry, name, out) != AZ_OK)
+		return unknown_patch(name, err);
+	return check_language_side(*out, language, err);
+}
+
+/* ------------------------------------------------------- active patches */
+
+static azi_active *find_active(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < rt.n_active; i++)
+		if (strcmp(az_patch_name(rt.active[i].patch), name) == 0)
+			return &rt.active[i];
+	return NULL;
+}
+
+static az_status mark_active(const az_patch *patch, const char *language,
+			     az_error *err)
+{
+	azi_active *grown = realloc(rt.active,
+				    (rt.n_active + 1) * sizeof(*grown));
+
+	if (!grown)
+		return azi_fail(err, AZ_ERR_NOMEM, "activate: out of memory");
+	rt.active = grown;
+	grown[rt.n_active++] = (azi_active){
+		.patch = patch,
+		.upstream = az_patch_upstream(patch, language),
+	};
+	return AZ_OK;
+}
+
+static bool names_include(char *const *names, size_t count, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* `parent` (the names already exported) then every active patch missing
+ * from it, comma-separated; NULL when out of memory. */
+static char *join_active(char *const *parent, size_t n_parent)
+{
+	size_t i, size = 1;
+	char *list;
+
+	for (i = 0; i < n_parent; i++)
+		size += strlen(parent[i]) + 1;
+	for (i = 0; i < rt.n_active; i++)
+		size += strlen(az_patch_name(rt.active[i].patch)) + 1;
+	list = calloc(1, size);
+	for (i = 0; list && i < n_parent; i++)
+		strcat(strcat(list, i ? "," : ""), parent[i]);
+	for (i = 0; list && i < rt.n_active; i++) {
+		const char *name = az_patch_name(rt.active[i].patch);
+
+		if (!names_include(parent, n_parent, name))
+			strcat(strcat(list, *list ? "," : ""), name);
+	}
+	return list;
+}
+
+/*
+ * AUTOZYME_ACTIVATE for child processes: the parent's list (so a worker
+ * passes it on whole) merged with this process's patches.  A list that
+ * does not parse names nothing activate() could load, so only ours stays.
+ */
+static az_status export_active(az_error *err)
+{
+	const char *inherited = getenv(AZ_ENV_ACTIVATE);
+	char **parent = NULL, *list;
+	size_t n_parent = 0;
+	az_status status = AZ_OK;
+
+	if (inherited && *inherited &&
+	    az_names_parse(inherited, AZ_ENV_ACTIVATE, &parent, &n_parent,
+			   NULL) != AZ_OK)
+		n_parent = 0;
+	list = join_active(parent, n_parent);
+	az_names_free(parent, n_parent);
+	if (!list)
+		return azi_fail(err, AZ_ERR_NOMEM, "activate: out of memory");
+	if (setenv(AZ_ENV_ACTIVATE, list, 1) != 0)
+		status = azi_fail(err, AZ_ERR_SYSTEM,
+				  "%s: could not set the variable",
+				  AZ_ENV_ACTIVATE);
+	free(list);
+	return status;
+}
+
+static az_status check_activate_args(const char *name, const char *language,
+				     const az_patch **patch, az_error *err)
+{
+	if (!patch)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"activate: expected an output for the patch");
+	if (!az_patch_name_valid(name))
+		return azi_fail(err, AZ_ERR_INVALID,
+				"activate: invalid patch name '%s': expected [a-z0-9][a-z0-9_.-]{0,63}",
+				name ? name : "");
+	if (!language || (strcmp(language, "python") != 0 &&
+			  strcmp(language, "r") != 0))
+		return azi_fail(err, AZ_ERR_INVALID,
+				"activate: invalid language '%s': expected python or r",
+				language ? language : "");
+	return AZ_OK;
+}
+
+/* A patch already active is returned as it is: nothing is applied again. */
+az_status az_runtime_activate(const char *name, const char *language,
+			      const az_patch **patch, az_error *err)
+{
+	const az_patch *found = NULL;
+	az_status status = check_activate_args(name, language, patch, err);
+
+	if (status != AZ_OK)
+		return status;
+	runtime_lock();
+	status = find_patch(name, language, &found, err);
+	if (status == AZ_OK && !find_active(name)) {
+		status = apply_threads(err);
+		if (status == AZ_OK)
+			status = mark_active(found, language, err);
+		if (status == AZ_OK)
+			status = export_active(err);
+	}
+	unlock_mutex();
+	if (status == AZ_OK)
+		*patch = found;
+	return status;
+}
+
+az_status az_runtime_set_upstream_version(const char *name, const char *version,
+					  az_error *err)
+{
+	char *copy = version ? strdup(version) : NULL;
+	az_status status = AZ_OK;
+	azi_active *entry;
+
+	if (version && !copy)
+		return azi_fail(err, AZ_ERR_NOMEM,
+				"set_upstream_version: out of memory");
+	runtime_lock();
+	entry = find_active(name);
+	if (entry) {
+		free(entry->upstream_version);
+		entry->upstream_version = copy;
+	} else {
+		free(copy);
+		status = azi_fail(err, AZ_ERR_NOT_FOUND,
+				  "set_upstream_version: patch '%s' is not active: activate it first",
+				  name ? name : "");
+	}
+	unlock_mutex();
+	return status;
+}
+
+/* ---------------------------------------------------------------- reports */
+
+az_status az_runtime_snapshot(const char *language, const char *language_version,
+			      char **json, az_error *err)
+{
+	az_active_patch *patches;
+	az_status status;
+	size_t i;
+
+	if (!json)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"snapshot: expected an output for the JSON");
+	runtime_lock();
+	patches = calloc(rt.n_active + 1, sizeof(*patches));
+	for (i = 0; patches && i < rt.n_active; i++)
+		patches[i] = (az_active_patch){
+			.name = az_patch_name(rt.active[i].patch),
+			.upstream = rt.active[i].upstream,
+			.upstream_version = rt.active[i].upstream_version,
+		};
+	status = patches ? az_snapshot_json(language, language_version,
+					    patches, rt.n_active, json, err)
+			 : azi_fail(err, AZ_ERR_NOMEM, "snapshot: out of memory");
+	unlock_mutex();
+	free(patches);
+	return status;
+}
+
+static bool add_count(cJSON *obj, const char *key, bool known, double count)
+{
+	if (known)
+		return cJSON_AddNumberToObject(obj, key, count) != NULL;
+	return cJSON_AddNullToObject(obj, key) != NULL;
+}
+
+static bool add_text(cJSON *obj, const char *key, const char *text)
+{
+	if (text)
+		return cJSON_AddStringToObject(obj, key, text) != NULL;
+	return cJSON_AddNullToObject(obj, key) != NULL;
+}
+
+/* Lock held: the threads in force, set_threads() first. */
+static bool add_threads(cJSON *root)
+{
+	unsigned explicit_threads = rt.explicit_threads;
+	bool off = !explicit_threads && rt.budget.off;
+
+	return add_count(root, "threads", !off,
+			 explicit_threads ? explicit_threads : rt.budget.threads) &&
+	       cJSON_AddBoolToObject(root, "off", off) &&
+	       add_text(root, "provenance",
+			explicit_threads ? SET_THREADS_PROVENANCE
+					 : az_provenance_name(rt.budget.provenance)) &&
+	       add_count(root, "explicit", explicit_threads, explicit_threads);
+}
+
+/* Lock held: the budget, which set_threads() may have overridden. */
+static bool add_budget(cJSON *root)
+{
+	const az_budget *b = &rt.budget;
+	cJSON *budget = cJSON_AddObjectToObject(root, "budget");
+
+	return budget && add_count(budget, "threads", !b->off, b->threads) &&
+	       add_text(budget, "provenance", az_provenance_name(b->provenance)) &&
+	       add_count(budget, "allocation", true, b->allocation);
+}
+
+/* Lock held: where the budget came from. */
+static bool add_sources(cJSON *root)
+{
+	cJSON *cpus;
+
+	if (!add_text(root, "activation_file", rt.activation_path) ||
+	    !cJSON_AddBoolToObject(root, "activation_file_read", rt.from_file) ||
+	    !add_text(root, "activation_error", rt.activation_error))
+		return false;
+	if (!rt.cpus.list)
+		return cJSON_AddNullToObject(root, "cpus") != NULL;
+	cpus = cJSON_AddObjectToObject(root, "cpus");
+	return cpus && add_text(cpus, "list", rt.cpus.list) &&
+	       add_count(cpus, "pus", true, rt.cpus.pus) &&
+	       add_count(cpus, "cores", true, rt.cpus.cores);
+}
+
+static bool add_pool(cJSON *list, const az_pool *pool)
+{
+	cJSON *item = cJSON_CreateObject();
+
+	if (!item || !cJSON_AddItemToArray(list, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return add_text(item, "kind", az_pool_kind_name(pool->kind)) &&
+	       add_text(item, "path", pool->path) &&
+	       add_text(item, "api", pool->api) &&
+	       add_count(item, "threads", pool->threads >= 0, pool->threads);
+}
+
+static az_status add_pools(cJSON *root, az_error *err)
+{
+	cJSON *list = cJSON_AddArrayToObject(root, "pools");
+	az_pool *pools = NULL;
+	size_t i, count = 0;
+	az_status status;
+
+	if (!list)
+		return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
+	status = az_pools_list(&pools, &count, err);
+	for (i = 0; status == AZ_OK && i < count; i++)
+		if (!add_pool(list, &pools[i]))
+			status = azi_fail(err, AZ_ERR_NOMEM,
+					  "thread_info: out of memory");
+	az_pools_free(pools, count);
+	return status;
+}
+
+/* Lock held. */
+static az_status build_thread_info(cJSON *root, az_error *err)
+{
+	az_status status = ensure_budget(err);
+
+	if (status != AZ_OK)
+		return status;
+	if (!add_threads(root) || !add_budget(root) || !add_sources(root))
+		return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
+	return add_pools(root, err);
+}
+
+az_status az_runtime_thread_info(char **json, az_error *err)
+{
+	cJSON *root;
+	az_status status;
+
+	if (!json)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"thread_info: expected an output for the JSON");
+	root = cJSON_CreateObject();
+	if (!root)
+		return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
+	runtime_lock();
+	status = build_thread_info(root, err);
+	unlock_mutex();
+	*json = status == AZ_OK ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	if (status == AZ_OK && !*json)
+		status = azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
+	return status;
+}

@@ -1,2 +1,609 @@
+/*
+ * The per-process runtime.  Its state is process-global and computed once,
+ * so every test relies on Criterion running it in its own fresh process
+ * (the default; never run this binary with --no-fork) and sets the
+ * environment it needs before the first runtime call.
+ */
+#define _GNU_SOURCE /* asprintf, CPU_COUNT */
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
 #include "autozyme.h"
+
+#include <dlfcn.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------- helpers */
+
+static const char *srcdir(void)
+{
+	const char *dir = getenv("AZ_TEST_SRCDIR");
+
+	return dir ? dir : ".";
+}
+
+/* Nothing from the developer's shell or a Slurm job may leak in. */
+static void clean_env(void)
+{
+	static const char *const others[] = {
+		AZ_ENV_INJECTED, AZ_ENV_INJECTED_VALUE, AZ_ENV_ACTIVATION_FILE,
+		AZ_ENV_ACTIVATE, "AUTOZYMER_THREADS", "SLURM_CPUS_PER_TASK",
+		NULL
+	};
+	const char *const *vars = az_thread_vars_default();
+	char *patches;
+
+	for (size_t i = 0; vars[i]; i++)
+		unsetenv(vars[i]);
+	for (size_t i = 0; others[i]; i++)
+		unsetenv(others[i]);
+	cr_assert_geq(asprintf(&patches, "%s/patches", srcdir()), 0);
+	setenv("AUTOZYME_PATCH_PATH", patches, 1);
+	free(patches);
+}
+
+TestSuite(runtime, .init = clean_env);
+
+/* A fresh file in a fresh directory; the caller frees the path. */
+static char *write_file(const char *text)
+{
+	char dir[] = "/tmp/az-runtime-XXXXXX";
+	char *path;
+	FILE *file;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_geq(asprintf(&path, "%s/activation.json", dir), 0);
+	file = fopen(path, "w");
+	cr_assert_not_null(file);
+	cr_assert_eq(fputs(text, file) >= 0 && fclose(file) == 0, true);
+	return path;
+}
+
+/* An activation file the plugin would write: 3 threads of cpuset 0-3. */
+static char *write_activation_file(void)
+{
+	char *patches[] = { "scanpy" };
+	az_activation act = {
+		.job_id = 7, .step = "0", .array_job_id = AZ_ID_NONE,
+		.array_task_id = AZ_ID_NONE, .node = "node001",
+		.local_tasks = 1, .cpuset = "0-3", .pus = 4, .cores = 2,
+		.budget = { .threads = 3, .provenance = AZ_PROV_CPUS_PER_TASK,
+			    .allocation = 4,
+			    .allocation_provenance = AZ_PROV_CPUSET },
+		.patches = patches, .n_patches = 1,
+	};
+	az_error err = { "" };
+	char *json = NULL, *path;
+
+	cr_assert_eq(az_activation_to_json(&act, &json, &err), AZ_OK, "%s",
+		     err.message);
+	path = write_file(json);
+	free(json);
+	setenv(AZ_ENV_ACTIVATION_FILE, path, 1);
+	return path;
+}
+
+static az_budget budget(void)
+{
+	az_budget out;
+	az_error err = { "" };
+
+	cr_assert_eq(az_runtime_budget(&out, &err), AZ_OK, "%s", err.message);
+	return out;
+}
+
+static void expect_budget(unsigned threads, az_provenance provenance)
+{
+	az_budget b = budget();
+
+	cr_expect_not(b.off);
+	cr_expect_eq(b.threads, threads);
+	cr_expect_eq(b.provenance, provenance, "provenance %s",
+		     az_provenance_name(b.provenance));
+}
+
+static cJSON *thread_info(void)
+{
+	az_error err = { "" };
+	char *json = NULL;
+	cJSON *doc;
+
+	cr_assert_eq(az_runtime_thread_info(&json, &err), AZ_OK, "%s",
+		     err.message);
+	doc = cJSON_Parse(json);
+	free(json);
+	cr_assert(cJSON_IsObject(doc), "thread_info is not a JSON object");
+	return doc;
+}
+
+static const cJSON *field(const cJSON *obj, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	cr_assert_not_null(item, "thread_info: no field '%s'", key);
+	return item;
+}
+
+static const char *string_field(const cJSON *obj, const char *key)
+{
+	const cJSON *item = field(obj, key);
+
+	cr_assert(cJSON_IsString(item), "'%s' is not a string", key);
+	return item->valuestring;
+}
+
+static double number_field(const cJSON *obj, const char *key)
+{
+	const cJSON *item = field(obj, key);
+
+	cr_assert(cJSON_IsNumber(item), "'%s' is not a number", key);
+	return item->valuedouble;
+}
+
+static const az_patch *activate(const char *name, const char *language)
+{
+	const az_patch *patch = NULL;
+	az_error err = { "" };
+
+	cr_assert_eq(az_runtime_activate(name, language, &patch, &err), AZ_OK,
+		     "%s", err.message);
+	cr_assert_not_null(patch);
+	return patch;
+}
+
+static void expect_var(const char *name, const char *value)
+{
+	const char *current = getenv(name);
+
+	cr_assert_not_null(current, "%s is unset", name);
+	cr_expect_str_eq(current, value, "%s", name);
+}
+
+/* -------------------------------------------------------------- budget */
+
+Test(runtime, budget_from_activation_file)
+{
+	char *path = write_activation_file();
+	cJSON *info;
+
+	expect_budget(3, AZ_PROV_CPUS_PER_TASK);
+	cr_expect_eq(budget().allocation, 4);
+	cr_expect(az_runtime_from_activation_file());
+	info = thread_info();
+	cr_expect_eq(number_field(info, "threads"), 3);
+	cr_expect_str_eq(string_field(info, "provenance"), "cpus_per_task");
+	cr_expect_str_eq(string_field(info, "activation_file"), path);
+	cr_expect(cJSON_IsTrue(field(info, "activation_file_read")));
+	cr_expect(cJSON_IsNull(field(info, "activation_error")));
+	cr_expect_str_eq(string_field(field(info, "cpus"), "list"), "0-3");
+	cr_expect_eq(number_field(field(info, "cpus"), "cores"), 2);
+	cJSON_Delete(info);
+	free(path);
+}
+
+Test(runtime, broken_activation_file_falls_back_to_discovery)
+{
+	char *path = write_file("{\"schema\": 1, \"job\"");
+	cJSON *info;
+
+	setenv(AZ_ENV_ACTIVATION_FILE, path, 1);
+	setenv("AUTOZYME_THREADS", "1", 1);
+	cr_expect_eq(budget().provenance, AZ_PROV_REQUEST);
+	cr_expect_not(az_runtime_from_activation_file());
+	info = thread_info();
+	cr_expect_str_eq(string_field(info, "activation_file"), path);
+	cr_expect(cJSON_IsFalse(field(info, "activation_file_read")));
+	cr_expect(strstr(string_field(info, "activation_error"), path),
+		  "the error does not name the file");
+	cJSON_Delete(info);
+	free(path);
+}
+
+Test(runtime, missing_activation_file_falls_back_to_discovery)
+{
+	cJSON *info;
+
+	setenv(AZ_ENV_ACTIVATION_FILE, "/nonexistent/az/activation.json", 1);
+	cr_expect_not(az_runtime_from_activation_file());
+	info = thread_info();
+	cr_expect(cJSON_IsString(field(info, "activation_error")));
+	cr_expect(cJSON_IsNumber(field(info, "threads")));
+	cJSON_Delete(info);
+}
+
+Test(runtime, autozyme_threads_is_a_request)
+{
+	cJSON *info;
+
+	setenv("AUTOZYME_THREADS", "1", 1);
+	expect_budget(1, AZ_PROV_REQUEST);
+	info = thread_info();
+	cr_expect_str_eq(string_field(info, "provenance"), "request");
+	cr_expect(cJSON_IsNull(field(info, "activation_file")));
+	cJSON_Delete(info);
+}
+
+Test(runtime, autozymer_threads_is_the_fallback)
+{
+	setenv("AUTOZYMER_THREADS", "1", 1);
+	expect_budget(1, AZ_PROV_REQUEST);
+}
+
+Test(runtime, autozyme_threads_beats_autozymer_threads)
+{
+	setenv("AUTOZYME_THREADS", "1", 1);
+	setenv("AUTOZYMER_THREADS", "off", 1);
+	expect_budget(1, AZ_PROV_REQUEST);
+}
+
+Test(runtime, injected_autozyme_threads_is_no_request)
+{
+	setenv("AUTOZYME_THREADS", "1", 1);
+	setenv(AZ_ENV_INJECTED, "OMP_NUM_THREADS,AUTOZYME_THREADS", 1);
+	setenv(AZ_ENV_INJECTED_VALUE, "1", 1);
+	cr_expect_neq(budget().provenance, AZ_PROV_REQUEST);
+}
+
+Test(runtime, malformed_request_names_the_variable)
+{
+	az_budget b;
+	az_error err = { "" };
+
+	setenv("AUTOZYME_THREADS", "many", 1);
+	cr_assert_eq(az_runtime_budget(&b, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "AUTOZYME_THREADS: invalid value 'many': expected N (1 to 4096), auto or off");
+}
+
+Test(runtime, discovery_uses_the_affinity_cpuset)
+{
+	cpu_set_t set;
+	cJSON *info;
+	az_budget b = budget();
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	cr_expect_eq(b.allocation, b.threads);
+	cr_expect_leq(b.threads, (unsigned)CPU_COUNT(&set));
+	info = thread_info();
+	cr_expect_eq(number_field(field(info, "cpus"), "pus"), CPU_COUNT(&set));
+	cJSON_Delete(info);
+}
+
+Test(runtime, slurm_cpus_per_task_limits_discovery)
+{
+	setenv("SLURM_CPUS_PER_TASK", "1", 1);
+	expect_budget(1, AZ_PROV_CPUS_PER_TASK);
+}
+
+/* --------------------------------------------------------- set_threads */
+
+Test(runtime, set_threads_sets_every_variable)
+{
+	const char *const *vars = az_thread_vars_default();
+	az_error err = { "" };
+	unsigned threads = 0;
+	bool off = true;
+	size_t n;
+
+	setenv("AUTOZYME_THREADS", "1", 1);
+	setenv("OMP_NUM_THREADS", "7", 1);
+	cr_assert_eq(az_runtime_set_threads(3, &err), AZ_OK, "%s", err.message);
+	for (n = 0; vars[n]; n++)
+		expect_var(vars[n], "3");
+	cr_expect_eq(n, 10);
+	cr_assert_eq(az_runtime_threads(&threads, &off, &err), AZ_OK);
+	cr_expect_eq(threads, 3);
+	cr_expect_not(off);
+}
+
+Test(runtime, set_threads_values_are_the_users)
+{
+	az_env env = az_env_process();
+
+	cr_assert_eq(az_runtime_set_threads(3, NULL), AZ_OK);
+	cr_expect(az_env_user_value(&env, "OMP_NUM_THREADS"));
+	cr_expect(az_env_user_value(&env, "AUTOZYME_THREADS"));
+}
+
+Test(runtime, set_threads_refuses_out_of_range)
+{
+	az_error err = { "" };
+
+	cr_expect_eq(az_runtime_set_threads(0, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "set_threads: invalid value 0: expected an integer from 1 to 4096");
+	cr_expect_eq(az_runtime_set_threads(AZ_THREADS_MAX + 1, &err),
+		     AZ_ERR_INVALID);
+	cr_expect_null(getenv("OMP_NUM_THREADS"));
+}
+
+Test(runtime, set_threads_shows_in_thread_info)
+{
+	cJSON *info;
+
+	setenv("AUTOZYME_THREADS", "1", 1);
+	cr_assert_eq(az_runtime_set_threads(2, NULL), AZ_OK);
+	info = thread_info();
+	cr_expect_eq(number_field(info, "threads"), 2);
+	cr_expect_eq(number_field(info, "explicit"), 2);
+	cr_expect_str_eq(string_field(info, "provenance"), "set_threads");
+	cr_expect_eq(number_field(field(info, "budget"), "threads"), 1);
+	cr_expect_str_eq(string_field(field(info, "budget"), "provenance"),
+			 "request");
+	cJSON_Delete(info);
+}
+
+/* ------------------------------------------------------------ activate */
+
+Test(runtime, activate_keeps_a_user_variable)
+{
+	setenv("AUTOZYME_THREADS", "1", 1);
+	setenv("NUMBA_NUM_THREADS", "4", 1);
+	activate("scanpy", "python");
+	expect_var("NUMBA_NUM_THREADS", "4");
+	expect_var("OMP_NUM_THREADS", "1");
+	expect_var("MKL_NUM_THREADS", "1");
+}
+
+Test(runtime, activate_after_set_threads_keeps_its_value)
+{
+	setenv("AUTOZYME_THREADS", "1", 1);
+	cr_assert_eq(az_runtime_set_threads(3, NULL), AZ_OK);
+	activate("scanpy", "python");
+	expect_var("OMP_NUM_THREADS", "3");
+	expect_var("AUTOZYME_THREADS", "3");
+}
+
+Test(runtime, activate_under_off_sets_nothing)
+{
+	unsigned threads = 5;
+	bool off = false;
+	cJSON *info;
+
+	setenv("AUTOZYME_THREADS", "off", 1);
+	activate("scanpy", "python");
+	cr_expect_null(getenv("OMP_NUM_THREADS"));
+	cr_assert_eq(az_runtime_threads(&threads, &off, NULL), AZ_OK);
+	cr_expect(off);
+	cr_expect_eq(threads, 0);
+	info = thread_info();
+	cr_expect(cJSON_IsNull(field(info, "threads")));
+	cr_expect(cJSON_IsTrue(field(info, "off")));
+	cJSON_Delete(info);
+}
+
+Test(runtime, activate_unknown_lists_known_patches)
+{
+	const az_patch *patch = NULL;
+	az_error err = { "" };
+
+	cr_assert_eq(az_runtime_activate("nope", "python", &patch, &err),
+		     AZ_ERR_NOT_FOUND);
+	cr_expect_null(patch);
+	cr_expect_eq(strncmp(err.message,
+			     "activate: unknown patch 'nope': known patches are ",
+			     50), 0, "%s", err.message);
+	cr_expect(strstr(err.message, "cell2location, scanpy, seurat"), "%s",
+		  err.message);
+	cr_expect_null(getenv(AZ_ENV_ACTIVATE));
+}
+
+Test(runtime, activate_refuses_invalid_input)
+{
+	const az_patch *patch = NULL;
+	az_error err = { "" };
+
+	cr_expect_eq(az_runtime_activate("Scan py", "python", &patch, &err),
+		     AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "'Scan py'"), "%s", err.message);
+	cr_expect_eq(az_runtime_activate("scanpy", "julia", &patch, &err),
+		     AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "activate: invalid language 'julia': expected python or r");
+	cr_expect_eq(az_runtime_activate("scanpy", "python", NULL, &err),
+		     AZ_ERR_INVALID);
+}
+
+Test(runtime, activate_language_mismatch)
+{
+	const az_patch *patch = NULL;
+	az_error err = { "" };
+
+	cr_assert_eq(az_runtime_activate("seurat", "python", &patch, &err),
+		     AZ_ERR_NOT_FOUND);
+	cr_expect_str_eq(err.message,
+			 "activate: patch 'seurat' has no python side (languages: r)");
+	cr_assert_eq(az_runtime_activate("scanpy", "r", &patch, &err),
+		     AZ_ERR_NOT_FOUND);
+	cr_expect_str_eq(err.message,
+			 "activate: patch 'scanpy' has no r side (languages: python)");
+}
+
+/* Activate the Python patch `name`, then AUTOZYME_ACTIVATE must be `list`. */
+static void expect_exported(const char *name, const char *list)
+{
+	activate(name, "python");
+	expect_var(AZ_ENV_ACTIVATE, list);
+}
+
+Test(runtime, activate_exports_the_active_list)
+{
+	setenv("AUTOZYME_THREADS", "1", 1);
+	expect_exported("scanpy", "scanpy");
+	expect_exported("cell2location", "scanpy,cell2location");
+}
+
+Test(runtime, activate_merges_the_parents_list)
+{
+	setenv("AUTOZYME_THREADS", "1", 1);
+	setenv(AZ_ENV_ACTIVATE, "seurat,scanpy", 1);
+	expect_exported("cell2location", "seurat,scanpy,cell2location");
+	expect_exported("scanpy", "seurat,scanpy,cell2location");
+}
+
+Test(runtime, activate_replaces_a_malformed_list)
+{
+	setenv("AUTOZYME_THREADS", "1", 1);
+	setenv(AZ_ENV_ACTIVATE, "Not A List,,", 1);
+	expect_exported("scanpy", "scanpy");
+}
+
+Test(runtime, activate_twice_changes_nothing)
+{
+	const az_patch *first;
+
+	setenv("AUTOZYME_THREADS", "1", 1);
+	first = activate("scanpy", "python");
+	unsetenv("OMP_NUM_THREADS");
+	unsetenv(AZ_ENV_ACTIVATE);
+	cr_expect_eq(activate("scanpy", "python"), first);
+	cr_expect_null(getenv("OMP_NUM_THREADS"));
+	cr_expect_null(getenv(AZ_ENV_ACTIVATE));
+	cr_expect_str_eq(az_patch_name(first), "scanpy");
+}
+
+Test(runtime, fork_child_keeps_the_active_patches)
+{
+	int status;
+	pid_t pid;
+
+	setenv("AUTOZYME_THREADS", "1", 1);
+	activate("scanpy", "python");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char *json = NULL;
+		bool kept = az_runtime_snapshot("python", "3", &json, NULL) ==
+				    AZ_OK && strstr(json, "\"scanpy\"");
+
+		free(json);
+		_exit(kept ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the child lost the active patch");
+}
+
+/* ------------------------------------------------------------ snapshot */
+
+static const cJSON *snapshot_patch(const cJSON *doc, int index)
+{
+	const cJSON *patches = field(doc, "patches");
+
+	cr_assert(cJSON_IsArray(patches));
+	cr_assert_gt(cJSON_GetArraySize(patches), index);
+	return cJSON_GetArrayItem(patches, index);
+}
+
+Test(runtime, snapshot_lists_patches_without_thread_variables)
+{
+	az_error err = { "" };
+	char *json = NULL;
+	cJSON *doc;
+
+	cr_assert_eq(az_runtime_set_threads(3, NULL), AZ_OK);
+	activate("scanpy", "python");
+	activate("cell2location", "python");
+	cr_assert_eq(az_runtime_set_upstream_version("scanpy", "1.10.1", &err),
+		     AZ_OK, "%s", err.message);
+	cr_assert_eq(az_runtime_snapshot("python", "3.11.2", &json, &err),
+		     AZ_OK, "%s", err.message);
+	cr_expect_null(strstr(json, "THREADS"), "%s", json);
+	doc = cJSON_Parse(json);
+	free(json);
+	cr_assert_not_null(doc);
+	cr_expect_eq(cJSON_GetArraySize(field(doc, "patches")), 2);
+	cr_expect_str_eq(string_field(snapshot_patch(doc, 0), "name"), "scanpy");
+	cr_expect_str_eq(string_field(snapshot_patch(doc, 0), "upstream_version"),
+			 "1.10.1");
+	cr_expect_str_eq(string_field(snapshot_patch(doc, 1), "upstream"),
+			 "cell2location");
+	cr_expect(cJSON_IsNull(field(snapshot_patch(doc, 1), "upstream_version")));
+	cJSON_Delete(doc);
+}
+
+Test(runtime, snapshot_uses_the_languages_upstream)
+{
+	char *json = NULL;
+	cJSON *doc;
+
+	setenv("AUTOZYME_THREADS", "1", 1);
+	activate("seurat", "r");
+	cr_assert_eq(az_runtime_set_upstream_version("seurat", "4.3.0", NULL),
+		     AZ_OK);
+	cr_assert_eq(az_runtime_snapshot("r", "4.2.2", &json, NULL), AZ_OK);
+	doc = cJSON_Parse(json);
+	free(json);
+	cr_assert_not_null(doc);
+	cr_expect_str_eq(string_field(snapshot_patch(doc, 0), "upstream"),
+			 "Seurat");
+	cr_expect_str_eq(string_field(snapshot_patch(doc, 0), "upstream_version"),
+			 "4.3.0");
+	cJSON_Delete(doc);
+}
+
+Test(runtime, upstream_version_needs_an_active_patch)
+{
+	az_error err = { "" };
+
+	cr_expect_eq(az_runtime_set_upstream_version("scanpy", "1.0", &err),
+		     AZ_ERR_NOT_FOUND);
+	cr_expect_str_eq(err.message,
+			 "set_upstream_version: patch 'scanpy' is not active: activate it first");
+}
+
+/* --------------------------------------------------------- thread_info */
+
+Test(runtime, thread_info_has_every_field)
+{
+	static const char *const keys[] = {
+		"threads", "off", "provenance", "budget", "explicit",
+		"activation_file", "activation_file_read", "activation_error",
+		"cpus", "pools", NULL
+	};
+	cJSON *info;
+
+	setenv("AUTOZYME_THREADS", "1", 1);
+	info = thread_info();
+	for (size_t i = 0; keys[i]; i++)
+		field(info, keys[i]);
+	cr_expect(cJSON_IsNull(field(info, "explicit")));
+	cr_expect(cJSON_IsFalse(field(info, "off")));
+	cr_expect_eq(number_field(field(info, "budget"), "allocation"),
+		     budget().allocation);
+	cr_expect(cJSON_IsString(field(field(info, "cpus"), "list")));
+	cr_expect(cJSON_IsArray(field(info, "pools")));
+	cJSON_Delete(info);
+}
+
+static const cJSON *find_pool(const cJSON *info, const char *kind)
+{
+	const cJSON *pool;
+
+	cJSON_ArrayForEach(pool, field(info, "pools"))
+		if (strcmp(string_field(pool, "kind"), kind) == 0)
+			return pool;
+	return NULL;
+}
+
+Test(runtime, set_threads_drives_a_loaded_openblas)
+{
+	void *openblas = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+	const cJSON *pool;
+	cJSON *info;
+
+	if (!openblas)
+		cr_skip_test("libopenblas.so.0 is not installed: %s", dlerror());
+	cr_assert_eq(az_runtime_set_threads(1, NULL), AZ_OK);
+	info = thread_info();
+	pool = find_pool(info, "openblas");
+	cr_assert_not_null(pool, "OpenBLAS is loaded but not listed");
+	cr_expect_eq(number_field(pool, "threads"), 1);
+	cr_expect(strstr(string_field(pool, "path"), "openblas"));
+	cJSON_Delete(info);
+	dlclose(openblas);
+}
