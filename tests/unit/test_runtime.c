@@ -10,6 +10,7 @@
 #include "autozyme.h"
 
 #include <dlfcn.h>
+#include <libgen.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,14 @@ static char *write_file(const char *text)
 	cr_assert_not_null(file);
 	cr_assert_eq(fputs(text, file) >= 0 && fclose(file) == 0, true);
 	return path;
+}
+
+/* Remove a file of write_file and its directory, and free the path. */
+static void remove_file(char *path)
+{
+	cr_expect_eq(unlink(path), 0);
+	cr_expect_eq(rmdir(dirname(path)), 0);
+	free(path);
 }
 
 /* An activation file the plugin would write: 3 threads of cpuset 0-3. */
@@ -182,7 +191,7 @@ Test(runtime, budget_from_activation_file)
 	cr_expect_str_eq(string_field(field(info, "cpus"), "list"), "0-3");
 	cr_expect_eq(number_field(field(info, "cpus"), "cores"), 2);
 	cJSON_Delete(info);
-	free(path);
+	remove_file(path);
 }
 
 Test(runtime, broken_activation_file_falls_back_to_discovery)
@@ -200,7 +209,7 @@ Test(runtime, broken_activation_file_falls_back_to_discovery)
 	cr_expect(strstr(string_field(info, "activation_error"), path),
 		  "the error does not name the file");
 	cJSON_Delete(info);
-	free(path);
+	remove_file(path);
 }
 
 Test(runtime, missing_activation_file_falls_back_to_discovery)
