@@ -15,10 +15,7 @@ activate <- function(name) {
   if (!is.character(name) || length(name) != 1L || is.na(name) || !nzchar(name))
     stop(sprintf("activate(name): name must be one patch name as a string, such as \"seurat\", got %s",
                  describe(name)), call. = FALSE)
-  patch <- .Call(C_activate, name)
-  if (is.null(patch$upstream) || is.null(patch$hook))
-    stop(sprintf("activate(name): patch '%s' has no R side (its manifest names no \"r\" upstream and hook)",
-                 name), call. = FALSE)
+  patch <- .Call(C_activate, name)  # refuses patches without an R side
   version <- upstream_version(patch$upstream)
   .Call(C_set_upstream_version, name, version)
   check_upstream(patch, version)

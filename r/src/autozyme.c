@@ -4,6 +4,7 @@
  * C runtime's, shared with the Slurm plugin and the Python package.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <R.h>
 #include <Rinternals.h>
@@ -11,10 +12,21 @@
 
 #include <autozyme.h>
 
-/* Raise an R error "FUNCTION: MESSAGE", like stop(call. = FALSE). */
-static void NORET fail(const char *function, const az_error *err)
+/*
+ * Raise an R error "FUNCTION: MESSAGE", like stop(call. = FALSE).  The C
+ * runtime's messages may start with its own name for the call ("activate:
+ * unknown patch ..."): the R name replaces it.
+ */
+static void NORET fail(const char *function, const char *c_name,
+		       const az_error *err)
 {
-	Rf_errorcall(R_NilValue, "%s: %s", function, err->message);
+	const char *message = err->message;
+	size_t len = strlen(c_name);
+
+	if (strncmp(message, c_name, len) == 0 &&
+	    strncmp(message + len, ": ", 2) == 0)
+		message += len + 2;
+	Rf_errorcall(R_NilValue, "%s: %s", function, message);
 }
 
 /* A malloc'ed C string as an R character scalar; frees it. */
@@ -53,7 +65,7 @@ SEXP C_set_threads(SEXP n)
 			     "set_threads(n): n must be a single whole number from 1 to %u",
 			     AZ_THREADS_MAX);
 	if (az_runtime_set_threads((unsigned)INTEGER(n)[0], &err) != AZ_OK)
-		fail("set_threads(n)", &err);
+		fail("set_threads(n)", "set_threads", &err);
 	return R_NilValue;
 }
 
@@ -71,7 +83,7 @@ SEXP C_threads(void)
 	az_error err;
 
 	if (az_runtime_threads(&threads, &off, &err) != AZ_OK)
-		fail("autozyme thread count", &err);
+		fail("autozyme thread count", "threads", &err);
 	return Rf_ScalarInteger(off ? NA_INTEGER : (int)threads);
 }
 
@@ -86,7 +98,7 @@ SEXP C_activate(SEXP name)
 	SEXP out;
 
 	if (az_runtime_activate(text, "r", &patch, &err) != AZ_OK)
-		fail("activate(name)", &err);
+		fail("activate(name)", "activate", &err);
 	out = PROTECT(Rf_mkNamed(VECSXP, fields));
 	SET_VECTOR_ELT(out, 0, string_or_null(az_patch_name(patch)));
 	SET_VECTOR_ELT(out, 1, string_or_null(az_patch_upstream(patch, "r")));
@@ -105,7 +117,7 @@ SEXP C_set_upstream_version(SEXP name, SEXP version)
 	az_error err;
 
 	if (az_runtime_set_upstream_version(text, found, &err) != AZ_OK)
-		fail("activate(name)", &err);
+		fail("activate(name)", "set_upstream_version", &err);
 	return R_NilValue;
 }
 
@@ -117,7 +129,7 @@ SEXP C_snapshot(SEXP r_version)
 	az_error err;
 
 	if (az_runtime_snapshot("R", version, &json, &err) != AZ_OK)
-		fail("env_snapshot()", &err);
+		fail("env_snapshot()", "snapshot", &err);
 	return take_string(json);
 }
 
@@ -127,18 +139,21 @@ SEXP C_thread_info(void)
 	az_error err;
 
 	if (az_runtime_thread_info(&json, &err) != AZ_OK)
-		fail("thread_info()", &err);
+		fail("thread_info()", "thread_info", &err);
 	return take_string(json);
 }
 
+/* Through void (*)(void): R's DL_FUNC idiom without a cast warning. */
+#define CALL(name, nargs) { #name, (DL_FUNC)(void (*)(void))&C_##name, nargs }
+
 static const R_CallMethodDef call_methods[] = {
-	{ "set_threads", (DL_FUNC)&C_set_threads, 1 },
-	{ "threads_max", (DL_FUNC)&C_threads_max, 0 },
-	{ "threads", (DL_FUNC)&C_threads, 0 },
-	{ "activate", (DL_FUNC)&C_activate, 1 },
-	{ "set_upstream_version", (DL_FUNC)&C_set_upstream_version, 2 },
-	{ "snapshot", (DL_FUNC)&C_snapshot, 1 },
-	{ "thread_info", (DL_FUNC)&C_thread_info, 0 },
+	CALL(set_threads, 1),
+	CALL(threads_max, 0),
+	CALL(threads, 0),
+	CALL(activate, 1),
+	CALL(set_upstream_version, 2),
+	CALL(snapshot, 1),
+	CALL(thread_info, 0),
 	{ NULL, NULL, 0 }
 };
 
