@@ -52,24 +52,20 @@ def _check_name(name):
 def _python_side(core, name, strict):
     """False when `name` must be skipped: a patch of another language met
     in AUTOZYME_ACTIVATE (R activates it).  In strict mode (activate())
-    refuses such a patch, and one whose upstream this interpreter cannot
-    import, before anything is recorded or exported."""
+    refuses, before anything is recorded or exported, a patch whose upstream
+    this interpreter cannot import; the C runtime refuses unknown patches
+    and patches of another language."""
     from . import _upstream
     side = core.python_side(name)
-    if side is None:  # unknown: the C runtime's error lists the known ones
+    if side is None:  # unknown to the registry: the C runtime says so
         return True
-    upstream, hook = side
-    if upstream is None or hook is None:
-        if strict:
-            raise AutoZymeError(
-                "activate({!r}): the patch has no Python side (its manifest "
-                "names no Python upstream and hook)".format(name))
-        return False
-    if strict and not _upstream.importable(upstream):
+    if side[0] is None:  # another language's patch
+        return strict
+    if strict and not _upstream.importable(side[0]):
         raise UpstreamNotInstalledError(
             "activate({!r}): the patch adapts the Python package {!r}, which "
             "is not installed for {} (not importable from sys.path); install "
-            "{} first".format(name, upstream, sys.executable, upstream))
+            "{} first".format(name, side[0], sys.executable, side[0]))
     return True
 
 

@@ -104,16 +104,14 @@ class Core:
         self._free.argtypes = [ctypes.c_void_p]
         self._libc = libc
 
-    def _raise(self, status, err, context, classes):
-        message = err.message.decode(errors="replace")
-        if not message:
-            message = _decode(self._lib.az_status_name(status))
-        raise classes.get(status, AutoZymeError)(
-            "{}: {}".format(context, message))
-
-    def _check(self, status, err, context, classes=None):
-        if status != AZ_OK:
-            self._raise(status, err, context, classes or {})
+    def _check(self, status, err, classes=None):
+        """Raise the C runtime's message (it names the function and the
+        accepted form) as classes[status], else as AutoZymeError."""
+        if status == AZ_OK:
+            return
+        message = err.message.decode(errors="replace") or \
+            _decode(self._lib.az_status_name(status))
+        raise (classes or {}).get(status, AutoZymeError)(message)
 
     def _take_string(self, pointer):
         """The text of a malloc'ed C string, which is then freed."""
@@ -128,7 +126,6 @@ class Core:
     def set_threads(self, threads):
         err = _Error()
         self._check(self._lib.az_runtime_set_threads(threads, err), err,
-                    "set_threads({})".format(threads),
                     {AZ_ERR_INVALID: ValueError})
 
     def threads(self):
@@ -136,7 +133,7 @@ class Core:
         count, off, err = ctypes.c_uint(), ctypes.c_bool(), _Error()
         self._check(self._lib.az_runtime_threads(ctypes.byref(count),
                                                  ctypes.byref(off), err),
-                    err, "thread budget")
+                    err)
         return count.value, off.value
 
     def python_side(self, name):
@@ -167,28 +164,26 @@ class Core:
         patch, err = ctypes.c_void_p(), _Error()
         self._check(self._lib.az_runtime_activate(_encode(name), _LANGUAGE,
                                                   ctypes.byref(patch), err),
-                    err, "activate({!r})".format(name),
-                    {AZ_ERR_NOT_FOUND: UnknownPatchError,
+                    err, {AZ_ERR_NOT_FOUND: UnknownPatchError,
                      AZ_ERR_INVALID: ValueError})
         return self._side(patch)
 
     def set_upstream_version(self, name, version):
         err = _Error()
         self._check(self._lib.az_runtime_set_upstream_version(
-            _encode(name), _encode(version), err), err,
-            "recording the upstream version of {!r}".format(name))
+            _encode(name), _encode(version), err), err)
 
     def snapshot(self, language_version):
         text, err = ctypes.c_void_p(), _Error()
         self._check(self._lib.az_runtime_snapshot(
             _LANGUAGE, _encode(language_version), ctypes.byref(text), err),
-            err, "env_snapshot()")
+            err)
         return self._take_string(text)
 
     def thread_info(self):
         text, err = ctypes.c_void_p(), _Error()
         self._check(self._lib.az_runtime_thread_info(ctypes.byref(text), err),
-                    err, "thread_info()")
+                    err)
         return self._take_string(text)
 
     def sync_environ(self):
