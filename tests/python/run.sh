@@ -21,7 +21,8 @@ export PYTHONPATH="$srcdir/python" AUTOZYME_LIBRARY="$library" \
 	AUTOZYME_PATCH_PATH="$srcdir/patches" AZ_TEST_BUILDDIR="$builddir" \
 	PYTHONDONTWRITEBYTECODE=1
 cd "$srcdir/tests/python" || exit 2
-/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs . "$@"
+[ $# -gt 0 ] || set -- .
+/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
 	echo "run.sh: pytest collected no tests" >&2

@@ -1,0 +1,135 @@
+"""env_snapshot(), the cost of importing, and how the library is found."""
+
+import json
+import os
+import platform
+import re
+import shutil
+
+import pytest
+
+from helpers import SRCDIR, base_env, run_json, run_python
+
+
+def _configure_version():
+    with open(os.path.join(SRCDIR, "configure.ac")) as source:
+        return re.search(r"AC_INIT\(\[autozyme\], \[([^]]+)\]",
+                         source.read()).group(1)
+
+
+def test_env_snapshot_records_patches_versions_and_platform():
+    """The page: active patches, their upstream versions, AutoZyme, language
+    and OS versions.  scanpy's version comes from its __version__ (it is
+    imported), cell2location's from its .dist-info (it is not)."""
+    snapshot = run_json("""
+import json, autozyme, scanpy
+autozyme.set_threads(3)
+autozyme.activate("scanpy")
+autozyme.activate("cell2location")
+print(json.dumps(autozyme.env_snapshot()))
+""")
+    assert snapshot == {
+        "autozyme_version": _configure_version(),
+        "language": {"name": "python", "version": platform.python_version()},
+        "os": {"sysname": platform.system(), "release": platform.release(),
+               "machine": platform.machine()},
+        "patches": [
+            {"name": "scanpy", "upstream": "scanpy",
+             "upstream_version": "1.9.3"},
+            {"name": "cell2location", "upstream": "cell2location",
+             "upstream_version": "0.1.3"},
+        ],
+    }
+
+
+def test_env_snapshot_has_no_thread_variables():
+    """The page: it does not capture thread-count environment variables."""
+    text = json.dumps(run_json("""
+import json, autozyme
+autozyme.set_threads(3)
+autozyme.activate("scanpy")
+print(json.dumps(autozyme.env_snapshot()))
+"""))
+    assert "THREADS" not in text.upper() and "MC_CORES" not in text
+
+
+def test_env_snapshot_before_any_activate():
+    snapshot = run_json("import json, autozyme; "
+                        "print(json.dumps(autozyme.env_snapshot()))")
+    assert snapshot["patches"] == []
+
+
+MODULES = """
+import json, sys
+before = set(sys.modules)
+import autozyme
+after_import = set(sys.modules) - before
+autozyme.activate("scanpy")
+after_activate = set(sys.modules) - before
+print(json.dumps([sorted(after_import), sorted(after_activate)]))
+"""
+
+
+def test_import_and_activate_stay_cheap():
+    """`import autozyme` loads only the package itself; activate adds ctypes
+    and the library but neither json (about 5 ms) nor importlib.metadata
+    (about 25 ms) nor the upstream package."""
+    after_import, after_activate = run_json(MODULES)
+    assert after_import == ["autozyme", "autozyme._errors"]
+    for heavy in ("json", "importlib.metadata", "scanpy", "numpy"):
+        assert heavy not in after_activate
+    assert "ctypes" in after_activate
+
+
+def test_missing_library_is_named():
+    env = base_env(AUTOZYME_LIBRARY="/nonexistent/libautozyme.so.0")
+    proc = run_python("import autozyme; autozyme.activate('scanpy')", env)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "autozyme._errors.AutoZymeError: cannot load libautozyme "
+        "(/nonexistent/libautozyme.so.0: cannot open shared object file: No "
+        "such file or directory); install AutoZyme's library or set "
+        "AUTOZYME_LIBRARY to the path of libautozyme.so.0")
+
+
+@pytest.fixture
+def package_copy(tmp_path):
+    """The package copied, to give it an _install.py of the test's own."""
+    shutil.copytree(os.path.join(SRCDIR, "python", "autozyme"),
+                    tmp_path / "autozyme",
+                    ignore=shutil.ignore_patterns("_install.py*",
+                                                  "__pycache__"))
+    env = base_env()
+    library_dir = os.path.dirname(env.pop("AUTOZYME_LIBRARY"))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(tmp_path)] + env["PYTHONPATH"].split(os.pathsep)[1:])
+    return tmp_path / "autozyme", library_dir, env
+
+
+# The package imported and the libautozyme the process mapped.
+LOADED = """
+import autozyme, json
+autozyme.activate("scanpy")
+with open("/proc/self/maps") as maps:
+    mapped = {line.split()[-1] for line in maps if "libautozyme" in line}
+print(json.dumps([autozyme.__file__, sorted(mapped)]))
+"""
+
+
+def _real(library_dir):
+    return [os.path.realpath(os.path.join(library_dir, "libautozyme.so.0"))]
+
+
+def test_library_found_in_the_installed_libdir(package_copy):
+    package, library_dir, env = package_copy
+    (package / "_install.py").write_text(
+        "LIBDIR = {!r}\n".format(library_dir))
+    assert run_json(LOADED, env) == [str(package / "__init__.py"),
+                                     _real(library_dir)]
+
+
+def test_library_found_by_the_dynamic_loader(package_copy):
+    package, library_dir, env = package_copy
+    env["LD_LIBRARY_PATH"] = library_dir
+    assert run_json(LOADED, env) == [str(package / "__init__.py"),
+                                     _real(library_dir)]
