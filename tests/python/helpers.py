@@ -101,3 +101,21 @@ def user_site(base):
     os.makedirs(site_dir, exist_ok=True)
     shutil.copy(os.path.join(SRCDIR, "python", "autozyme.pth"), site_dir)
     return site_dir
+
+
+def site_patch(directory, name, upstream, hook_source, env):
+    """A site's own patch `name` of `upstream`: its manifest in a registry
+    directory searched before the source tree's, its hook module (source
+    `hook_source`) importable; returns `env` set up for both."""
+    registry = directory / "registry"
+    registry.mkdir()
+    (registry / "{}.json".format(name)).write_text(json.dumps({
+        "schema": 1, "name": name, "version": "1",
+        "description": "A test's site patch",
+        "languages": {"python": {"upstream": upstream, "min_version": "1",
+                                 "hook": name + "_hook"}}}))
+    (directory / "{}_hook.py".format(name)).write_text(hook_source)
+    env["AUTOZYME_PATCH_PATH"] = "{}:{}".format(
+        registry, os.path.join(SRCDIR, "patches"))
+    env["PYTHONPATH"] += os.pathsep + str(directory)
+    return env

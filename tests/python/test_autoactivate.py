@@ -7,13 +7,13 @@ numpy and torch cannot be imported yet: the hooks wait for the import.
 """
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 
-from helpers import PYTHON, base_env, run_python, write_activation_file
+from helpers import PYTHON, base_env, run_python, site_patch, \
+    write_activation_file
 
 
 def test_fresh_interpreter_activates_itself(tmp_path, pth_env):
@@ -31,18 +31,10 @@ def test_upstream_from_a_later_site_directory(tmp_path, pth_env):
     """A site patch of Debian's numpy (in /usr/lib/python3/dist-packages,
     not yet on sys.path when the .pth runs) is applied on import and its
     version recorded."""
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    (registry / "numpyknob.json").write_text(json.dumps({
-        "schema": 1, "name": "numpyknob", "version": "1",
-        "description": "Marks numpy with the thread count",
-        "languages": {"python": {"upstream": "numpy", "min_version": "1",
-                                 "hook": "numpyhook"}}}))
-    (tmp_path / "numpyhook.py").write_text(
-        "def apply(numpy, threads):\n    numpy.autozyme_threads = threads\n")
-    pth_env.update(AUTOZYME_ACTIVATE="numpyknob", AUTOZYME_THREADS="1",
-                   AUTOZYME_PATCH_PATH=str(registry))
-    pth_env["PYTHONPATH"] += os.pathsep + str(tmp_path)
+    site_patch(tmp_path, "numpyknob", "numpy",
+               "def apply(numpy, threads):\n"
+               "    numpy.autozyme_threads = threads\n", pth_env)
+    pth_env.update(AUTOZYME_ACTIVATE="numpyknob", AUTOZYME_THREADS="1")
     proc = run_python("""
 import json, numpy, autozyme
 print(json.dumps([numpy.autozyme_threads, numpy.__version__,

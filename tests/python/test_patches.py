@@ -5,12 +5,9 @@ cell2location's stand-in imports Debian's real torch, whose thread count
 is read back from torch itself.
 """
 
-import json
-import os
-
 import pytest
 
-from helpers import SRCDIR, base_env, cpu_count, run_json, run_python, \
+from helpers import base_env, cpu_count, run_json, run_python, site_patch, \
     write_activation_file
 
 SCANPY_BEFORE = """
@@ -142,20 +139,9 @@ print(json.dumps([message, os.environ.get("AUTOZYME_ACTIVATE"),
 @pytest.fixture
 def broken_patch(tmp_path):
     """A site patch whose hook raises, in a registry ahead of the source's."""
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    (registry / "broken.json").write_text(json.dumps({
-        "schema": 1, "name": "broken", "version": "1",
-        "description": "A hook that raises",
-        "languages": {"python": {"upstream": "scanpy", "min_version": "1",
-                                 "hook": "brokenhook"}}}))
-    (tmp_path / "brokenhook.py").write_text(
-        "def apply(module, threads):\n"
-        "    raise RuntimeError('knob missing')\n")
-    env = base_env(AUTOZYME_PATCH_PATH="{}:{}".format(
-        registry, os.path.join(SRCDIR, "patches")))
-    env["PYTHONPATH"] += os.pathsep + str(tmp_path)
-    return env
+    return site_patch(tmp_path, "broken", "scanpy",
+                      "def apply(module, threads):\n"
+                      "    raise RuntimeError('knob missing')\n", base_env())
 
 
 def test_failing_hook_never_breaks_the_import(broken_patch):
