@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The R runtime's suite: installs the R package autozyme from the build tree
+# into a temporary library (make install-r-package), runs the testthat
+# tests of this directory with /usr/bin/Rscript against it and the build
+# tree's libautozyme, then R CMD check --no-manual (make r-check, which
+# fails on any ERROR or WARNING).  Ends with one summary line.
+#
+# Usage: tests/r/run.sh BUILDDIR
+# Debian packages: r-base-core r-base-dev r-cran-testthat r-cran-jsonlite
+#   r-cran-seurat r-cran-future r-cran-parallelly r-bioc-biocparallel
+set -uo pipefail
+
+builddir=$(cd "${1:?usage: tests/r/run.sh BUILDDIR}" && pwd) || exit 2
+top=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if ! make -C "$builddir" install-r-package rlibdir="$tmp/lib" >"$tmp/install.log" 2>&1; then
+	cat "$tmp/install.log"
+	echo "r: FAILED to install the package from $builddir"
+	exit 1
+fi
+
+# The tests start from an environment without AutoZyme's variables (a
+# Slurm job's would change the budgets they expect); scenarios clear the rest.
+env -u AUTOZYME_ACTIVATE -u AUTOZYME_ACTIVATION_FILE -u AUTOZYME_THREADS \
+	-u AUTOZYMER_THREADS -u R_PROFILE \
+	AZ_TEST_SRCDIR="$top" AZ_TEST_SUMMARY="$tmp/summary" \
+	AUTOZYME_PATCH_PATH="$top/patches" R_LIBS="$tmp/lib" \
+	LD_LIBRARY_PATH="$builddir/lib/.libs" \
+	/usr/bin/Rscript -e '
+results <- as.data.frame(testthat::test_dir(file.path(Sys.getenv("AZ_TEST_SRCDIR"), "tests/r"),
+                                            load_package = "none", reporter = "summary",
+                                            stop_on_failure = FALSE))
+failed <- sum(results$failed) + sum(results$error)
+writeLines(sprintf("testthat: %d expectations passed, %d failed, %d skipped, %d warnings in %d tests",
+                   sum(results$passed), failed, sum(results$skipped),
+                   sum(results$warning), nrow(results)),
+           Sys.getenv("AZ_TEST_SUMMARY"))
+quit(status = failed > 0)'
+tests=$?
+
+if make -C "$builddir" r-check >"$tmp/check.log" 2>&1; then
+	check=0
+else
+	check=1
+	cat "$tmp/check.log"
+fi
+
+summary=$(cat "$tmp/summary" 2>/dev/null || echo "testthat: did not run")
+status=$(grep -m1 '^Status: ' "$tmp/check.log" || echo "Status: did not run")
+echo "r: $summary; R CMD check: $status"
+[ "$tests" -eq 0 ] && [ "$check" -eq 0 ]
