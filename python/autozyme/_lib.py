@@ -30,7 +30,6 @@ _P_ERROR = ctypes.POINTER(_Error)
 _P_VOID = ctypes.POINTER(ctypes.c_void_p)
 _C_STR = ctypes.c_char_p
 _SIGNATURES = {
-    "az_version": (_C_STR, []),
     "az_status_name": (_C_STR, [ctypes.c_int]),
     "az_registry_default_dir": (_C_STR, []),
     "az_registry_load": (ctypes.c_int, [_C_STR, _P_VOID, _P_ERROR]),
@@ -119,9 +118,6 @@ class Core:
             return _decode(ctypes.string_at(pointer.value))
         finally:
             self._free(pointer)
-
-    def version(self):
-        return _decode(self._lib.az_version())
 
     def set_threads(self, threads):
         err = _Error()
