@@ -12,16 +12,28 @@ set_threads <- function(n) {
 }
 
 activate <- function(name) {
-  if (!is.character(name) || length(name) != 1L || is.na(name) || !nzchar(name))
-    stop(sprintf("activate(name): name must be one patch name as a string, such as \"seurat\", got %s",
-                 describe(name)), call. = FALSE)
-  patch <- .Call(C_activate, name)  # refuses patches without an R side
-  version <- upstream_version(patch$upstream)
-  .Call(C_set_upstream_version, name, version)
-  check_upstream(patch, version)
-  assign(name, hook_function(patch), envir = .hooks)
+  check_name(name)
+  activate_patch(name, .Call(C_patch_side, name))
+}
+
+# After the checks R alone can make (upstream installed and recent enough,
+# hook found), so that a refused patch is never recorded nor exported.  An
+# unknown patch, or one without an R side, is left to the C runtime to refuse.
+activate_patch <- function(name, side) {
+  checked <- if (!is.null(side$upstream)) check_side(side)
+  active <- .Call(C_activate, name)
+  # The runtime reads its registry once: it may know a patch added since.
+  if (is.null(checked)) checked <- check_side(active)
+  .Call(C_set_upstream_version, name, checked$version)
+  assign(name, checked$hook, envir = .hooks)
   apply_hooks(name)
   invisible(name)
+}
+
+check_side <- function(side) {
+  version <- upstream_version(side$upstream)
+  check_upstream(side, version)
+  list(version = version, hook = hook_function(side))
 }
 
 env_snapshot <- function(json = FALSE) {
@@ -35,6 +47,12 @@ thread_info <- function() {
 }
 
 # ---------------------------------------------------------------- helpers
+
+check_name <- function(name) {
+  if (!is.character(name) || length(name) != 1L || is.na(name) || !nzchar(name))
+    stop(sprintf("activate(name): name must be one patch name as a string, such as \"seurat\", got %s",
+                 describe(name)), call. = FALSE)
+}
 
 thread_count <- function(n) {
   max <- .Call(C_threads_max)

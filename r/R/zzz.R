@@ -1,7 +1,8 @@
 # Fresh R sessions started inside an activated process (PSOCK / makeCluster
 # and SnowParam workers, Rscript in a Slurm task) inherit AUTOZYME_ACTIVATE:
 # loading the package activates those patches, so the workers need no code.
-# A failure costs one warning line, never the worker.
+# Patches without an R side (Python's, for a Python parent) are skipped; a
+# failure costs one warning line, never the worker.
 .onLoad <- function(libname, pkgname) {
   auto_activate(Sys.getenv("AUTOZYME_ACTIVATE"))
 }
@@ -9,7 +10,10 @@
 auto_activate <- function(names) {
   for (name in trimws(strsplit(names, ",", fixed = TRUE)[[1L]])) {
     if (!nzchar(name)) next
-    tryCatch(activate(name), error = function(e) {
+    tryCatch({
+      side <- .Call(C_patch_side, name)
+      if (is.null(side) || !is.null(side$upstream)) activate_patch(name, side)
+    }, error = function(e) {
       warning(sprintf("autozyme: could not activate '%s' named by AUTOZYME_ACTIVATE: %s",
                       name, conditionMessage(e)), call. = FALSE, immediate. = TRUE)
     })

@@ -12,6 +12,9 @@
 
 #include <autozyme.h>
 
+/* The runtime reads this registry directory list before its own. */
+#define AZ_ENV_PATCH_PATH "AUTOZYME_PATCH_PATH"
+
 /*
  * Raise an R error "FUNCTION: MESSAGE", like stop(call. = FALSE).  The C
  * runtime's messages may start with its own name for the call ("activate:
@@ -87,25 +90,58 @@ SEXP C_threads(void)
 	return Rf_ScalarInteger(off ? NA_INTEGER : (int)threads);
 }
 
-/* activate(name) in the C runtime; returns the manifest's R side. */
-SEXP C_activate(SEXP name)
+/* The manifest's R side: upstream, min_version and hook, NULL when absent. */
+static SEXP r_side(const az_patch *patch)
 {
 	static const char *fields[] = { "name", "upstream", "min_version",
 					"hook", "" };
-	const char *text = scalar_string(name, "activate(name)", "name");
-	const az_patch *patch;
-	az_error err;
-	SEXP out;
+	SEXP out = PROTECT(Rf_mkNamed(VECSXP, fields));
 
-	if (az_runtime_activate(text, "r", &patch, &err) != AZ_OK)
-		fail("activate(name)", "activate", &err);
-	out = PROTECT(Rf_mkNamed(VECSXP, fields));
 	SET_VECTOR_ELT(out, 0, string_or_null(az_patch_name(patch)));
 	SET_VECTOR_ELT(out, 1, string_or_null(az_patch_upstream(patch, "r")));
 	SET_VECTOR_ELT(out, 2, string_or_null(az_patch_min_version(patch, "r")));
 	SET_VECTOR_ELT(out, 3, string_or_null(az_patch_hook(patch, "r")));
 	UNPROTECT(1);
 	return out;
+}
+
+/*
+ * The R side of `name` in the registry activate() reads (AUTOZYME_PATCH_PATH,
+ * then the installed one), looked up without activating anything, so that R
+ * can refuse a missing upstream before the runtime records the patch.  NULL
+ * when the registry does not know the name: activate() then says why.
+ */
+SEXP C_patch_side(SEXP name)
+{
+	const char *text = scalar_string(name, "activate(name)", "name");
+	const char *extra = getenv(AZ_ENV_PATCH_PATH);
+	const az_patch *patch;
+	az_registry *registry;
+	char *path_list;
+	SEXP out = R_NilValue;
+
+	path_list = R_alloc(strlen(extra ? extra : "") +
+			    strlen(az_registry_default_dir()) + 2, 1);
+	sprintf(path_list, "%s:%s", extra ? extra : "",
+		az_registry_default_dir());
+	if (az_registry_load(path_list, &registry, NULL) != AZ_OK)
+		return R_NilValue;
+	if (az_registry_find(registry, text, &patch) == AZ_OK)
+		out = r_side(patch); /* R errors only on memory exhaustion */
+	az_registry_free(registry);
+	return out;
+}
+
+/* activate(name) in the C runtime; returns the manifest's R side. */
+SEXP C_activate(SEXP name)
+{
+	const char *text = scalar_string(name, "activate(name)", "name");
+	const az_patch *patch;
+	az_error err;
+
+	if (az_runtime_activate(text, "r", &patch, &err) != AZ_OK)
+		fail("activate(name)", "activate", &err);
+	return r_side(patch);
 }
 
 /* version: a string, or NULL when the upstream package is not installed. */
@@ -150,6 +186,7 @@ static const R_CallMethodDef call_methods[] = {
 	CALL(set_threads, 1),
 	CALL(threads_max, 0),
 	CALL(threads, 0),
+	CALL(patch_side, 1),
 	CALL(activate, 1),
 	CALL(set_upstream_version, 2),
 	CALL(snapshot, 1),

@@ -71,10 +71,14 @@ test_that("a patch with no R side is refused", {
                "^activate\\(name\\): patch 'scanpy' has no r side \\(languages: python\\)")
 })
 
-test_that("a patch whose upstream R package is not installed stops clearly", {
-  r <- run_r('report(tryCatch(autozyme::activate("ghost"), error = conditionMessage))',
+test_that("a patch whose upstream R package is not installed stops clearly, recording nothing", {
+  r <- run_r('report(list(error = tryCatch(autozyme::activate("ghost"), error = conditionMessage),
+                          patches = length(autozyme::env_snapshot()$patches),
+                          exported = Sys.getenv("AUTOZYME_ACTIVATE")))',
              env = c(AUTOZYME_PATCH_PATH = patch_path(list(ghost = r_manifest("ghost", "autozymeGhostPkg")))))
-  expect_match(r, "^activate\\(name\\): patch 'ghost' needs the R package 'autozymeGhostPkg', which is not installed in /")
+  expect_match(r$error, "^activate\\(name\\): patch 'ghost' needs the R package 'autozymeGhostPkg', which is not installed in /")
+  expect_equal(r$patches, 0L)
+  expect_equal(r$exported, "")
 })
 
 test_that("an upstream older than the manifest's min_version stops clearly", {

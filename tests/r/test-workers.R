@@ -121,6 +121,16 @@ test_that("a failed auto-activation is one warning line, never an error", {
   expect_true("still running" %in% run$output)
 })
 
+test_that("auto-activation skips, silently, patches of another language", {
+  script <- tempfile(fileext = ".R")
+  writeLines(c(scenario_prelude, 'report(autozyme::env_snapshot()$patches$name)'), script)
+  run <- run_script(script, env = c(R_PROFILE = site_profile(),
+                                    AUTOZYME_ACTIVATE = "scanpy,seurat"))
+  expect_equal(run$status, 0L)
+  expect_equal(run$output, character())
+  expect_equal(run$report, "seurat")
+})
+
 test_that("the site profile warns in one line when the package cannot be loaded", {
   run <- start_session(c(AUTOZYME_ACTIVATE = "seurat", R_LIBS = tempdir(),
                          R_LIBS_SITE = tempdir(), R_LIBS_USER = tempdir()))
