@@ -49,23 +49,34 @@ def _check_name(name):
                         "such as 'scanpy', got {!r}".format(name))
 
 
+def _check_upstream(name, upstream, min_version):
+    """Refuse an upstream this interpreter cannot import, or one older than
+    the manifest's min_version (when its version can be found)."""
+    from . import _upstream
+    if not _upstream.importable(upstream):
+        raise UpstreamNotInstalledError(
+            "activate({!r}): the patch adapts the Python package {!r}, which "
+            "is not installed for {} (not importable from sys.path); install "
+            "{} first".format(name, upstream, sys.executable, upstream))
+    found = _upstream.version(upstream)
+    if found and min_version and _upstream.older(found, min_version):
+        raise UpstreamNotInstalledError(
+            "activate({!r}): the patch needs {} >= {}, found {} {}".format(
+                name, upstream, min_version, upstream, found))
+
+
 def _python_side(core, name, strict):
     """False when `name` must be skipped: a patch of another language met
     in AUTOZYME_ACTIVATE (R activates it).  In strict mode (activate())
-    refuses, before anything is recorded or exported, a patch whose upstream
-    this interpreter cannot import; the C runtime refuses unknown patches
-    and patches of another language."""
-    from . import _upstream
+    checks the upstream before anything is recorded or exported; the C
+    runtime refuses unknown patches and patches of another language."""
     side = core.python_side(name)
     if side is None:  # unknown to the registry: the C runtime says so
         return True
     if side[0] is None:  # another language's patch
         return strict
-    if strict and not _upstream.importable(side[0]):
-        raise UpstreamNotInstalledError(
-            "activate({!r}): the patch adapts the Python package {!r}, which "
-            "is not installed for {} (not importable from sys.path); install "
-            "{} first".format(name, side[0], sys.executable, side[0]))
+    if strict:
+        _check_upstream(name, *side)
     return True
 
 

@@ -37,6 +37,7 @@ _SIGNATURES = {
     "az_registry_free": (None, [ctypes.c_void_p]),
     "az_patch_upstream": (_C_STR, [ctypes.c_void_p, _C_STR]),
     "az_patch_hook": (_C_STR, [ctypes.c_void_p, _C_STR]),
+    "az_patch_min_version": (_C_STR, [ctypes.c_void_p, _C_STR]),
     "az_runtime_set_threads": (ctypes.c_int, [ctypes.c_uint, _P_ERROR]),
     "az_runtime_threads": (ctypes.c_int, [ctypes.POINTER(ctypes.c_uint),
                                           ctypes.POINTER(ctypes.c_bool),
@@ -133,9 +134,9 @@ class Core:
         return count.value, off.value
 
     def python_side(self, name):
-        """(upstream, hook) of `name`'s Python side, both None for a patch of
-        another language, in the registry activate() reads; None when the
-        registry does not know the name (activate() then says why)."""
+        """(upstream, min_version) of `name`'s Python side, both None for a
+        patch of another language, in the registry activate() reads; None
+        when the registry does not know the name (activate() then says why)."""
         default = _decode(self._lib.az_registry_default_dir())
         extra = os.environ.get("AUTOZYME_PATCH_PATH")
         path_list = "{}:{}".format(extra, default) if extra else default
@@ -147,13 +148,10 @@ class Core:
             if self._lib.az_registry_find(registry, _encode(name),
                                           ctypes.byref(patch)) != AZ_OK:
                 return None
-            return self._side(patch)
+            return (_decode(self._lib.az_patch_upstream(patch, _LANGUAGE)),
+                    _decode(self._lib.az_patch_min_version(patch, _LANGUAGE)))
         finally:
             self._lib.az_registry_free(registry)
-
-    def _side(self, patch):
-        return (_decode(self._lib.az_patch_upstream(patch, _LANGUAGE)),
-                _decode(self._lib.az_patch_hook(patch, _LANGUAGE)))
 
     def activate(self, name):
         """Activate `name` in the C runtime; (upstream, hook) of its Python side."""
@@ -162,7 +160,8 @@ class Core:
                                                   ctypes.byref(patch), err),
                     err, {AZ_ERR_NOT_FOUND: UnknownPatchError,
                      AZ_ERR_INVALID: ValueError})
-        return self._side(patch)
+        return (_decode(self._lib.az_patch_upstream(patch, _LANGUAGE)),
+                _decode(self._lib.az_patch_hook(patch, _LANGUAGE)))
 
     def set_upstream_version(self, name, version):
         err = _Error()

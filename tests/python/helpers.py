@@ -103,7 +103,7 @@ def user_site(base):
     return site_dir
 
 
-def site_patch(directory, name, upstream, hook_source, env):
+def site_patch(directory, name, upstream, hook_source, env, min_version="1"):
     """A site's own patch `name` of `upstream`: its manifest in a registry
     directory searched before the source tree's, its hook module (source
     `hook_source`) importable; returns `env` set up for both."""
@@ -112,7 +112,8 @@ def site_patch(directory, name, upstream, hook_source, env):
     (registry / "{}.json".format(name)).write_text(json.dumps({
         "schema": 1, "name": name, "version": "1",
         "description": "A test's site patch",
-        "languages": {"python": {"upstream": upstream, "min_version": "1",
+        "languages": {"python": {"upstream": upstream,
+                                 "min_version": min_version,
                                  "hook": name + "_hook"}}}))
     (directory / "{}_hook.py".format(name)).write_text(hook_source)
     env["AUTOZYME_PATCH_PATH"] = "{}:{}".format(

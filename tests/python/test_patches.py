@@ -136,6 +136,16 @@ print(json.dumps([message, os.environ.get("AUTOZYME_ACTIVATE"),
     assert exported is None and patches == []
 
 
+def test_too_old_upstream_is_refused(tmp_path):
+    env = site_patch(tmp_path, "newscanpy", "scanpy",
+                     "def apply(module, threads):\n    pass\n", base_env(),
+                     min_version="1.10")
+    line = _error("import autozyme; autozyme.activate('newscanpy')", env)
+    assert line == ("autozyme._errors.UpstreamNotInstalledError: "
+                    "activate('newscanpy'): the patch needs scanpy >= 1.10, "
+                    "found scanpy 1.9.3")
+
+
 @pytest.fixture
 def broken_patch(tmp_path):
     """A site patch whose hook raises, in a registry ahead of the source's."""
