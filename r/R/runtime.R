@@ -100,7 +100,11 @@ hook_function <- function(patch) {
   if (length(parts) != 3L)
     stop(sprintf("activate(name): patch '%s' names the hook '%s': expected the form package::function or package:::function",
                  patch$name, patch$hook), call. = FALSE)
-  hook <- get0(parts[3L], envir = asNamespace(parts[2L]), inherits = FALSE)
+  namespace <- tryCatch(asNamespace(parts[2L]), error = function(e) {
+    stop(sprintf("activate(name): patch '%s' names the hook '%s', whose package %s cannot be loaded: %s",
+                 patch$name, patch$hook, parts[2L], conditionMessage(e)), call. = FALSE)
+  })
+  hook <- get0(parts[3L], envir = namespace, inherits = FALSE)
   if (!is.function(hook))
     stop(sprintf("activate(name): patch '%s' names the hook '%s', which is not a function of package %s",
                  patch$name, patch$hook, parts[2L]), call. = FALSE)

@@ -94,6 +94,18 @@ test_that("a manifest naming a hook in the wrong form stops clearly", {
   expect_equal(r, "activate(name): patch 'badhook' names the hook 'patch_seurat': expected the form package::function or package:::function")
 })
 
+test_that("a manifest naming a hook that does not exist stops clearly, recording nothing", {
+  manifests <- list(nopkg = r_manifest("nopkg", "future", hook = "autozymeGhostPkg:::hook"),
+                    nofun = r_manifest("nofun", "future", hook = "autozyme:::patch_nothing"))
+  r <- run_r('report(list(nopkg = tryCatch(autozyme::activate("nopkg"), error = conditionMessage),
+                          nofun = tryCatch(autozyme::activate("nofun"), error = conditionMessage),
+                          patches = length(autozyme::env_snapshot()$patches)))',
+             env = c(AUTOZYME_PATCH_PATH = patch_path(manifests)))
+  expect_match(r$nopkg, "^activate\\(name\\): patch 'nopkg' names the hook 'autozymeGhostPkg:::hook', whose package autozymeGhostPkg cannot be loaded: there is no package")
+  expect_equal(r$nofun, "activate(name): patch 'nofun' names the hook 'autozyme:::patch_nothing', which is not a function of package autozyme")
+  expect_equal(r$patches, 0L)
+})
+
 test_that("env_snapshot() has patches, versions and platform details, and no thread variables", {
   r <- run_r('autozyme::activate("seurat")
               report(list(snapshot = autozyme::env_snapshot(),

@@ -144,3 +144,16 @@ test_that("the site profile does nothing when AUTOZYME_ACTIVATE is unset", {
   r <- run_r('report(isNamespaceLoaded("autozyme"))', env = c(R_PROFILE = site_profile()))
   expect_false(r)
 })
+
+test_that("set_threads(n) in the parent reaches fresh workers (n within the allocation)", {
+  r <- run_r(c(probe_code, '
+    library(autozyme)
+    autozyme::set_threads(1)
+    autozyme::activate("seurat")
+    cl <- parallel::makeCluster(2)
+    results <- parallel::parLapply(cl, 1:2, probe)
+    parallel::stopCluster(cl)
+    report(results)'), env = c(R_PROFILE = site_profile()))
+  expect_equal(r$openblas, c(1L, 1L))
+  expect_equal(r$custom_at_start, c(1L, 1L))
+})
