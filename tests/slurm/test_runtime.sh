@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The Python and R runtimes inside Slurm with the plugin: tasks read their
+# activation file, activate() applies the plugin's budget to the real BLAS
+# and to the upstream's knobs, and env_snapshot() reports the patches.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/cluster.sh"
+trap cluster_stop EXIT
+
+cluster_start 1 || { echo "not ok - cluster start"; echo "0 passed, 1 failed"; exit 1; }
+. "$here/scenario.sh"
+use_plugin
+task=$here/runtime_task.py
+python_env=(env "PYTHONPATH=$top/python:$top/tests/python/stubs"
+	"AUTOZYME_LIBRARY=$build/lib/.libs/libautozyme.so.0" "AUTOZYME_PATCH_PATH=$top/patches")
+field() { /usr/bin/python3 -c "import json,sys; print(' '.join(str(json.loads(l)[sys.argv[1]]) for l in sorted(sys.stdin, key=lambda l: json.loads(l)['rank'])))" "$1"; }
+
+out=$(as_user "${python_env[@]}" srun -n2 -c1 --autozyme-activate=scanpy "$task" 2>"$err")
+check_eq "python: tasks read their activation file" "True True" "$(echo "$out" | field file_read)"
+check_eq "python: the plugin's budget" "1 1" "$(echo "$out" | field threads)"
+check_eq "python: its provenance" "cpus_per_task cpus_per_task" "$(echo "$out" | field provenance)"
+check_eq "python: numpy's OpenBLAS really runs 1 thread" "[1] [1]" "$(echo "$out" | field openblas)"
+check_eq "python: scanpy.settings.n_jobs" "1 1" "$(echo "$out" | field n_jobs)"
+out=$(as_user "${python_env[@]}" srun -n1 -c2 --autozyme-activate=scanpy "$task" 2>"$err")
+check_eq "python -c2: 2 threads in OpenBLAS and scanpy" "[2] 2" "$(echo "$out" | field openblas) $(echo "$out" | field n_jobs)"
+
+as_user "${python_env[@]}" sbatch --wait --array=1-3 -c1 --autozyme-activate=scanpy \
+	-o "$AZ_WORK_DIR/rt-%a.out" --wrap="$task" >/dev/null 2>"$err"
+out=$(cat "$AZ_WORK_DIR"/rt-*.out)
+check_eq "python array: every task's env_snapshot lists its patch" "['scanpy'] ['scanpy'] ['scanpy']" \
+	"$(echo "$out" | field snapshot_patches)"
+check_eq "python array: task ids" "1 2 3" "$(echo "$out" | field array_task | tr ' ' '\n' | sort | xargs)"
+scenario_done "python runtime"
+
+rlib=$AZ_CLUSTER_DIR/rlib
+if make -C "$build" install-r-package rlibdir="$rlib" >"$AZ_CLUSTER_DIR/r-install.log" 2>&1; then
+	chmod -R a+rX "$rlib"
+	r_env=(env "R_LIBS=$rlib" "LD_LIBRARY_PATH=$build/lib/.libs" "AUTOZYME_PATCH_PATH=$top/patches")
+	out=$(as_user "${r_env[@]}" srun -n2 -c1 --autozyme-activate=seurat /usr/bin/Rscript "$here/runtime_task.R" 2>"$err")
+	check_eq "R: tasks read their activation file" "True True" "$(echo "$out" | field file_read)"
+	check_eq "R: the plugin's budget and provenance" "1 1 cpus_per_task cpus_per_task" \
+		"$(echo "$out" | field threads) $(echo "$out" | field provenance)"
+	check_eq "R: R's OpenBLAS really runs 1 thread, mc.cores 1" "1 1 1 1" \
+		"$(echo "$out" | field openblas) $(echo "$out" | field mc_cores)"
+	out=$(as_user "${r_env[@]}" srun -n1 -c2 --autozyme-activate=seurat /usr/bin/Rscript "$here/runtime_task.R" 2>"$err")
+	check_eq "R -c2: OpenBLAS 2, env_snapshot lists seurat" "2 seurat" \
+		"$(echo "$out" | field openblas) $(echo "$out" | field snapshot_patches)"
+else
+	not_ok "R: install the package for the cluster"
+	diag "$(tail -20 "$AZ_CLUSTER_DIR/r-install.log")"
+fi
+scenario_done "R runtime"
+summary
