@@ -6,7 +6,7 @@
 # fails on any ERROR or WARNING).  Ends with one summary line.
 #
 # Usage: tests/r/run.sh BUILDDIR
-# Debian packages: r-base-core r-base-dev r-cran-testthat r-cran-jsonlite
+# Debian packages: r-base-core build-essential r-cran-testthat r-cran-jsonlite
 #   r-cran-seurat r-cran-future r-cran-parallelly r-bioc-biocparallel
 set -uo pipefail
 
