@@ -6,8 +6,6 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/deps.sh"
-. "$top/tests/slurm/lib.sh"
-. "$top/tests/slurm/cluster.sh"
 
 az_install_missing_packages
 if [ -f "$top/config.status" ]; then
@@ -15,9 +13,8 @@ if [ -f "$top/config.status" ]; then
 fi
 export AZ_BUILDDIR=$top/build
 az_build "$top" "$AZ_BUILDDIR"
-trap cluster_stop EXIT
-cluster_start 1
 . "$top/tests/slurm/scenario.sh"
+scenario_start 1
 use_plugin
 
 cpus=$(nproc)

@@ -1,16 +1,37 @@
 # shellcheck shell=bash
-# Shared set-up of the plugin scenarios: source after lib.sh and cluster.sh,
-# once the cluster runs.  Provides use_plugin, srun_probe and scenario_done.
+# Shared set-up of the plugin scenarios.  A scenario file does:
+#
+#   . "$(dirname "$0")/scenario.sh"
+#   scenario_start 1 || exit 1      # or 2 nodes; the cluster stops at exit
+#
+# and then has use_plugin, srun_probe, scenario_done and lib.sh's checks.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=${AZ_BUILDDIR:-$top}
 plugin=$build/spank/.libs/autozyme.so
 probe=$here/probe.py
 pick=$here/pick.py
-act_dir=$AZ_CLUSTER_DIR/activation
-err=$AZ_CLUSTER_DIR/stderr
-mkdir -m 1777 "$act_dir"
-chmod 755 "$AZ_CLUSTER_DIR"
+. "$here/lib.sh"
+. "$here/cluster.sh"
+
+# scenario_start NNODES: a throwaway cluster, torn down when the script exits.
+scenario_start() {
+	trap cluster_stop EXIT
+	if ! cluster_start "$1"; then
+		not_ok "start a $1-node cluster"
+		summary
+		return 1
+	fi
+	if [ ! -r "$plugin" ]; then
+		not_ok "plugin built: $plugin"
+		summary
+		return 1
+	fi
+	act_dir=$AZ_CLUSTER_DIR/activation
+	err=$AZ_CLUSTER_DIR/stderr
+	mkdir -m 1777 "$act_dir"
+	chmod 755 "$AZ_CLUSTER_DIR"
+}
 
 # use_plugin [KEY=VALUE...]: the just-built plugin with these arguments.
 use_plugin() {

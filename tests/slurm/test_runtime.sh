@@ -3,13 +3,8 @@
 # activation file, activate() applies the plugin's budget to the real BLAS
 # and to the upstream's knobs, and env_snapshot() reports the patches.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
-. "$here/cluster.sh"
-trap cluster_stop EXIT
-
-cluster_start 1 || { echo "not ok - cluster start"; echo "0 passed, 1 failed"; exit 1; }
-. "$here/scenario.sh"
+. "$(dirname "$0")/scenario.sh"
+scenario_start 1 || exit 1
 use_plugin
 task=$here/runtime_task.py
 python_env=(env "PYTHONPATH=$top/python:$top/tests/python/stubs"

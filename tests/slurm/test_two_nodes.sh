@@ -2,13 +2,8 @@
 # The plugin on two emulated nodes (slurmd -N n1 / n2): tasks on both nodes
 # get their own node id, rank and budget, and both nodes stay healthy.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
-. "$here/cluster.sh"
-trap cluster_stop EXIT
-
-cluster_start 2 || { echo "not ok - two-node cluster start"; echo "0 passed, 1 failed"; exit 1; }
-. "$here/scenario.sh"
+. "$(dirname "$0")/scenario.sh"
+scenario_start 2 || exit 1
 use_plugin
 
 out=$(srun_probe -N2 -n4 -c1 --autozyme-activate=scanpy)
