@@ -352,6 +352,10 @@ void az_pools_free(az_pool *pools, size_t count);
 /* Set every loaded pool to `threads` (1..AZ_THREADS_MAX); *changed counts them. */
 az_status az_pools_set_threads(unsigned threads, size_t *changed, az_error *err);
 
+/* Set only the loaded pools of `kind`; *changed counts them (0: none loaded). */
+az_status az_pools_set_kind_threads(az_pool_kind kind, unsigned threads,
+				    size_t *changed, az_error *err);
+
 /* ----------------------------------------------------------------- runtime */
 
 /*

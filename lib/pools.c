@@ -314,11 +314,14 @@ void az_pools_free(az_pool *pools, size_t count)
 	free(pools);
 }
 
-az_status az_pools_set_threads(unsigned threads, size_t *changed, az_error *err)
+/* Set the loaded pools of `*kind` (every pool when kind is NULL) to
+ * `threads`; *changed counts them. */
+static az_status set_pools(const az_pool_kind *kind, unsigned threads,
+			   size_t *changed, az_error *err)
 {
 	az_status status;
+	size_t i, count = 0;
 	pool_set set;
-	size_t i;
 
 	if (threads < 1 || threads > AZ_THREADS_MAX)
 		return azi_fail(err, AZ_ERR_INVALID,
@@ -328,9 +331,27 @@ az_status az_pools_set_threads(unsigned threads, size_t *changed, az_error *err)
 	if (status != AZ_OK)
 		return status;
 	for (i = 0; i < set.count; i++)
-		apply_threads(&set.entries[i], threads);
+		if (!kind || set.entries[i].kind == *kind) {
+			apply_threads(&set.entries[i], threads);
+			count++;
+		}
 	if (changed)
-		*changed = set.count;
+		*changed = count;
 	close_pools(&set);
 	return AZ_OK;
+}
+
+az_status az_pools_set_threads(unsigned threads, size_t *changed, az_error *err)
+{
+	return set_pools(NULL, threads, changed, err);
+}
+
+az_status az_pools_set_kind_threads(az_pool_kind kind, unsigned threads,
+				    size_t *changed, az_error *err)
+{
+	if ((unsigned)kind >= KIND_COUNT)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"thread pools: invalid kind %d: expected one of openblas, mkl, blis, flexiblas, gomp, llvm_omp, intel_omp",
+				(int)kind);
+	return set_pools(&kind, threads, changed, err);
 }

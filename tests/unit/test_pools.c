@@ -146,6 +146,63 @@ Test(pools, every_loaded_pool_is_set_and_counted)
 	}
 }
 
+/* Setting one kind reaches that kind's pools only. */
+Test(pools, a_kind_is_set_alone)
+{
+	void *blas = load_or_skip(openblas.soname);
+	void *omp = load_or_skip(gomp.soname);
+	size_t changed = 0;
+
+	set_all(3);
+	cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_OPENBLAS, 1, &changed, NULL),
+		     AZ_OK);
+	cr_assert_eq(changed, 1);
+	cr_assert_eq(ask_runtime(blas, &openblas), 1);
+	cr_assert_eq(ask_runtime(omp, &gomp), 3);
+	cr_assert_eq(listed_threads(blas, &openblas), 1);
+	cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_GOMP, 2, &changed, NULL),
+		     AZ_OK);
+	cr_assert_eq(changed, 1);
+	cr_assert_eq(ask_runtime(blas, &openblas), 1);
+	cr_assert_eq(ask_runtime(omp, &gomp), 2);
+	dlclose(omp);
+	dlclose(blas);
+}
+
+Test(pools, a_kind_not_loaded_changes_nothing)
+{
+	void *omp = load_or_skip(gomp.soname);
+	size_t changed = 99;
+
+	cr_assert_eq(az_pools_set_threads(3, NULL, NULL), AZ_OK);
+	cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_MKL, 1, &changed, NULL),
+		     AZ_OK);
+	cr_assert_eq(changed, 0);
+	cr_assert_eq(ask_runtime(omp, &gomp), 3);
+	cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_INTEL_OMP, 1, NULL, NULL),
+		     AZ_OK);
+	cr_assert_eq(ask_runtime(omp, &gomp), 3);
+	dlclose(omp);
+}
+
+Test(pools, an_unknown_kind_is_rejected)
+{
+	const int bad[] = { -1, 7, INT_MAX };
+	size_t i, changed = 77;
+	az_error err;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err.message[0] = '\0';
+		cr_assert_eq(az_pools_set_kind_threads((az_pool_kind)bad[i], 1,
+						       &changed, &err),
+			     AZ_ERR_INVALID);
+		cr_assert_eq(changed, 77);
+		cr_assert(strstr(err.message, "invalid kind"), "%s", err.message);
+		cr_assert(strstr(err.message, "openblas, mkl, blis, flexiblas, gomp, llvm_omp, intel_omp"),
+			  "%s", err.message);
+	}
+}
+
 Test(pools, a_runtime_that_cannot_say_reports_minus_one)
 {
 	void *handle;
@@ -254,6 +311,12 @@ Test(pools, invalid_thread_counts_are_rejected)
 		cr_assert_eq(az_pools_set_threads(bad[i], &changed, &err), AZ_ERR_INVALID);
 		cr_assert_eq(changed, 77);
 		cr_assert(strstr(err.message, "threads"), "%s", err.message);
+		cr_assert(strstr(err.message, "1 to 4096"), "%s", err.message);
+		err.message[0] = '\0';
+		cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_OPENBLAS, bad[i],
+						       &changed, &err),
+			     AZ_ERR_INVALID);
+		cr_assert_eq(changed, 77);
 		cr_assert(strstr(err.message, "1 to 4096"), "%s", err.message);
 	}
 }
