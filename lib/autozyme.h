@@ -384,12 +384,24 @@ az_status az_runtime_set_threads(unsigned threads, az_error *err);
 az_status az_runtime_threads(unsigned *threads, bool *off, az_error *err);
 
 /*
- * activate(name): the patch `name` from the registry (AUTOZYME_PATCH_PATH,
- * then the installed registry) for `language` ("python" or "r").  Applies
+ * The patch `name` for `language` ("python" or "r") in the registry
+ * activate() reads (AUTOZYME_PATCH_PATH, then the installed registry; read
+ * once per process), without activating it: the languages check its
+ * upstream and hook before activate() records anything.  Errors as
+ * az_runtime_activate: an invalid name or language is AZ_ERR_INVALID; an
+ * unknown name AZ_ERR_NOT_FOUND, the message listing the known patches; a
+ * patch without that language's side AZ_ERR_NOT_FOUND, naming the sides it
+ * has.  *patch stays valid for the process.
+ */
+az_status az_runtime_find_patch(const char *name, const char *language,
+				const az_patch **patch, az_error *err);
+
+/*
+ * activate(name): the patch az_runtime_find_patch finds.  Applies
  * the thread count to the variables the user did not set and to the loaded
  * pools, marks the patch active and exports AUTOZYME_ACTIVATE (all active
- * patches) for child processes.  Idempotent.  Unknown name: AZ_ERR_NOT_FOUND,
- * the message listing the known patches.  *patch stays valid for the process.
+ * patches) for child processes.  Idempotent.  *patch stays valid for the
+ * process.
  */
 az_status az_runtime_activate(const char *name, const char *language,
 			      const az_patch **patch, az_error *err);

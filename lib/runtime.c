@@ -363,21 +363,43 @@ static az_status unknown_patch(const char *name, az_error *err)
 			name, known);
 }
 
+/* A manifest's languages, with the names users know them by. */
+static const struct language {
+	const char *key;
+	const char *title;
+} languages[] = {
+	{ "python", "Python" },
+	{ "r", "R" },
+};
+#define LANGUAGE_COUNT (sizeof(languages) / sizeof(languages[0]))
+
+/* The language of manifest key `key`, NULL when there is none. */
+static const struct language *language_of(const char *key)
+{
+	size_t i;
+
+	for (i = 0; key && i < LANGUAGE_COUNT; i++)
+		if (strcmp(languages[i].key, key) == 0)
+			return &languages[i];
+	return NULL;
+}
+
+/* Lock held; `language` is one of languages[]. */
 static az_status check_language_side(const az_patch *patch,
 				     const char *language, az_error *err)
 {
-	static const char *const languages[] = { "python", "r", NULL };
 	char sides[32] = "";
 	size_t i;
 
 	if (az_patch_upstream(patch, language))
 		return AZ_OK;
-	for (i = 0; languages[i]; i++)
-		if (az_patch_upstream(patch, languages[i]))
-			append_listed(sides, sizeof(sides), languages[i]);
+	for (i = 0; i < LANGUAGE_COUNT; i++)
+		if (az_patch_upstream(patch, languages[i].key))
+			append_listed(sides, sizeof(sides), languages[i].title);
 	return azi_fail(err, AZ_ERR_NOT_FOUND,
 			"activate: patch '%s' has no %s side (languages: %s)",
-			az_patch_name(patch), language, sides);
+			az_patch_name(patch), language_of(language)->title,
+			sides);
 }
 
 /* Lock held. */
@@ -391,6 +413,40 @@ static az_status find_patch(const char *name, const char *language,
 	if (az_registry_find(rt.registry, name, out) != AZ_OK)
 		return unknown_patch(name, err);
 	return check_language_side(*out, language, err);
+}
+
+static az_status check_find_args(const char *name, const char *language,
+				 const az_patch **patch, az_error *err)
+{
+	if (!patch)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"activate: expected an output for the patch");
+	if (!az_patch_name_valid(name))
+		return azi_fail(err, AZ_ERR_INVALID,
+				"activate: invalid patch name '%s': expected [a-z0-9][a-z0-9_.-]{0,63}",
+				name ? name : "");
+	if (!language_of(language))
+		return azi_fail(err, AZ_ERR_INVALID,
+				"activate: invalid language '%s': expected python or r",
+				language ? language : "");
+	return AZ_OK;
+}
+
+/* *patch is set only when found, with the side of `language`. */
+az_status az_runtime_find_patch(const char *name, const char *language,
+				const az_patch **patch, az_error *err)
+{
+	const az_patch *found = NULL;
+	az_status status = check_find_args(name, language, patch, err);
+
+	if (status != AZ_OK)
+		return status;
+	runtime_lock();
+	status = find_patch(name, language, &found, err);
+	unlock_mutex();
+	if (status == AZ_OK)
+		*patch = found;
+	return status;
 }
 
 /* ------------------------------------------------------- active patches */
@@ -482,36 +538,23 @@ static az_status export_active(az_error *err)
 	return status;
 }
 
-static az_status check_activate_args(const char *name, const char *language,
-				     const az_patch **patch, az_error *err)
-{
-	if (!patch)
-		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: expected an output for the patch");
-	if (!az_patch_name_valid(name))
-		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: invalid patch name '%s': expected [a-z0-9][a-z0-9_.-]{0,63}",
-				name ? name : "");
-	if (!language || (strcmp(language, "python") != 0 &&
-			  strcmp(language, "r") != 0))
-		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: invalid language '%s': expected python or r",
-				language ? language : "");
-	return AZ_OK;
-}
-
-/* A patch already active is returned as it is: nothing is applied again. */
+/*
+ * A patch already active is returned as it is: nothing is applied again.
+ * The registry is never freed, so the patch found before taking the lock
+ * again is still the registry's.  *patch is set only on success.
+ */
 az_status az_runtime_activate(const char *name, const char *language,
 			      const az_patch **patch, az_error *err)
 {
 	const az_patch *found = NULL;
-	az_status status = check_activate_args(name, language, patch, err);
+	/* NULL for NULL: find refuses a missing output as activate must. */
+	az_status status = az_runtime_find_patch(name, language,
+						 patch ? &found : NULL, err);
 
 	if (status != AZ_OK)
 		return status;
 	runtime_lock();
-	status = find_patch(name, language, &found, err);
-	if (status == AZ_OK && !find_active(name)) {
+	if (!find_active(name)) {
 		status = apply_threads(err);
 		if (status == AZ_OK)
 			status = mark_active(found, language, err);

@@ -109,7 +109,7 @@ except LookupError as exc:
 
 def test_patch_of_another_language_is_refused():
     line = _error("import autozyme; autozyme.activate('seurat')")
-    assert "patch 'seurat' has no python side (languages: r)" in line
+    assert "patch 'seurat' has no Python side (languages: R)" in line
 
 
 def test_invalid_name_is_refused():

@@ -68,7 +68,7 @@ test_that("activate() refuses names that are not one string, naming the form", {
 
 test_that("a patch with no R side is refused", {
   expect_error(autozyme::activate("scanpy"),
-               "^activate\\(name\\): patch 'scanpy' has no r side \\(languages: python\\)")
+               "^activate\\(name\\): patch 'scanpy' has no R side \\(languages: Python\\)")
 })
 
 test_that("a patch whose upstream R package is not installed stops clearly, recording nothing", {

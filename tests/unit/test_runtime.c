@@ -72,15 +72,15 @@ static void remove_file(char *path)
 	free(path);
 }
 
-/* An activation file the plugin would write: 3 threads of cpuset 0-3. */
-static char *write_activation_file(void)
+/* An activation file the plugin would write: `threads` of cpuset 0-3. */
+static char *write_activation_file(unsigned threads)
 {
 	char *patches[] = { "scanpy" };
 	az_activation act = {
 		.job_id = 7, .step = "0", .array_job_id = AZ_ID_NONE,
 		.array_task_id = AZ_ID_NONE, .node = "node001",
 		.local_tasks = 1, .cpuset = "0-3", .pus = 4, .cores = 2,
-		.budget = { .threads = 3, .provenance = AZ_PROV_CPUS_PER_TASK,
+		.budget = { .threads = threads, .provenance = AZ_PROV_CPUS_PER_TASK,
 			    .allocation = 4,
 			    .allocation_provenance = AZ_PROV_CPUSET },
 		.patches = patches, .n_patches = 1,
@@ -176,7 +176,7 @@ static void expect_var(const char *name, const char *value)
 
 Test(runtime, budget_from_activation_file)
 {
-	char *path = write_activation_file();
+	char *path = write_activation_file(3);
 	cJSON *info;
 
 	expect_budget(3, AZ_PROV_CPUS_PER_TASK);
@@ -425,11 +425,123 @@ Test(runtime, activate_language_mismatch)
 	cr_assert_eq(az_runtime_activate("seurat", "python", &patch, &err),
 		     AZ_ERR_NOT_FOUND);
 	cr_expect_str_eq(err.message,
-			 "activate: patch 'seurat' has no python side (languages: r)");
+			 "activate: patch 'seurat' has no Python side (languages: R)");
 	cr_assert_eq(az_runtime_activate("scanpy", "r", &patch, &err),
 		     AZ_ERR_NOT_FOUND);
 	cr_expect_str_eq(err.message,
-			 "activate: patch 'scanpy' has no r side (languages: python)");
+			 "activate: patch 'scanpy' has no R side (languages: Python)");
+}
+
+/* ---------------------------------------------------------- find_patch */
+
+static char *snapshot(void)
+{
+	az_error err = { "" };
+	char *json = NULL;
+
+	cr_assert_eq(az_runtime_snapshot("python", "3", &json, &err), AZ_OK,
+		     "%s", err.message);
+	return json;
+}
+
+Test(runtime, find_patch_does_not_activate)
+{
+	const az_patch *patch = NULL;
+	az_error err = { "" };
+	char *before = snapshot(), *after;
+
+	cr_assert_eq(az_runtime_find_patch("scanpy", "python", &patch, &err),
+		     AZ_OK, "%s", err.message);
+	cr_assert_not_null(patch);
+	cr_expect_str_eq(az_patch_name(patch), "scanpy");
+	cr_expect_str_eq(az_patch_upstream(patch, "python"), "scanpy");
+	cr_expect_str_eq(az_patch_min_version(patch, "python"), "1.9");
+	cr_expect_null(getenv(AZ_ENV_ACTIVATE));
+	cr_expect_null(getenv("OMP_NUM_THREADS"));
+	after = snapshot();
+	cr_expect_str_eq(after, before);
+	cr_expect(strstr(after, "\"patches\":[]"), "%s", after);
+	free(before);
+	free(after);
+	/* The registry is read once: activate() returns the same patch. */
+	setenv("AUTOZYME_THREADS", "1", 1);
+	cr_expect_eq(activate("scanpy", "python"), patch);
+}
+
+Test(runtime, find_patch_of_an_active_patch)
+{
+	const az_patch *patch = NULL;
+
+	setenv("AUTOZYME_THREADS", "1", 1);
+	cr_assert_eq(az_runtime_find_patch("seurat", "r", &patch, NULL), AZ_OK);
+	cr_expect_eq(activate("seurat", "r"), patch);
+	cr_expect_eq(az_runtime_find_patch("seurat", "r", &patch, NULL), AZ_OK);
+	cr_expect_str_eq(az_patch_hook(patch, "r"), "autozyme:::patch_seurat");
+}
+
+/* find_patch and activate refuse each (name, language) alike, to the
+ * letter, and leave the output alone. */
+Test(runtime, find_patch_refuses_as_activate_does)
+{
+	static const struct refusal {
+		const char *name, *language;
+		az_status status;
+		const char *message; /* how it starts */
+	} refusals[] = {
+		{ "Scan py", "python", AZ_ERR_INVALID,
+		  "activate: invalid patch name 'Scan py': expected " },
+		{ "scanpy", "julia", AZ_ERR_INVALID,
+		  "activate: invalid language 'julia': expected python or r" },
+		{ "scanpy", NULL, AZ_ERR_INVALID,
+		  "activate: invalid language '': expected python or r" },
+		{ "nope", "python", AZ_ERR_NOT_FOUND,
+		  "activate: unknown patch 'nope': known patches are cell2location, scanpy, seurat" },
+		{ "seurat", "python", AZ_ERR_NOT_FOUND,
+		  "activate: patch 'seurat' has no Python side (languages: R)" },
+		{ "scanpy", "r", AZ_ERR_NOT_FOUND,
+		  "activate: patch 'scanpy' has no R side (languages: Python)" },
+	};
+	const struct refusal *r;
+	const az_patch *found, *activated;
+	az_error find_err, activate_err;
+	size_t i;
+
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		r = &refusals[i];
+		found = activated = NULL;
+		cr_expect_eq(az_runtime_find_patch(r->name, r->language, &found,
+						   &find_err),
+			     r->status, "find_patch(%s)", r->name);
+		cr_expect_eq(az_runtime_activate(r->name, r->language,
+						 &activated, &activate_err),
+			     r->status, "activate(%s)", r->name);
+		cr_expect_str_eq(find_err.message, activate_err.message);
+		cr_expect_eq(strncmp(find_err.message, r->message,
+				     strlen(r->message)), 0, "%s",
+			     find_err.message);
+		cr_expect_null(found);
+		cr_expect_null(activated);
+	}
+	cr_expect_eq(az_runtime_find_patch("scanpy", "python", NULL, &find_err),
+		     AZ_ERR_INVALID);
+	cr_expect_str_eq(find_err.message,
+			 "activate: expected an output for the patch");
+	cr_expect_null(getenv(AZ_ENV_ACTIVATE));
+}
+
+Test(runtime, find_patch_with_no_patch_installed)
+{
+	const az_patch *patch = NULL;
+	az_error err = { "" };
+
+	setenv("AUTOZYME_PATCH_PATH", "/nonexistent/az/patches", 1);
+	if (az_runtime_find_patch("scanpy", "python", &patch, &err) == AZ_OK)
+		cr_skip_test("patches are installed in %s",
+			     az_registry_default_dir());
+	cr_expect_eq(strncmp(err.message,
+			     "activate: unknown patch 'scanpy': no patches are installed",
+			     58), 0, "%s", err.message);
+	cr_expect_null(patch);
 }
 
 /* Activate the Python patch `name`, then AUTOZYME_ACTIVATE must be `list`. */
@@ -616,3 +728,4 @@ Test(runtime, set_threads_drives_a_loaded_openblas)
 	cJSON_Delete(info);
 	dlclose(openblas);
 }
+
