@@ -397,11 +397,16 @@ az_status az_runtime_find_patch(const char *name, const char *language,
 				const az_patch **patch, az_error *err);
 
 /*
- * activate(name): the patch az_runtime_find_patch finds.  Applies
- * the thread count to the variables the user did not set and to the loaded
- * pools, marks the patch active and exports AUTOZYME_ACTIVATE (all active
- * patches) for child processes.  Idempotent.  *patch stays valid for the
- * process.
+ * activate(name): the patch az_runtime_find_patch finds, then the thread
+ * count (the explicit set_threads value, else the budget; nothing when the
+ * budget is off) goes to the variables the user did not set and to the
+ * loaded pools.  A pool follows its own variable when the user set that to
+ * a valid count (OpenBLAS OPENBLAS_NUM_THREADS, MKL MKL_NUM_THREADS, BLIS
+ * BLIS_NUM_THREADS, FlexiBLAS and the OpenMP runtimes OMP_NUM_THREADS),
+ * else it gets the count; after set_threads every pool gets its value.
+ * Then the patch is marked active and AUTOZYME_ACTIVATE (all active
+ * patches) is exported for child processes.  Idempotent: an active patch
+ * is returned as it is.  *patch stays valid for the process.
  */
 az_status az_runtime_activate(const char *name, const char *language,
 			      const az_patch **patch, az_error *err);

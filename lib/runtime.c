@@ -16,11 +16,10 @@
  * default or maximum.  Once set_threads() was called its value wins over
  * the budget; thread_info() still reports both.
  *
- * Thread pools: activate() drives the loaded BLAS/OpenMP pools with the
- * explicit set_threads() value, else the budget, even when the user
- * exported their own thread variables (which activate() keeps): the pools
- * have one setter for all their variables, so a per-variable choice cannot
- * be honoured there.
+ * Thread pools: set_threads(n) sets every loaded BLAS/OpenMP pool to n.
+ * activate() gives each pool the value of its own variable when the user
+ * set it (the page: OPENBLAS_NUM_THREADS=8 exported before loading
+ * AutoZyme leaves OpenBLAS at 8), else the budget; see pool_vars.
  */
 #include "config.h"
 
@@ -297,9 +296,62 @@ az_status az_runtime_threads(unsigned *threads, bool *off, az_error *err)
 }
 
 /*
+ * The variable whose user value activate() gives each kind of pool: the
+ * one that library reads itself at start-up.  FlexiBLAS reads none of its
+ * own (its source has no FLEXIBLAS_NUM_THREADS) and hands the count to a
+ * backend unknown here: OMP_NUM_THREADS, the one every threaded backend
+ * (OpenBLAS, MKL, BLIS) falls back to.  Every az_pool_kind is listed: a
+ * kind missing here would keep whatever count it had.
+ */
+static const struct pool_var {
+	az_pool_kind kind;
+	const char *name;
+} pool_vars[] = {
+	{ AZ_POOL_OPENBLAS, "OPENBLAS_NUM_THREADS" },
+	{ AZ_POOL_MKL, "MKL_NUM_THREADS" },
+	{ AZ_POOL_BLIS, "BLIS_NUM_THREADS" },
+	{ AZ_POOL_FLEXIBLAS, "OMP_NUM_THREADS" },
+	{ AZ_POOL_GOMP, "OMP_NUM_THREADS" },
+	{ AZ_POOL_LLVM_OMP, "OMP_NUM_THREADS" },
+	{ AZ_POOL_INTEL_OMP, "OMP_NUM_THREADS" },
+};
+#define POOL_VAR_COUNT (sizeof(pool_vars) / sizeof(pool_vars[0]))
+
+/* The user's count in `name`, else `threads`: a value AutoZyme injected,
+ * or one that is no count, is not a choice a pool can follow. */
+static unsigned user_count(const az_env *env, const char *name,
+			   unsigned threads)
+{
+	unsigned count;
+
+	if (az_env_user_value(env, name) &&
+	    az_count_parse(env->get(env->ctx, name), name, 1, AZ_THREADS_MAX,
+			   &count, NULL) == AZ_OK)
+		return count;
+	return threads;
+}
+
+/* Each kind of pool to the user's value of its variable, else `threads`. */
+static az_status set_pools_by_kind(const az_env *env, unsigned threads,
+				   az_error *err)
+{
+	az_status status = AZ_OK;
+	size_t i, changed;
+
+	for (i = 0; status == AZ_OK && i < POOL_VAR_COUNT; i++)
+		status = az_pools_set_kind_threads(
+			pool_vars[i].kind,
+			user_count(env, pool_vars[i].name, threads), &changed,
+			err);
+	return status;
+}
+
+/*
  * Lock held.  The budget goes to the variables the user did not set (the
- * page: a NUMBA_NUM_THREADS exported before is respected); after
- * set_threads() every variable already holds the explicit value.
+ * page: a NUMBA_NUM_THREADS exported before is respected), then each pool
+ * follows its variable: the ones just written are marked injected, so
+ * they count as the budget's, not the user's.  After set_threads() every
+ * variable already holds the explicit value, and every pool gets it.
  */
 static az_status apply_threads(az_error *err)
 {
@@ -311,11 +363,12 @@ static az_status apply_threads(az_error *err)
 
 	if (status != AZ_OK || off)
 		return status;
-	if (!rt.explicit_threads)
-		status = az_thread_vars_apply(&env, NULL, threads,
-					      AZ_KEEP_USER_VALUES, NULL, err);
+	if (rt.explicit_threads)
+		return az_pools_set_threads(threads, &changed, err);
+	status = az_thread_vars_apply(&env, NULL, threads, AZ_KEEP_USER_VALUES,
+				      NULL, err);
 	if (status == AZ_OK)
-		status = az_pools_set_threads(threads, &changed, err);
+		status = set_pools_by_kind(&env, threads, err);
 	return status;
 }
 

@@ -96,10 +96,11 @@ def _activate(name, strict):
 
 def activate(name):
     """Activate the patch `name`: apply the thread budget (the activation
-    file's under Slurm, else set_threads() or the CPUs this process may use),
-    patch the upstream package now or when it is imported, and export
-    AUTOZYME_ACTIVATE so that worker processes activate themselves.
-    Calling it again is harmless."""
+    file's under Slurm, else set_threads() or the CPUs this process may use)
+    to the thread variables and BLAS/OpenMP libraries whose variable you did
+    not set yourself, patch the upstream package now or when it is
+    imported, and export AUTOZYME_ACTIVATE so that worker processes activate
+    themselves.  Calling it again is harmless."""
     _activate(name, strict=True)
 
 

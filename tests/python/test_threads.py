@@ -99,6 +99,31 @@ print(json.dumps(dict(os.environ)))
     assert report["MKL_NUM_THREADS"] == "1"
 
 
+@pytest.mark.parametrize("value", ["1", "8"])
+def test_openblas_threads_set_before_import_drive_openblas(tmp_path, value):
+    """The page's "set the variables before loading packages": OpenBLAS
+    runs the OPENBLAS_NUM_THREADS the user set (8 there, though OpenBLAS
+    starts at no more than the CPUs); what the user left alone gets the
+    budget (2, from an activation file)."""
+    path = write_activation_file(tmp_path / "activation.json", 2)
+    report = run_json("""
+import json, os
+os.environ["OPENBLAS_NUM_THREADS"] = "{}"
+import numpy, autozyme
+autozyme.activate("scanpy")
+info = autozyme.thread_info()
+print(json.dumps({{
+    "openblas": [p["threads"] for p in info["pools"] if p["kind"] == "openblas"],
+    "threads": info["threads"],
+    "environ": dict(os.environ),
+}}))
+""".format(value), base_env(AUTOZYME_ACTIVATION_FILE=path))
+    assert report["openblas"] == [int(value)]
+    assert report["threads"] == 2
+    assert report["environ"]["OPENBLAS_NUM_THREADS"] == value
+    assert report["environ"]["OMP_NUM_THREADS"] == "2"
+
+
 @pytest.mark.parametrize("threads", [1, 3])
 def test_activation_file_decides_the_budget(tmp_path, threads):
     """Under Slurm the plugin's file wins over AUTOZYME_THREADS and the CPUs."""

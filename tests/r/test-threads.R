@@ -69,18 +69,43 @@ test_that("a malformed AUTOZYME_THREADS is refused naming the variable and the f
   expect_match(r, "auto")
 })
 
+# The loaded pools, as list(kind = threads): R's OpenBLAS and libgomp here.
+pool_threads <- '
+pool_threads <- function() {
+  pools <- autozyme::thread_info()$pools
+  as.list(setNames(pools$threads, pools$kind))
+}
+'
+
 test_that("variables set before library(autozyme) are kept by activate() (the page's snippet)", {
-  r <- run_r('
+  r <- run_r(c(pool_threads, '
     Sys.setenv(OMP_NUM_THREADS = "8")
     Sys.setenv(OPENBLAS_NUM_THREADS = "8")
     Sys.setenv(MKL_NUM_THREADS = "8")
     library(autozyme)
     autozyme::activate("seurat")
-    report(as.list(Sys.getenv(c("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                "MKL_NUM_THREADS", "BLIS_NUM_THREADS"))))',
+    report(list(vars = as.list(Sys.getenv(c("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                            "MKL_NUM_THREADS", "BLIS_NUM_THREADS"))),
+                pools = pool_threads()))'),
     env = c(AUTOZYME_ACTIVATION_FILE = write_activation(3L)))
-  expect_equal(r, list(OMP_NUM_THREADS = "8", OPENBLAS_NUM_THREADS = "8",
-                       MKL_NUM_THREADS = "8", BLIS_NUM_THREADS = "3"))
+  expect_equal(r$vars, list(OMP_NUM_THREADS = "8", OPENBLAS_NUM_THREADS = "8",
+                            MKL_NUM_THREADS = "8", BLIS_NUM_THREADS = "3"))
+  expect_equal(r$pools$openblas, 8L)
+  skip_if(is.null(r$pools$gomp), "this R does not load libgomp")
+  expect_equal(r$pools$gomp, 8L)
+})
+
+test_that("a library whose variable the user left alone gets the budget", {
+  r <- run_r(c(pool_threads, '
+    Sys.setenv(OPENBLAS_NUM_THREADS = "1")
+    library(autozyme)
+    autozyme::activate("seurat")
+    report(list(omp = Sys.getenv("OMP_NUM_THREADS"), pools = pool_threads()))'),
+    env = c(AUTOZYME_ACTIVATION_FILE = write_activation(3L)))
+  expect_equal(r$omp, "3")
+  expect_equal(r$pools$openblas, 1L)
+  skip_if(is.null(r$pools$gomp), "this R does not load libgomp")
+  expect_equal(r$pools$gomp, 3L)
 })
 
 test_that("the activation file's budget drives activate() and thread_info()", {

@@ -729,3 +729,103 @@ Test(runtime, set_threads_drives_a_loaded_openblas)
 	dlclose(openblas);
 }
 
+/* Debian's OpenBLAS and libgomp, each set to 5 through its own setter so
+ * that any other count it reports later is activate()'s doing. */
+typedef struct runtimes {
+	void *openblas, *gomp;
+} runtimes;
+
+static void *runtime_symbol(void *handle, const char *name)
+{
+	void *symbol = dlsym(handle, name);
+
+	cr_assert_not_null(symbol, "no %s", name);
+	return symbol;
+}
+
+/* NODELETE: a runtime's threads must outlive our dlclose. */
+static void *load_or_skip(const char *name)
+{
+	void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+
+	if (!handle)
+		cr_skip_test("%s is not installed: %s", name, dlerror());
+	return handle;
+}
+
+static runtimes load_runtimes(void)
+{
+	runtimes rts = { load_or_skip("libopenblas.so.0"),
+			 load_or_skip("libgomp.so.1") };
+
+	((void (*)(int))runtime_symbol(rts.openblas, "openblas_set_num_threads"))(5);
+	((void (*)(int))runtime_symbol(rts.gomp, "omp_set_num_threads"))(5);
+	return rts;
+}
+
+/* What each runtime reports through its own getter; then unloads them. */
+static void expect_runtimes(runtimes rts, int openblas, int gomp)
+{
+	cr_expect_eq(((int (*)(void))runtime_symbol(rts.openblas,
+						    "openblas_get_num_threads"))(),
+		     openblas, "OpenBLAS");
+	cr_expect_eq(((int (*)(void))runtime_symbol(rts.gomp,
+						    "omp_get_max_threads"))(),
+		     gomp, "libgomp");
+	dlclose(rts.gomp);
+	dlclose(rts.openblas);
+}
+
+/*
+ * The page: a thread variable the user set before activate() is kept, by
+ * the library that reads it too.  OpenBLAS follows OPENBLAS_NUM_THREADS=1;
+ * libgomp, whose OMP_NUM_THREADS the user left alone, gets the budget.
+ */
+Test(runtime, activate_keeps_a_user_variable_for_its_pool)
+{
+	runtimes rts = load_runtimes();
+	char *path = write_activation_file(2);
+	cJSON *info;
+
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	activate("scanpy", "python");
+	expect_var("OPENBLAS_NUM_THREADS", "1");
+	expect_var("OMP_NUM_THREADS", "2");
+	info = thread_info();
+	cr_expect_eq(number_field(info, "threads"), 2);
+	cr_expect_eq(number_field(find_pool(info, "openblas"), "threads"), 1);
+	cr_expect_eq(number_field(find_pool(info, "gomp"), "threads"), 2);
+	cJSON_Delete(info);
+	expect_runtimes(rts, 1, 2);
+	remove_file(path);
+}
+
+/* A value AutoZyme injected earlier (a parent's activate()) is no choice
+ * of the user's, nor is a value that is no count: the pool gets the budget. */
+Test(runtime, activate_ignores_an_injected_or_malformed_variable)
+{
+	runtimes rts = load_runtimes();
+	char *path = write_activation_file(2);
+
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	setenv("OMP_NUM_THREADS", "many", 1);
+	setenv(AZ_ENV_INJECTED, "OPENBLAS_NUM_THREADS", 1);
+	setenv(AZ_ENV_INJECTED_VALUE, "1", 1);
+	activate("scanpy", "python");
+	expect_var("OPENBLAS_NUM_THREADS", "2");
+	expect_var("OMP_NUM_THREADS", "many");
+	expect_runtimes(rts, 2, 2);
+	remove_file(path);
+}
+
+/* After set_threads(n) every pool holds n, whatever the variables say. */
+Test(runtime, activate_after_set_threads_gives_every_pool_its_value)
+{
+	runtimes rts = load_runtimes();
+
+	cr_assert_eq(az_runtime_set_threads(3, NULL), AZ_OK);
+	((void (*)(int))runtime_symbol(rts.gomp, "omp_set_num_threads"))(5);
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	activate("scanpy", "python");
+	expect_runtimes(rts, 3, 3);
+}
