@@ -65,31 +65,23 @@ def _check_upstream(name, upstream, min_version):
                 name, upstream, min_version, upstream, found))
 
 
-def _python_side(core, name, strict):
-    """False when `name` must be skipped: a patch of another language met
-    in AUTOZYME_ACTIVATE (R activates it).  In strict mode (activate())
-    checks the upstream before anything is recorded or exported; the C
-    runtime refuses unknown patches and patches of another language."""
-    side = core.python_side(name)
-    if side is None:  # unknown to the registry: the C runtime says so
-        return True
-    if side[0] is None:  # another language's patch
-        return strict
-    if strict:
-        _check_upstream(name, *side)
-    return True
-
-
 def _activate(name, strict):
     """activate(); with strict False, what a worker runs from
     AUTOZYME_ACTIVATE, before later site directories are on sys.path, so
-    the upstream cannot be looked for yet."""
+    the upstream cannot be looked for yet, and where R's patches are left to
+    R.  The upstream is checked before anything is recorded or exported."""
     from . import _hooks
     _check_name(name)
     core = _core()
-    if not _python_side(core, name, strict):
+    try:
+        upstream, min_version, hook = core.find_patch(name)
+    except UnknownPatchError:
+        if strict or not core.has_side(name, "r"):
+            raise
         return
-    upstream, hook = core.activate(name)
+    if strict:
+        _check_upstream(name, upstream, min_version)
+    core.activate(name)
     core.sync_environ()
     _hooks.register(core, name, upstream, hook)
 

@@ -31,10 +31,6 @@ _P_VOID = ctypes.POINTER(ctypes.c_void_p)
 _C_STR = ctypes.c_char_p
 _SIGNATURES = {
     "az_status_name": (_C_STR, [ctypes.c_int]),
-    "az_registry_default_dir": (_C_STR, []),
-    "az_registry_load": (ctypes.c_int, [_C_STR, _P_VOID, _P_ERROR]),
-    "az_registry_find": (ctypes.c_int, [ctypes.c_void_p, _C_STR, _P_VOID]),
-    "az_registry_free": (None, [ctypes.c_void_p]),
     "az_patch_upstream": (_C_STR, [ctypes.c_void_p, _C_STR]),
     "az_patch_hook": (_C_STR, [ctypes.c_void_p, _C_STR]),
     "az_patch_min_version": (_C_STR, [ctypes.c_void_p, _C_STR]),
@@ -42,6 +38,8 @@ _SIGNATURES = {
     "az_runtime_threads": (ctypes.c_int, [ctypes.POINTER(ctypes.c_uint),
                                           ctypes.POINTER(ctypes.c_bool),
                                           _P_ERROR]),
+    "az_runtime_find_patch": (ctypes.c_int, [_C_STR, _C_STR, _P_VOID,
+                                             _P_ERROR]),
     "az_runtime_activate": (ctypes.c_int, [_C_STR, _C_STR, _P_VOID,
                                            _P_ERROR]),
     "az_runtime_set_upstream_version": (ctypes.c_int, [_C_STR, _C_STR,
@@ -133,35 +131,38 @@ class Core:
                     err)
         return count.value, off.value
 
-    def python_side(self, name):
-        """(upstream, min_version) of `name`'s Python side, both None for a
-        patch of another language, in the registry activate() reads; None
-        when the registry does not know the name (activate() then says why)."""
-        default = _decode(self._lib.az_registry_default_dir())
-        extra = os.environ.get("AUTOZYME_PATCH_PATH")
-        path_list = "{}:{}".format(extra, default) if extra else default
-        registry, patch, err = ctypes.c_void_p(), ctypes.c_void_p(), _Error()
-        if self._lib.az_registry_load(_encode(path_list),
-                                      ctypes.byref(registry), err) != AZ_OK:
-            return None
-        try:
-            if self._lib.az_registry_find(registry, _encode(name),
-                                          ctypes.byref(patch)) != AZ_OK:
-                return None
-            return (_decode(self._lib.az_patch_upstream(patch, _LANGUAGE)),
-                    _decode(self._lib.az_patch_min_version(patch, _LANGUAGE)))
-        finally:
-            self._lib.az_registry_free(registry)
+    def _call_patch(self, function, name, language=_LANGUAGE):
+        """az_runtime_find_patch or az_runtime_activate: (status, error,
+        patch)."""
+        patch, err = ctypes.c_void_p(), _Error()
+        status = function(_encode(name), language, ctypes.byref(patch), err)
+        return status, err, patch
+
+    def _python_patch(self, function, name):
+        """The patch `name`, or the runtime's refusal raised: an unknown
+        patch or one without a Python side, an invalid name."""
+        status, err, patch = self._call_patch(function, name)
+        self._check(status, err, {AZ_ERR_NOT_FOUND: UnknownPatchError,
+                                  AZ_ERR_INVALID: ValueError})
+        return patch
+
+    def find_patch(self, name):
+        """(upstream, min_version, hook) of `name`'s Python side in the
+        runtime's registry, activating nothing; refused as activate() is."""
+        patch = self._python_patch(self._lib.az_runtime_find_patch, name)
+        return tuple(_decode(get(patch, _LANGUAGE)) for get in (
+            self._lib.az_patch_upstream, self._lib.az_patch_min_version,
+            self._lib.az_patch_hook))
+
+    def has_side(self, name, language):
+        """True when the runtime knows `name` with a `language` side."""
+        status, _, _ = self._call_patch(self._lib.az_runtime_find_patch,
+                                        name, _encode(language))
+        return status == AZ_OK
 
     def activate(self, name):
-        """Activate `name` in the C runtime; (upstream, hook) of its Python side."""
-        patch, err = ctypes.c_void_p(), _Error()
-        self._check(self._lib.az_runtime_activate(_encode(name), _LANGUAGE,
-                                                  ctypes.byref(patch), err),
-                    err, {AZ_ERR_NOT_FOUND: UnknownPatchError,
-                     AZ_ERR_INVALID: ValueError})
-        return (_decode(self._lib.az_patch_upstream(patch, _LANGUAGE)),
-                _decode(self._lib.az_patch_hook(patch, _LANGUAGE)))
+        """Activate `name` (see find_patch) in the C runtime."""
+        self._python_patch(self._lib.az_runtime_activate, name)
 
     def set_upstream_version(self, name, version):
         err = _Error()
