@@ -13,17 +13,17 @@ set_threads <- function(n) {
 
 activate <- function(name) {
   check_name(name)
-  activate_patch(name, .Call(C_patch_side, name))
+  activate_patch(name)
 }
 
 # After the checks R alone can make (upstream installed and recent enough,
-# hook found), so that a refused patch is never recorded nor exported.  An
-# unknown patch, or one without an R side, is left to the C runtime to refuse.
-activate_patch <- function(name, side) {
-  checked <- if (!is.null(side$upstream)) check_side(side)
-  active <- .Call(C_activate, name)
-  # The runtime reads its registry once: it may know a patch added since.
-  if (is.null(checked)) checked <- check_side(active)
+# hook found), so that a refused patch is never recorded nor exported.  The
+# C runtime refuses an unknown patch, or one without an R side, here: not in
+# a promise of check_side(), where upstream_version() would catch it.
+activate_patch <- function(name) {
+  side <- .Call(C_find_patch, name)
+  checked <- check_side(side)
+  .Call(C_activate, name)
   .Call(C_set_upstream_version, name, checked$version)
   assign(name, checked$hook, envir = .hooks)
   apply_hooks(name)

@@ -10,10 +10,8 @@
 auto_activate <- function(names) {
   for (name in trimws(strsplit(names, ",", fixed = TRUE)[[1L]])) {
     if (!nzchar(name)) next
-    tryCatch({
-      side <- .Call(C_patch_side, name)
-      if (is.null(side) || !is.null(side$upstream)) activate_patch(name, side)
-    }, error = function(e) {
+    if (!.Call(C_has_side, name, "r") && .Call(C_has_side, name, "python")) next
+    tryCatch(activate_patch(name), error = function(e) {
       warning(sprintf("autozyme: could not activate '%s' named by AUTOZYME_ACTIVATE: %s",
                       name, conditionMessage(e)), call. = FALSE, immediate. = TRUE)
     })

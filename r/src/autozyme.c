@@ -12,9 +12,6 @@
 
 #include <autozyme.h>
 
-/* The runtime reads this registry directory list before its own. */
-#define AZ_ENV_PATCH_PATH "AUTOZYME_PATCH_PATH"
-
 /*
  * Raise an R error "FUNCTION: MESSAGE", like stop(call. = FALSE).  The C
  * runtime's messages may start with its own name for the call ("activate:
@@ -106,33 +103,33 @@ static SEXP r_side(const az_patch *patch)
 }
 
 /*
- * The R side of `name` in the registry activate() reads (AUTOZYME_PATCH_PATH,
- * then the installed one), looked up without activating anything, so that R
- * can refuse a missing upstream before the runtime records the patch.  NULL
- * when the registry does not know the name: activate() then says why.
+ * The R side of `name` in the runtime's registry, activating nothing, so
+ * that R can refuse a missing upstream or hook before the runtime records
+ * the patch.  Refused as activate() refuses it.
  */
-SEXP C_patch_side(SEXP name)
+SEXP C_find_patch(SEXP name)
 {
 	const char *text = scalar_string(name, "activate(name)", "name");
-	const char *extra = getenv(AZ_ENV_PATCH_PATH);
 	const az_patch *patch;
-	az_registry *registry;
-	char *path_list;
-	SEXP out = R_NilValue;
+	az_error err;
 
-	path_list = R_alloc(strlen(extra ? extra : "") +
-			    strlen(az_registry_default_dir()) + 2, 1);
-	sprintf(path_list, "%s:%s", extra ? extra : "",
-		az_registry_default_dir());
-	if (az_registry_load(path_list, &registry, NULL) != AZ_OK)
-		return R_NilValue;
-	if (az_registry_find(registry, text, &patch) == AZ_OK)
-		out = r_side(patch); /* R errors only on memory exhaustion */
-	az_registry_free(registry);
-	return out;
+	if (az_runtime_find_patch(text, "r", &patch, &err) != AZ_OK)
+		fail("activate(name)", "activate", &err);
+	return r_side(patch);
 }
 
-/* activate(name) in the C runtime; returns the manifest's R side. */
+/* TRUE when the runtime knows `name` with a `language` side. */
+SEXP C_has_side(SEXP name, SEXP language)
+{
+	const char *text = scalar_string(name, "activate(name)", "name");
+	const char *side = scalar_string(language, "activate(name)", "language");
+	const az_patch *patch;
+
+	return Rf_ScalarLogical(az_runtime_find_patch(text, side, &patch,
+						      NULL) == AZ_OK);
+}
+
+/* activate(name) in the C runtime, once C_find_patch's side is checked. */
 SEXP C_activate(SEXP name)
 {
 	const char *text = scalar_string(name, "activate(name)", "name");
@@ -141,7 +138,7 @@ SEXP C_activate(SEXP name)
 
 	if (az_runtime_activate(text, "r", &patch, &err) != AZ_OK)
 		fail("activate(name)", "activate", &err);
-	return r_side(patch);
+	return R_NilValue;
 }
 
 /* version: a string, or NULL when the upstream package is not installed. */
@@ -186,7 +183,8 @@ static const R_CallMethodDef call_methods[] = {
 	CALL(set_threads, 1),
 	CALL(threads_max, 0),
 	CALL(threads, 0),
-	CALL(patch_side, 1),
+	CALL(find_patch, 1),
+	CALL(has_side, 2),
 	CALL(activate, 1),
 	CALL(set_upstream_version, 2),
 	CALL(snapshot, 1),
