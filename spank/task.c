@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugin.h"
@@ -275,11 +276,31 @@ static void release_task(struct task *t)
 	az_cpus_release(&t->cpus);
 }
 
+static double elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Debug level, in the slurmd log: bench/ collects it to show the per-task
+ * cost stays flat as tasks per node grow. */
+static void log_duration(const struct timespec *start, const struct task *t)
+{
+	slurm_debug(AZ_LOG_PREFIX "task_init took %.3f ms (job %u step %s rank %u, %u local tasks)",
+		    elapsed_ms(start), t->record.job_id, t->step_name,
+		    t->record.global_rank, t->record.local_tasks);
+}
+
 int az_task_setup(spank_t sp, const struct az_step *step)
 {
 	struct task t = { 0 };
+	struct timespec start;
 	int rc = -1;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	t.env = az_spank_env(&t.env_storage, sp);
 	if (read_ids(sp, step, &t) != 0)
 		goto fail;
@@ -295,6 +316,7 @@ int az_task_setup(spank_t sp, const struct az_step *step)
 		print_verbose(&t);
 	rc = 0;
 fail:
+	log_duration(&start, &t);
 	release_task(&t);
 	return rc;
 }
