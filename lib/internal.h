@@ -18,4 +18,17 @@ az_status azi_fail(az_error *err, az_status status, const char *fmt, ...)
 az_status azi_read_all(int fd, const char *path, size_t limit, char **text,
 		       size_t *len, az_error *err);
 
+/*
+ * A value a message quotes back: at most AZI_QUOTE_MAX bytes (cut on a UTF-8
+ * boundary, "..." marking the cut), so that however long the value, the
+ * accepted form after it still fits in an az_error.  Use as
+ *   azi_fail(err, ..., "%s: invalid value '" AZI_QUOTE "': expected ...",
+ *            field, AZI_QUOTE_ARGS(value));
+ */
+#define AZI_QUOTE_MAX 80
+#define AZI_QUOTE "%.*s%s"
+#define AZI_QUOTE_ARGS(text) \
+	azi_quote_len(text), (text), (text)[azi_quote_len(text)] ? "..." : ""
+int azi_quote_len(const char *text);
+
 #endif

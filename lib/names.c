@@ -61,15 +61,15 @@ static az_status names_add(char **names, size_t *count, const char *item,
 
 	if (len == 0)
 		return azi_fail(err, AZ_ERR_INVALID,
-				"%s: empty patch name in '%s': " NAMES_FORM,
-				field, text);
+				"%s: empty patch name in '" AZI_QUOTE "': " NAMES_FORM,
+				field, AZI_QUOTE_ARGS(text));
 	name = strndup(item, len);
 	if (!name)
 		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", field);
 	if (!az_patch_name_valid(name)) {
 		azi_fail(err, AZ_ERR_INVALID,
-			 "%s: invalid patch name '%s': " NAMES_FORM,
-			 field, name);
+			 "%s: invalid patch name '" AZI_QUOTE "': " NAMES_FORM,
+			 field, AZI_QUOTE_ARGS(name));
 		free(name);
 		return AZ_ERR_INVALID;
 	}

@@ -28,10 +28,12 @@ az_status az_count_parse(const char *text, const char *field, unsigned min,
 {
 	unsigned long long value;
 
+	if (!text)
+		text = "";
 	if (!parse_decimal(text, &value) || value < min || value > max)
 		return azi_fail(err, AZ_ERR_INVALID,
-				"%s: invalid value '%s': expected an integer from %u to %u",
-				field, text ? text : "", min, max);
+				"%s: invalid value '" AZI_QUOTE "': expected an integer from %u to %u",
+				field, AZI_QUOTE_ARGS(text), min, max);
 	*out = (unsigned)value;
 	return AZ_OK;
 }
@@ -41,18 +43,20 @@ az_status az_request_parse(const char *text, const char *field,
 {
 	unsigned count;
 
-	if (text && strcmp(text, "auto") == 0) {
+	if (!text)
+		text = "";
+	if (strcmp(text, "auto") == 0) {
 		*out = (az_request){ .kind = AZ_REQUEST_AUTO };
 		return AZ_OK;
 	}
-	if (text && strcmp(text, "off") == 0) {
+	if (strcmp(text, "off") == 0) {
 		*out = (az_request){ .kind = AZ_REQUEST_OFF };
 		return AZ_OK;
 	}
 	if (az_count_parse(text, field, 1, AZ_THREADS_MAX, &count, NULL) != AZ_OK)
 		return azi_fail(err, AZ_ERR_INVALID,
-				"%s: invalid value '%s': expected N (1 to %u), auto or off",
-				field, text ? text : "", AZ_THREADS_MAX);
+				"%s: invalid value '" AZI_QUOTE "': expected N (1 to %u), auto or off",
+				field, AZI_QUOTE_ARGS(text), AZ_THREADS_MAX);
 	*out = (az_request){ .kind = AZ_REQUEST_COUNT, .count = count };
 	return AZ_OK;
 }

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -36,4 +37,18 @@ az_status azi_fail(az_error *err, az_status status, const char *fmt, ...)
 		va_end(ap);
 	}
 	return status;
+}
+
+int azi_quote_len(const char *text)
+{
+	size_t len = strnlen(text, AZI_QUOTE_MAX + 1);
+
+	if (len <= AZI_QUOTE_MAX)
+		return (int)len;
+	/* Back off the continuation bytes of a sequence the cut would split;
+	 * a UTF-8 sequence is at most 4 bytes, so invalid input backs off no further. */
+	len = AZI_QUOTE_MAX;
+	while (len > AZI_QUOTE_MAX - 3 && ((unsigned char)text[len] & 0xc0) == 0x80)
+		len--;
+	return (int)len;
 }

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "plugin.h"
 
 /* The last error, repeated later where the user can see it (job stderr). */
-static char last_error[256];
+static char last_error[512];
 
 static void config_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -111,8 +112,8 @@ static int parse_allowed_patches(struct az_config *c, const char *k, const char 
 static int parse_directory(char **slot, const char *key, const char *value)
 {
 	if (value[0] != '/') {
-		config_error("%s: invalid value '%s': expected an absolute directory path",
-			    key, value);
+		config_error("%s: invalid value '" AZI_QUOTE "': expected an absolute directory path",
+			    key, AZI_QUOTE_ARGS(value));
 		return -1;
 	}
 	return replace_string(slot, value);
@@ -125,8 +126,8 @@ static int parse_patch_dir(struct az_config *c, const char *k, const char *v)
 
 	for (dir = v; dir; dir = strchr(dir, ':') ? strchr(dir, ':') + 1 : NULL)
 		if (dir[0] != '/') {
-			config_error("%s: invalid value '%s': expected DIR[:DIR...] of absolute paths",
-				    k, v);
+			config_error("%s: invalid value '" AZI_QUOTE "': expected DIR[:DIR...] of absolute paths",
+				    k, AZI_QUOTE_ARGS(v));
 			return -1;
 		}
 	return replace_string(&c->patch_dir, v);
@@ -177,8 +178,8 @@ static int parse_vars(struct az_config *c, const char *k, const char *v)
 		comma = strchr(item, ',');
 		len = comma ? (size_t)(comma - item) : strlen(item);
 		if (!valid_variable_name(item, len)) {
-			config_error("%s: invalid value '%s': expected NAME[,NAME...] of environment variable names",
-				    k, v);
+			config_error("%s: invalid value '" AZI_QUOTE "': expected NAME[,NAME...] of environment variable names",
+				    k, AZI_QUOTE_ARGS(v));
 			goto fail;
 		}
 		vars[i] = strndup(item, len);
@@ -202,8 +203,8 @@ static int parse_choice(const char *key, const char *value,
 	for (i = 0; choices[i]; i++)
 		if (strcmp(value, choices[i]) == 0)
 			return i;
-	config_error("%s: invalid value '%s': expected %s",
-		    key, value, form);
+	config_error("%s: invalid value '" AZI_QUOTE "': expected %s",
+		    key, AZI_QUOTE_ARGS(value), form);
 	return -1;
 }
 
@@ -265,8 +266,8 @@ static void report_unknown_key(const char *arg)
 		strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
 		strncat(known, config_keys[i].key, sizeof(known) - strlen(known) - 1);
 	}
-	config_error("unknown argument '%s': expected key=value with a key among %s",
-		    arg, known);
+	config_error("unknown argument '" AZI_QUOTE "': expected key=value with a key among %s",
+		    AZI_QUOTE_ARGS(arg), known);
 }
 
 static int parse_argument(struct az_config *config, const char *arg)

@@ -607,6 +607,28 @@ Test(names, parse_refuses_an_invalid_name)
 			     "--autozyme-activate: invalid patch name ' seurat': " FORM);
 }
 
+/* Found by tests/fuzz: the form stays in the message however long the list. */
+Test(names, parse_keeps_the_form_for_a_huge_list)
+{
+	static char text[100000];
+	char **names = NULL;
+	size_t count = 0;
+	az_error err = { "" };
+
+	memset(text, 'a', sizeof(text) - 1);
+	text[5] = 'A';
+	cr_assert_eq(az_names_parse(text, "--autozyme-activate", &names, &count, &err),
+		     AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "aaaaAaaa") && strstr(err.message, "...': " FORM),
+		  "message: %s", err.message);
+	text[5] = ',';
+	text[6] = ',';
+	cr_assert_eq(az_names_parse(text, "--autozyme-activate", &names, &count, &err),
+		     AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "empty patch name in 'aaaaa,,aaa") &&
+		  strstr(err.message, "...': " FORM), "message: %s", err.message);
+}
+
 Test(names, parse_refuses_empty_items)
 {
 	expect_names_refused("", "--autozyme-activate: empty patch name in '': " FORM);

@@ -84,6 +84,31 @@ Test(request, message_names_the_given_field)
 			 "AUTOZYME_THREADS: invalid value 'lots': expected N (1 to 4096), auto or off");
 }
 
+/* Found by tests/fuzz: a long value used to push the accepted form out of
+ * the message.  Now the value is cut (on a UTF-8 boundary) and the form stays. */
+Test(request, long_value_keeps_the_accepted_form)
+{
+	char text[4096];
+	az_request req;
+	az_error err = { "" };
+
+	memset(text, '7', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	cr_assert_eq(az_request_parse(text, FIELD, &req, &err), AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "...': expected N (1 to 4096), auto or off") != NULL,
+		  "message: %s", err.message);
+	/* 79 ASCII bytes, then a 2-byte character across the 80-byte cut. */
+	memset(text, 'x', 79);
+	strcpy(text + 79, "\xc3\xa9tail");
+	cr_assert_eq(az_request_parse(text, FIELD, &req, &err), AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "xxx...': expected N") != NULL,
+		  "cut inside a character: %s", err.message);
+	cr_expect_eq(az_count_parse(text, "max_threads", 1, 64, &(unsigned){ 0 }, &err),
+		     AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "...': expected an integer from 1 to 64") != NULL,
+		  "message: %s", err.message);
+}
+
 /* ----------------------------------------------------------------- counts */
 
 Test(count, accepts_the_range_bounds)

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang -fsanitize=fuzzer,address,undefined
+# (the lib/*.c sources and spank/config.c compiled into each target) and runs
+# each for a bounded time from its seed corpus, corpus/<target>/.  Any crash,
+# sanitizer report or failed property fails the run; the reproducer is kept
+# in BUILDDIR/fuzz/artifacts.  Prints the executions of each target.
+#
+#   tests/fuzz/run.sh BUILDDIR [SECONDS_PER_TARGET]
+#
+# BUILDDIR is a configured build tree (its config.h is used); the default
+# time is 12 s per target.  Needs the Debian packages clang and
+# libfuzzer-14-dev (and libhwloc-dev, libcjson-dev, libslurm-dev).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${1:?usage: run.sh BUILDDIR [SECONDS_PER_TARGET]}
+seconds=${2:-12}
+build=$(cd "$build" && pwd) || exit 1
+out=$build/fuzz
+targets="request names config activation manifest"
+passed=0
+failed=0
+
+if ! command -v clang >/dev/null || ! [ -r "$build/config.h" ]; then
+	echo "fuzz: needs clang (Debian: clang libfuzzer-14-dev) and a configured BUILDDIR with config.h"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# Warnings as errors, like the rest of the tree; UBSan aborts at its first report.
+CFLAGS="-g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+	-fno-omit-frame-pointer -I$build -I$top/lib -I$top/spank -I$here
+	-DAZ_PATCH_DIR=\"$top/patches\" $(pkg-config --cflags hwloc libcjson)"
+LIBS="$(pkg-config --libs hwloc libcjson) -lm -ldl -lpthread"
+
+# The core, compiled once with the fuzzer's instrumentation and linked into every target.
+build_core() {
+	local src objs=""
+	mkdir -p "$out/obj" "$out/artifacts"
+	for src in "$top"/lib/*.c "$top/spank/config.c" "$here/slurm_stub.c"; do
+		# shellcheck disable=SC2086
+		clang $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$out/obj/$(basename "$src" .c).o" || return 1
+	done
+}
+
+build_target() {
+	local t=$1 extra=""
+	[ "$t" = config ] && extra="$out/obj/config.o $out/obj/slurm_stub.o"
+	# shellcheck disable=SC2086
+	clang $CFLAGS "$here/fuzz_$t.c" $(ls "$out"/obj/*.o | grep -v -e '/config.o$' -e '/slurm_stub.o$') \
+		$extra $LIBS -o "$out/fuzz_$t"
+}
+
+# run_target T: a scratch corpus seeded from corpus/T, so the tree stays clean.
+run_target() {
+	local t=$1 work log runs dict=""
+	[ -r "$here/$t.dict" ] && dict=-dict=$here/$t.dict
+	work=$(mktemp -d)
+	log=$out/fuzz_$t.log
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		"$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+		-max_len=16384 -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" $dict \
+		"$work" "$here/corpus/$t" >"$log" 2>&1
+	local rc=$?
+	rm -rf "$work"
+	runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 executions in \2 s/p' "$log")
+	if [ $rc -eq 0 ] && [ -n "$runs" ]; then
+		echo "ok - fuzz_$t: $runs, no crash ($(grep -o 'DONE *cov: [0-9]*' "$log" | grep -o 'cov: [0-9]*'))"
+		passed=$((passed + 1))
+	else
+		echo "not ok - fuzz_$t: exit $rc"
+		grep -A30 -m1 -E 'ERROR: |runtime error|property failed|deadly signal' "$log" | sed 's/^/# /'
+		failed=$((failed + 1))
+	fi
+}
+
+rm -rf "$out"
+if ! build_core; then
+	echo "not ok - fuzz: building the core"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+for t in $targets; do
+	if build_target "$t"; then
+		run_target "$t"
+	else
+		echo "not ok - fuzz_$t: build"
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
