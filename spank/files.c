@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,20 @@ static int open_job_dir(int base_fd, const char *name, uid_t uid)
 	return fd;
 }
 
+/* One line on the task's stderr: why this task has no activation file. */
+static void warn_no_file(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void warn_no_file(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, AZ_LOG_PREFIX "no activation file: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; variables are set all the same\n");
+}
+
 static int write_all(int fd, const char *data, size_t len)
 {
 	ssize_t n;
@@ -71,92 +86,124 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* A leftover of a requeued job may hold the name: replace it, never follow it. */
-static int create_file(int dir_fd, const char *name, const char *json)
+static int open_new_file(int dir_fd, const char *name)
 {
+	return openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+/*
+ * A regular file left by a requeued run of the job may hold the name: it is
+ * replaced.  Anything else there (a symbolic link, a FIFO, a directory) is
+ * refused, never followed, opened or removed.
+ */
+static int create_file(int dir_fd, const char *dir, const char *name, const char *json)
+{
+	struct stat st;
 	int fd, rc;
 
-	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST && unlinkat(dir_fd, name, 0) == 0)
-		fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	fd = open_new_file(dir_fd, name);
+	if (fd < 0 && errno == EEXIST) {
+		if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+			warn_no_file("refusing %s/%s: not a regular file", dir, name);
+			return -1;
+		}
+		if (unlinkat(dir_fd, name, 0) == 0)
+			fd = open_new_file(dir_fd, name);
+	}
+	if (fd < 0) {
+		warn_no_file("cannot create %s/%s: %s", dir, name, strerror(errno));
 		return -1;
+	}
 	rc = write_all(fd, json, strlen(json));
 	if (close(fd) != 0)
 		rc = -1;
-	if (rc != 0)
+	if (rc != 0) {
+		warn_no_file("cannot write %s/%s: %s", dir, name, strerror(errno));
 		unlinkat(dir_fd, name, 0);
+	}
 	return rc;
 }
 
-/* Another step's exit may remove the empty job directory meanwhile: retry once. */
-static int open_or_make_job_dir(int base_fd, const char *dir_name, uid_t uid)
+/*
+ * Another step's exit may remove the empty job directory meanwhile: retry
+ * once.  A directory someone else made, a symbolic link, or one others can
+ * enter is refused: nothing is written there.
+ */
+static int open_or_make_job_dir(int base_fd, const char *base, const char *dir_name, uid_t uid)
 {
 	int attempt, fd = -1;
 
 	for (attempt = 0; attempt < 2 && fd < 0; attempt++) {
-		if (mkdirat(base_fd, dir_name, 0700) != 0 && errno != EEXIST)
+		if (mkdirat(base_fd, dir_name, 0700) != 0 && errno != EEXIST) {
+			warn_no_file("cannot create %s/%s: %s", base, dir_name, strerror(errno));
 			return -1;
+		}
 		fd = open_job_dir(base_fd, dir_name, uid);
 	}
+	if (fd < 0)
+		warn_no_file("refusing %s/%s: %s", base, dir_name,
+			     errno == ENOENT ? strerror(errno)
+			     : "not a directory of this user with mode 0700");
 	return fd;
 }
 
 int az_files_write(const char *base, uint32_t job_id, const char *step_name,
 		   uint32_t global_rank, const char *json, char **path_out)
 {
-	char dir_name[64], file_name[64];
+	char dir_name[64], file_name[64], *dir_path = NULL;
 	int base_fd, dir_fd = -1, rc = -1;
 
+	*path_out = NULL;
 	job_dir_name(getuid(), job_id, dir_name, sizeof(dir_name));
 	task_file_name(step_name, global_rank, file_name, sizeof(file_name));
 	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (base_fd < 0)
-		goto fail;
-	dir_fd = open_or_make_job_dir(base_fd, dir_name, getuid());
-	if (dir_fd < 0 || create_file(dir_fd, file_name, json) != 0)
-		goto fail;
-	if (asprintf(path_out, "%s/%s/%s", base, dir_name, file_name) < 0) {
-		*path_out = NULL;
-		goto fail;
+	if (base_fd < 0) {
+		warn_no_file("cannot open activation_dir %s: %s", base, strerror(errno));
+		return -1;
 	}
-	rc = 0;
-fail:
+	dir_fd = open_or_make_job_dir(base_fd, base, dir_name, getuid());
+	if (dir_fd >= 0 && asprintf(&dir_path, "%s/%s", base, dir_name) < 0)
+		dir_path = NULL;
+	if (dir_path && create_file(dir_fd, dir_path, file_name, json) == 0 &&
+	    asprintf(path_out, "%s/%s", dir_path, file_name) >= 0)
+		rc = 0;
 	if (rc != 0)
-		fprintf(stderr, AZ_LOG_PREFIX "cannot write the activation file under %s/%s: %s; variables are set all the same\n",
-			base, dir_name, strerror(errno));
+		*path_out = NULL;
+	free(dir_path);
 	if (dir_fd >= 0)
 		close(dir_fd);
-	if (base_fd >= 0)
-		close(base_fd);
+	close(base_fd);
 	return rc;
 }
 
 /*
  * Runs as the user: removes the files of this node's tasks (another node
  * sharing the directory keeps its own), then the job directory if empty.
+ * No activation_dir or job directory this user can open means the tasks,
+ * running as the same user, could not write there either: nothing to do.
  */
 static int remove_as_user(const char *base, uid_t uid, uint32_t job_id,
 			  const char *step_name, const uint32_t *ranks, size_t n_ranks)
 {
 	char dir_name[64], file_name[64];
-	int base_fd, dir_fd;
+	int base_fd, dir_fd, rc = 0;
 	size_t i;
 
 	job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
 	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (base_fd < 0)
-		return 1;
+		return 0;
 	dir_fd = open_job_dir(base_fd, dir_name, uid);
 	if (dir_fd < 0)
-		return errno == ENOENT ? 0 : 1;
+		return 0;
 	for (i = 0; i < n_ranks; i++) {
 		task_file_name(step_name, ranks[i], file_name, sizeof(file_name));
-		unlinkat(dir_fd, file_name, 0);
+		if (unlinkat(dir_fd, file_name, 0) != 0 && errno != ENOENT)
+			rc = 1;
 	}
 	/* Other steps or nodes may still hold files here: then it stays. */
 	unlinkat(base_fd, dir_name, AT_REMOVEDIR);
-	return 0;
+	return rc;
 }
 
 static bool drop_to_user(uid_t uid, gid_t gid)

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Faults on a throwaway one-node cluster: an activation_dir that is missing,
+# unwritable or full, a task killed by a signal, scancel of a running job and
+# of a partly pending array, a 200-task array and a 64-task overcommitted
+# step.  After each: the tasks ran with their variables, every problem was
+# one warning line per task, no node is drained and no file is left.  Run as
+# root; AZ_BUILDDIR names the build tree holding spank/.libs/autozyme.so.
+set -u
+. "$(dirname "$0")/scenario.sh"
+scenario_start 1 || exit 1
+full_dir=""
+# The tmpfs of the "full" scenario goes before the cluster's own clean-up.
+trap 'fault_cleanup; cluster_stop' EXIT
+
+fault_cleanup() {
+	if [ -n "$full_dir" ] && mountpoint -q "$full_dir"; then
+		umount "$full_dir"
+	fi
+}
+
+# tasks NAME SRUN_ARGS...: run probe.py; $out holds the records, $rc srun's status.
+tasks() {
+	local name=$1 prefix=$AZ_WORK_DIR/$1
+	shift
+	rc=0
+	as_user srun --output="$prefix.out.%t" --error="$prefix.err.%t" "$@" "$probe" 2>"$err" || rc=$?
+	cat "$prefix".err.* >>"$err" 2>/dev/null
+	out=$(cat "$prefix".out.* 2>/dev/null)
+	rm -f "$prefix".*
+}
+
+# warned NAME N REGEX: exactly N autozyme lines in $err, each matching REGEX.
+warned() {
+	local lines
+	lines=$(grep '^autozyme: ' "$err")
+	check_eq "$1: $2 warning line(s), one per task" "$2" "$(grep -c . <<<"$lines")"
+	check_eq "$1: each says why" "$2" "$(grep -cE "$3" <<<"$lines")"
+}
+
+# still_runs NAME N: N tasks ran with their variables and without a file.
+still_runs() {
+	check_eq "$1: srun succeeded" 0 "$rc"
+	check_eq "$1: every task has its variables" "$(yes 1 | head -n "$2" | xargs)" \
+		"$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
+	check_eq "$1: no AUTOZYME_ACTIVATION_FILE" "$(yes None | head -n "$2" | xargs)" \
+		"$(echo "$out" | $pick 'str(env.get("AUTOZYME_ACTIVATION_FILE"))')"
+}
+
+# Nothing of the plugin's under DIR (it may hold the test's own files).
+nothing_under() {
+	check_eq "$1: nothing written under $2" "" "$(find "$2" -mindepth 1 -name 'autozyme.*' 2>/dev/null)"
+}
+
+test_dir_missing() {
+	local dir=$AZ_CLUSTER_DIR/missing
+	use_plugin "activation_dir=$dir"
+	tasks missing -n2 -c1
+	still_runs "activation_dir missing" 2
+	warned "activation_dir missing" 2 "^autozyme: no activation file: cannot open activation_dir $dir: No such file or directory; variables are set all the same$"
+	check_eq "activation_dir missing: not created" "no" "$([ -e "$dir" ] && echo yes || echo no)"
+	scenario_done "activation_dir missing"
+}
+
+test_dir_unwritable() {
+	local dir=$AZ_CLUSTER_DIR/readonly
+	mkdir -m 755 "$dir"
+	use_plugin "activation_dir=$dir"
+	tasks unwritable -n2 -c1
+	still_runs "activation_dir unwritable" 2
+	warned "activation_dir unwritable" 2 "cannot create $dir/autozyme\.[0-9]+\.[0-9]+: Permission denied; variables are set all the same$"
+	nothing_under "activation_dir unwritable" "$dir"
+	scenario_done "activation_dir unwritable"
+}
+
+# A 64 KiB tmpfs filled up by root: the job directory can still be made (a
+# directory takes an inode, no data page) but the file's data cannot.
+test_dir_full() {
+	full_dir=$AZ_CLUSTER_DIR/full
+	mkdir "$full_dir"
+	if ! mount -t tmpfs -o size=64k,mode=1777 tmpfs "$full_dir" 2>"$err"; then
+		diag "SKIP activation_dir full: cannot mount a tmpfs here: $(cat "$err")"
+		return
+	fi
+	dd if=/dev/zero of="$full_dir/filler" bs=4k 2>/dev/null
+	diag "activation_dir full: a 64 KiB tmpfs, $(df --output=avail -B1 "$full_dir" | tail -1 | tr -d ' ') bytes free"
+	use_plugin "activation_dir=$full_dir"
+	tasks full -n2 -c1
+	still_runs "activation_dir full" 2
+	warned "activation_dir full" 2 "cannot write $full_dir/autozyme\.[0-9]+\.[0-9]+/0\.[01]\.json: No space left on device; variables are set all the same$"
+	nothing_under "activation_dir full" "$full_dir"
+	umount "$full_dir"
+	scenario_done "activation_dir full"
+}
+
+# A file-size limit of 0 where the job is submitted (Slurm propagates it):
+# the tasks still start with their variables and their file.
+test_file_size_limit() {
+	local out rc=0
+	use_plugin
+	out=$(as_user bash -c "ulimit -f 0; srun -n2 -c1 bash -c 'echo \$OMP_NUM_THREADS \$(test -s \"\$AUTOZYME_ACTIVATION_FILE\" && echo file)'" 2>"$err") || rc=$?
+	check_eq "ulimit -f 0: srun succeeded" 0 $rc
+	check_eq "ulimit -f 0: variables and file" "1 file 1 file" "$(echo "$out" | sort | xargs)"
+	scenario_done "file size limit"
+}
+
+test_task_killed() {
+	local signal
+	use_plugin
+	for signal in KILL SEGV; do
+		tasks "killed-$signal" -n2 -c1 bash -c "test -s \"\$AUTOZYME_ACTIVATION_FILE\" && [ \$SLURM_PROCID = 1 ] && kill -$signal \$\$; sleep 0.5"
+		check "task killed by SIG$signal: srun reports the failure" test "$rc" -ne 0
+		scenario_done "task killed by SIG$signal"
+	done
+}
+
+# wait_files N: until N activation files exist (10 s at most).
+wait_files() {
+	local i
+	for i in $(seq 100); do
+		[ "$(find "$act_dir" -name '*.json' | wc -l)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_gone JOB [SECONDS]: until squeue no longer lists JOB or its array tasks.
+wait_gone() {
+	local i
+	for i in $(seq $((${2:-60} * 10))); do
+		[ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+test_scancel_running() {
+	local job
+	use_plugin
+	job=$(as_user sbatch --parsable -n2 -c1 -o /dev/null --wrap="srun -n2 -c1 sleep 300")
+	check "scancel running: the step's files appear" wait_files 3
+	scancel "$job"
+	check "scancel running: the job ends" wait_gone "$job" 30
+	check_match "scancel running: state" "CANCELLED" "$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z]*')"
+	scenario_done "scancel running job"
+}
+
+# One element fills the node; the rest of the array waits, then all are cancelled.
+test_scancel_pending_array() {
+	local job
+	use_plugin
+	job=$(as_user sbatch --parsable --array=1-10 -c"$(nproc)" -o /dev/null --wrap="sleep 300")
+	check "scancel array: the running element's file appears" wait_files 1
+	check_match "scancel array: elements are pending" "PENDING" "$(squeue -h -j "$job" -o %T)"
+	scancel "$job"
+	check "scancel array: every element ends" wait_gone "$job" 30
+	scenario_done "scancel partly pending array"
+}
+
+test_array_200() {
+	local job out started=$SECONDS
+	use_plugin
+	job=$(as_user sbatch --parsable --array=1-200 -c1 -o "$AZ_WORK_DIR/a200-%a.out" --wrap="$probe")
+	check "200-task array: done in time" wait_gone "$job" 400
+	diag "200-task array: $((SECONDS - started)) s"
+	out=$(cat "$AZ_WORK_DIR"/a200-*.out)
+	check_eq "200-task array: 200 records, every task id once" "$(seq 200 | xargs)" \
+		"$(echo "$out" | $pick 'act["job"]["array_task_id"]' | tr ' ' '\n' | sort -n | xargs)"
+	check_eq "200-task array: every file is its task's" "200" \
+		"$(echo "$out" | $pick 'act["job"]["array_job_id"] == '"$job"' and env["AUTOZYME_ACTIVATION_FILE"].endswith("/batch.0.json") and env["OMP_NUM_THREADS"] == "1"' | tr ' ' '\n' | grep -c True)"
+	rm -f "$AZ_WORK_DIR"/a200-*.out
+	scenario_done "200-task array"
+}
+
+test_overcommit_64() {
+	use_plugin
+	tasks overcommit -n64 --overcommit
+	check_eq "64 tasks --overcommit: srun succeeded" 0 "$rc"
+	check_eq "64 tasks --overcommit: ranks 0-63" "$(seq 0 63 | xargs)" \
+		"$(echo "$out" | $pick 'act["task"]["global_rank"]' | tr ' ' '\n' | sort -n | xargs)"
+	check_eq "64 tasks --overcommit: every file names its task, 64 local tasks, 1 thread" "64" \
+		"$(echo "$out" | $pick 'env["AUTOZYME_ACTIVATION_FILE"].endswith("/0.%s.json" % env["SLURM_PROCID"]) and act["task"]["local_tasks"] == 64 and act["threads"]["count"] == 1' | tr ' ' '\n' | grep -c True)"
+	scenario_done "64-task overcommitted step"
+}
+
+test_dir_missing
+test_dir_unwritable
+test_dir_full
+test_file_size_limit
+test_task_killed
+test_scancel_running
+test_scancel_pending_array
+test_overcommit_64
+test_array_200
+summary
