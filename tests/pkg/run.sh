@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Packaging, man pages and autozyme-info, from a configured build tree:
+#   make deb and make rpm (offline), what each package holds and the Slurm
+#   release it records; both man pages render without a warning and document
+#   every plugstack key; autozyme-info outside Slurm (JSON, exit statuses);
+#   then the Debian packages installed with dpkg -i on a throwaway cluster
+#   (test_deb_cluster.sh) and removed again.
+# Usage (as root): tests/pkg/run.sh BUILDDIR.  Debian packages it needs:
+#   debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base
+# Last line: "N passed, M failed".
+set -u
+build=$(cd "${1:?usage: $0 BUILDDIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/tests/slurm/lib.sh"
+. "$here/keys.sh"
+
+missing=()
+for pkg in debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+	not_ok "Debian packages needed: apt-get install ${missing[*]}"
+	summary
+	exit 1
+fi
+
+version=$(sed -n 's/^PACKAGE_VERSION = //p' "$build/Makefile")
+slurm=$(sed -n 's/^SLURM_VERSION = //p' "$build/Makefile")
+series=$(sed -n 's/^SLURM_SERIES = //p' "$build/Makefile")
+
+# timed NAME CMD...: run CMD (output to $build/NAME.log), record, print seconds.
+timed() {
+	local name=$1 t0 rc=0
+	shift
+	t0=$EPOCHREALTIME
+	"$@" >"$build/$name.log" 2>&1 || rc=$?
+	diag "$name: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }')"
+	check_eq "$name succeeds" 0 "$rc" || diag "$(tail -30 "$build/$name.log")"
+}
+
+# contents FILE: the paths a .deb or .rpm installs, one a line.
+contents() {
+	case $1 in
+	*.deb) dpkg-deb --fsys-tarfile "$1" | tar -t | sed 's|^\./|/|; s|/$||' ;;
+	*.rpm) rpm -qlp "$1" 2>/dev/null ;;
+	esac
+}
+
+# holds FILE REGEX...: the package installs a path matching each REGEX.
+holds() {
+	local file=$1 list re missing=""
+	shift
+	list=$(contents "$file")
+	for re in "$@"; do
+		grep -qE "^$re\$" <<<"$list" || missing+=" $re"
+	done
+	check_eq "$(basename "$file") holds ${*//\\/}" "" "$missing"
+}
+
+# ------------------------------------------------------------- packages
+timed "make deb" make -C "$build" deb
+debs=$build/packages/deb
+deb() { echo "$debs/$1_${version}-1_$(dpkg --print-architecture).deb"; }
+holds "$(deb autozyme)" /usr/bin/autozyme-info '/usr/lib/[^/]+/slurm-wlm/autozyme\.so' \
+	/usr/share/man/man1/autozyme\.1\.gz /usr/share/man/man8/autozyme\.8\.gz \
+	/usr/share/doc/autozyme/examples/plugstack\.conf /usr/share/doc/autozyme/examples/mpi\.sbatch
+holds "$(deb libautozyme0)" '/usr/lib/[^/]+/libautozyme\.so\.0' /usr/share/autozyme/patches/scanpy\.json
+holds "$(deb libautozyme-dev)" /usr/include/autozyme\.h '/usr/lib/[^/]+/pkgconfig/autozyme\.pc'
+holds "$(deb python3-autozyme)" /usr/lib/python3/dist-packages/autozyme/__init__\.py \
+	/usr/lib/python3/dist-packages/autozyme\.pth
+holds "$(deb r-other-autozyme)" /usr/lib/R/site-library/autozyme/libs/autozyme\.so \
+	/usr/share/autozyme/Rprofile\.site
+check_eq "the plugin package records the Slurm release (Slurm-Built-Against)" "$slurm" \
+	"$(dpkg-deb -f "$(deb autozyme)" Slurm-Built-Against 2>&1)"
+check_match "... and depends on that release series of Slurm's plugins" \
+	"slurm-wlm-basic-plugins \(>= $series\), slurm-wlm-basic-plugins \(<< " \
+	"$(dpkg-deb -f "$(deb autozyme)" Depends 2>&1)"
+check_eq "no .pyc or libtool archive in the Debian packages" "" \
+	"$(for f in "$debs"/*.deb; do contents "$f"; done | grep -E '\.(pyc|la)$')"
+
+timed "make rpm" make -C "$build" rpm
+rpms=$build/packages/rpmbuild/RPMS/$(uname -m)
+rpm_file() { ls "$rpms/$1-${version}"-*.rpm 2>/dev/null | head -n1; }
+holds "$(rpm_file autozyme)" /usr/bin/autozyme-info '/usr/lib(64)?/slurm/autozyme\.so' \
+	'/usr/share/man/man8/autozyme\.8(\.gz)?'
+holds "$(rpm_file autozyme-libs)" '/usr/lib(64)?/libautozyme\.so\.0'
+holds "$(rpm_file python3-autozyme)" '.*-packages/autozyme/__init__\.py'
+holds "$(rpm_file R-autozyme)" '.*/autozyme/libs/autozyme\.so'
+check_match "the plugin RPM requires its Slurm series and names it in its release" \
+	"slurm >= $series.*slurm < .*release=1\.slurm$series" \
+	"$(rpm -qp --requires "$(rpm_file autozyme)" 2>&1 | tr '\n' ' ') release=$(rpm -qp --qf '%{RELEASE}' "$(rpm_file autozyme)" 2>&1)"
+
+# ------------------------------------------------------------ man pages
+make -C "$build" man/autozyme.1 man/autozyme.8 >/dev/null 2>&1
+for page in "$build/man/autozyme.1" "$build/man/autozyme.8"; do
+	check_eq "man -l $(basename "$page"): no warning" "" "$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)"
+	check_eq "groff -ww -z $(basename "$page"): no warning" "" "$(groff -ww -z -man "$page" 2>&1)"
+done
+check_eq "autozyme(8) documents every plugstack key ($(plugstack_keys | wc -l))" "" \
+	"$(undocumented_keys "$build/man/autozyme.8" '^\.B[IR]* %s=')"
+check_match "autozyme(8) names the installed plugin path and Slurm release" \
+	"autozyme\.so.*Slurm $slurm" "$(MANWIDTH=200 man -l "$build/man/autozyme.8" 2>/dev/null | tr '\n' ' ')"
+
+# ------------------------------------------------- autozyme-info, no Slurm
+info=$build/tools/autozyme-info
+run_info() { env -u AUTOZYME_ACTIVATION_FILE -u SLURM_JOB_ID "$@"; }
+out=$(run_info "$info" --json --no-load 2>&1)
+check_eq "autozyme-info --json outside Slurm: valid JSON, no activation file, no problem" "False []" \
+	"$(echo "$out" | python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(d["runtime"]["activation_file_read"], d["problems"])' 2>&1)"
+check_match "autozyme-info --version: the Slurm release" "built against Slurm $slurm" "$("$info" --version)"
+for bad in /nonexistent.json "$build/Makefile"; do
+	rc=0
+	out=$(run_info AUTOZYME_ACTIVATION_FILE="$bad" "$info" --no-load 2>&1 >/dev/null) || rc=$?
+	check_eq "autozyme-info, activation file $bad unreadable: exit 1" 1 "$rc"
+	check_match "... naming AUTOZYME_ACTIVATION_FILE and the file" "^autozyme-info: AUTOZYME_ACTIVATION_FILE: $bad" "$out"
+done
+rc=0
+out=$(run_info AUTOZYME_THREADS=abc "$info" --no-load 2>&1 >/dev/null) || rc=$?
+check_eq "autozyme-info, AUTOZYME_THREADS=abc: exit 1, the accepted form" \
+	"1 autozyme-info: AUTOZYME_THREADS: invalid value 'abc': expected N (1 to 4096), auto or off" "$rc $out"
+rc=0
+"$info" --bogus >/dev/null 2>&1 || rc=$?
+check_eq "autozyme-info --bogus: usage error, exit 2" 2 "$rc"
+
+# ------------------------------------------- the packages on a cluster
+echo "# test_deb_cluster.sh"
+bash "$here/test_deb_cluster.sh" "$debs" | sed 's/^/    /'
+check_eq "the Debian packages installed and run on a throwaway cluster (test_deb_cluster.sh)" 0 "${PIPESTATUS[0]}"
+summary
