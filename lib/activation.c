@@ -603,11 +603,65 @@ static az_status read_variables(const cJSON *root, az_activation *act,
 	return AZ_OK;
 }
 
+static int compare_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * A key twice in one object: cJSON would keep the first, Python's json and
+ * R's jsonlite the last, so the plugin and a script could read different
+ * budgets.  Sorting the keys keeps this O(n log n) on any file size.
+ */
+static az_status check_unique_keys(const cJSON *obj, const char *where,
+				   az_error *err)
+{
+	size_t n = (size_t)cJSON_GetArraySize(obj), i = 0;
+	const char **keys;
+	const cJSON *item;
+	az_status status = AZ_OK;
+
+	if (n < 2)
+		return AZ_OK;
+	if (!(keys = malloc(n * sizeof(*keys))))
+		return azi_fail(err, AZ_ERR_NOMEM, "activation: out of memory");
+	cJSON_ArrayForEach(item, obj)
+		keys[i++] = item->string;
+	qsort(keys, n, sizeof(*keys), compare_keys);
+	for (i = 1; i < n && status == AZ_OK; i++)
+		if (strcmp(keys[i - 1], keys[i]) == 0)
+			status = azi_fail(err, AZ_ERR_SCHEMA,
+					  "%s" AZI_QUOTE ": duplicate key",
+					  where, AZI_QUOTE_ARGS(keys[i]));
+	free(keys);
+	return status;
+}
+
+/* The document and each object directly in it: the ones the reader reads. */
+static az_status check_duplicates(const cJSON *root, az_error *err)
+{
+	const cJSON *item;
+	char where[AZI_QUOTE_MAX + 8];
+	az_status status = check_unique_keys(root, "", err);
+
+	cJSON_ArrayForEach(item, root) {
+		if (status != AZ_OK)
+			break;
+		if (!cJSON_IsObject(item))
+			continue;
+		snprintf(where, sizeof(where), AZI_QUOTE ".", AZI_QUOTE_ARGS(item->string));
+		status = check_unique_keys(item, where, err);
+	}
+	return status;
+}
+
 static az_status read_document(const cJSON *root, az_activation *act,
 			       az_error *err)
 {
 	az_status status = read_schema(root, err);
 
+	if (status == AZ_OK)
+		status = check_duplicates(root, err);
 	for (size_t s = 0; status == AZ_OK && s < N_SECTIONS; s++)
 		status = read_section(root, &sections[s], act, err);
 	if (status == AZ_OK)

@@ -28,11 +28,14 @@ if ! command -v clang >/dev/null || ! [ -r "$build/config.h" ]; then
 	exit 1
 fi
 
+# The core's libraries, as configure finds them (PMIx is optional).
+packages="hwloc libcjson"
+pkg-config --exists pmix && packages="$packages pmix"
 # Warnings as errors, like the rest of the tree; UBSan aborts at its first report.
 CFLAGS="-g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-fno-omit-frame-pointer -I$build -I$top/lib -I$top/spank -I$here
-	-DAZ_PATCH_DIR=\"$top/patches\" $(pkg-config --cflags hwloc libcjson)"
-LIBS="$(pkg-config --libs hwloc libcjson) -lm -ldl -lpthread"
+	-DAZ_PATCH_DIR=\"$top/patches\" $(pkg-config --cflags $packages)"
+LIBS="$(pkg-config --libs $packages) -lm -ldl -lpthread"
 
 # The core, compiled once with the fuzzer's instrumentation and linked into every target.
 build_core() {

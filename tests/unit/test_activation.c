@@ -609,6 +609,32 @@ Test(schema, unknown_fields_are_allowed)
 	free(doc);
 }
 
+/* A duplicate key would be read as the first by cJSON and as the last by
+ * Python's json and R's jsonlite: refused, naming it, at any depth read. */
+static void expect_duplicate(const char *section, const char *key,
+			     const char *value, const char *message)
+{
+	char *doc = valid_doc(), *text;
+	cJSON *root = cJSON_Parse(doc);
+	cJSON *parent = section ? cJSON_GetObjectItem(root, section) : root;
+
+	cJSON_AddItemToObject(parent, key, cJSON_Parse(value));
+	text = cJSON_PrintUnformatted(root);
+	expect_error(text, AZ_ERR_SCHEMA, message);
+	cJSON_Delete(root);
+	free(text);
+	free(doc);
+}
+
+Test(schema, duplicate_keys_are_refused)
+{
+	expect_duplicate(NULL, "schema", "1", "schema: duplicate key");
+	expect_duplicate(NULL, "threads", "{}", "threads: duplicate key");
+	expect_duplicate("threads", "count", "64", "threads.count: duplicate key");
+	expect_duplicate("variables", "OMP_NUM_THREADS", "\"64\"",
+			 "variables.OMP_NUM_THREADS: duplicate key");
+}
+
 /* ----------------------------------------------------------- the file */
 
 static char tmpdir[] = "/tmp/az-activation-XXXXXX";
