@@ -24,7 +24,9 @@ static int check_patches(const az_env *env)
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s", err.message);
 		goto fail;
 	}
-	rc = az_options_check_patches(&az_plugin.config, registry, names, count);
+	rc = az_options_check_patches_from(&az_plugin.config, registry, names, count,
+					   az_options_patches_field(&az_plugin.options, env,
+								    &az_plugin.config));
 fail:
 	az_registry_free(registry);
 	az_names_free(names, count);

@@ -131,21 +131,36 @@ int az_options_request(const struct az_options *options, const az_env *env,
 }
 
 /* The command line wins; then AUTOZYME_ACTIVATE, then the site's default. */
+static const char *patches_source(const struct az_options *options, const az_env *env,
+				  const struct az_config *config, const char **field)
+{
+	const char *from_env = env->get(env->ctx, AZ_ENV_ACTIVATE);
+
+	*field = OPT_ACTIVATE;
+	if (options->activate)
+		return options->activate;
+	*field = AZ_ENV_ACTIVATE;
+	if (from_env && *from_env)
+		return from_env;
+	*field = "plugstack.conf: default_activate";
+	return config->default_activate;
+}
+
+const char *az_options_patches_field(const struct az_options *options, const az_env *env,
+				     const struct az_config *config)
+{
+	const char *field;
+
+	patches_source(options, env, config, &field);
+	return field;
+}
+
 int az_options_patches(const struct az_options *options, const az_env *env,
 		       const struct az_config *config, char ***names, size_t *count)
 {
-	const char *text = options->activate, *field = OPT_ACTIVATE;
-	const char *from_env = env->get(env->ctx, AZ_ENV_ACTIVATE);
+	const char *field, *text = patches_source(options, env, config, &field);
 	az_error err;
 
-	if (!text && from_env && *from_env) {
-		text = from_env;
-		field = AZ_ENV_ACTIVATE;
-	}
-	if (!text) {
-		text = config->default_activate;
-		field = "default_activate";
-	}
 	*names = NULL;
 	*count = 0;
 	if (!text)
@@ -169,24 +184,31 @@ static bool patch_allowed(const struct az_config *config, const char *name)
 	return false;
 }
 
-/* Every name must exist in the registry and be allowed by the site. */
-int az_options_check_patches(const struct az_config *config,
-			     const az_registry *registry, char **names, size_t count)
+/* Every name must exist in the registry and be allowed by the site;
+ * `field` names where the list came from. */
+int az_options_check_patches_from(const struct az_config *config, const az_registry *registry,
+				  char **names, size_t count, const char *field)
 {
 	const az_patch *patch;
 	size_t i;
 
 	for (i = 0; i < count; i++) {
 		if (az_registry_find(registry, names[i], &patch) != AZ_OK) {
-			slurm_error(AZ_LOG_PREFIX OPT_ACTIVATE ": unknown patch '%s': expected NAME[,NAME...] of patches in %s",
-				    names[i], config->patch_dir);
+			slurm_error(AZ_LOG_PREFIX "%s: unknown patch '%s': expected NAME[,NAME...] of patches in %s",
+				    field, names[i], config->patch_dir);
 			return -1;
 		}
 		if (!patch_allowed(config, names[i])) {
-			slurm_error(AZ_LOG_PREFIX OPT_ACTIVATE ": patch '%s' is not allowed on this cluster (allowed_patches in plugstack.conf)",
-				    names[i]);
+			slurm_error(AZ_LOG_PREFIX "%s: patch '%s' is not allowed on this cluster (allowed_patches in plugstack.conf)",
+				    field, names[i]);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int az_options_check_patches(const struct az_config *config,
+			     const az_registry *registry, char **names, size_t count)
+{
+	return az_options_check_patches_from(config, registry, names, count, OPT_ACTIVATE);
 }

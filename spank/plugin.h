@@ -75,6 +75,12 @@ int az_options_patches(const struct az_options *options, const az_env *env,
 		       const struct az_config *config, char ***names, size_t *count);
 int az_options_check_patches(const struct az_config *config,
 			     const az_registry *registry, char **names, size_t count);
+/* The same, naming `field` (the list's source) in errors. */
+int az_options_check_patches_from(const struct az_config *config, const az_registry *registry,
+				  char **names, size_t count, const char *field);
+/* Where az_options_patches takes the list from: the option, the variable or the site's key. */
+const char *az_options_patches_field(const struct az_options *options, const az_env *env,
+				     const struct az_config *config);
 
 /* spank_env.c: an az_env over the job environment of a SPANK handle. */
 struct az_spank_env {

@@ -3,8 +3,10 @@
 # unwritable or full, a task killed by a signal, scancel of a running job and
 # of a partly pending array, a 200-task array and a 64-task overcommitted
 # step.  After each: the tasks ran with their variables, every problem was
-# one warning line per task, no node is drained and no file is left.  Run as
-# root; AZ_BUILDDIR names the build tree holding spank/.libs/autozyme.so.
+# one warning line per task, no node is drained and no file is left.  Also
+# bad input (docs/bad-input.md): malformed options, submission variables and
+# plugstack.conf values are refused at submission, naming what was wrong.
+# Run as root; AZ_BUILDDIR names the build tree holding spank/.libs/autozyme.so.
 set -u
 . "$(dirname "$0")/scenario.sh"
 scenario_start 1 || exit 1
@@ -182,6 +184,115 @@ test_overcommit_64() {
 	scenario_done "64-task overcommitted step"
 }
 
+# ------------------------------------------------------------- bad input
+
+# The newest job id Slurm knows: a submission always raises it.
+newest_job() {
+	scontrol show jobs -o 2>/dev/null | grep -o '^JobId=[0-9]*' | cut -d= -f2 | sort -n | tail -1
+}
+
+# rejected NAME TEXT CMD...: CMD fails, its stderr contains TEXT (fixed
+# string), and no job was submitted.
+rejected() {
+	local name=$1 text=$2 before rc=0
+	shift 2
+	before=$(newest_job)
+	as_user "$@" >"$err" 2>&1 || rc=$?
+	if [ $rc -ne 0 ] && grep -qF -- "$text" "$err" && [ "$(newest_job)" = "$before" ]; then
+		ok "rejected: $name"
+	else
+		not_ok "rejected: $name"
+		diag "exit $rc, newest job before $before after $(newest_job)"
+		diag "$(cut -c1-300 "$err")"
+	fi
+}
+
+# Malformed options and submission variables beyond test_plugin.sh's
+# test_bad_input: huge, unicode, path tricks, repeats, empty variables.
+test_bad_submissions() {
+	local huge form="expected N (1 to 4096), auto or off" names="[a-z0-9][a-z0-9_.-]{0,63}" out
+	use_plugin
+	huge=$(head -c 100000 /dev/zero | tr '\0' 7)
+	rejected "--autozyme-threads of 100000 digits" "--autozyme-threads: invalid value '${huge:0:80}...': $form" srun -n1 "--autozyme-threads=$huge" true
+	rejected "--autozyme-threads=４ (a fullwidth digit)" "--autozyme-threads: invalid value '４': $form" srun -n1 --autozyme-threads=４ true
+	rejected "--autozyme-threads=../1" "--autozyme-threads: invalid value '../1': $form" sbatch --autozyme-threads=../1 --wrap=true
+	rejected "--autozyme-threads=abc then =1" "--autozyme-threads: invalid value 'abc'" srun -n1 --autozyme-threads=abc --autozyme-threads=1 true
+	out=$(as_user srun -n1 -c2 --autozyme-threads=1 --autozyme-threads=2 printenv OMP_NUM_THREADS 2>"$err")
+	check_eq "--autozyme-threads=1 then =2: the last wins" "2" "$out"
+	rejected "--autozyme-verbose=1 (takes no value)" "option '--autozyme-verbose' doesn't allow an argument" srun -n1 --autozyme-verbose=1 true
+	rejected "--autozyme-activate= (empty)" "--autozyme-activate: empty patch name in '': expected NAME[,NAME...]" srun -n1 --autozyme-activate= true
+	rejected "--autozyme-activate=../etc/passwd" "--autozyme-activate: invalid patch name '../etc/passwd': expected NAME[,NAME...] with names matching $names" srun -n1 --autozyme-activate=../etc/passwd true
+	rejected "--autozyme-activate=café" "--autozyme-activate: invalid patch name 'café'" sbatch --autozyme-activate=café --wrap=true
+	out=$(as_user srun -n1 --autozyme-activate=scanpy,seurat,scanpy printenv AUTOZYME_ACTIVATE 2>"$err")
+	check_eq "--autozyme-activate=scanpy,seurat,scanpy: repeats dropped" "scanpy,seurat" "$out"
+	out=$(as_user srun -n1 "--autozyme-activate=$(yes scanpy | head -n 10000 | paste -sd,)" printenv AUTOZYME_ACTIVATE 2>"$err")
+	check_eq "--autozyme-activate of 10000 names (70 kB): accepted, one name" "scanpy" "$out"
+	rejected "AUTOZYME_THREADS= (empty)" "AUTOZYME_THREADS: invalid value '': $form" env AUTOZYME_THREADS= srun -n1 true
+	rejected "AUTOZYME_THREADS of 100000 digits" "AUTOZYME_THREADS: invalid value '${huge:0:80}...': $form" env "AUTOZYME_THREADS=$huge" srun -n1 true
+	rejected "AUTOZYMER_THREADS=-1" "AUTOZYMER_THREADS: invalid value '-1': $form" env AUTOZYMER_THREADS=-1 sbatch --wrap=true
+	rejected "AUTOZYME_ACTIVATE=../x" "AUTOZYME_ACTIVATE: invalid patch name '../x'" env AUTOZYME_ACTIVATE=../x srun -n1 true
+	rejected "AUTOZYME_ACTIVATE=nosuch names the variable" "AUTOZYME_ACTIVATE: unknown patch 'nosuch'" env AUTOZYME_ACTIVATE=nosuch srun -n1 true
+	out=$(as_user env AUTOZYME_ACTIVATE= srun -n1 bash -c 'echo "${AUTOZYME_ACTIVATE:-none}"' 2>"$err")
+	check_eq "AUTOZYME_ACTIVATE= (empty): no patch" "none" "$out"
+	test_bad_export_in_batch
+	scenario_done "bad submissions"
+}
+
+# A bad value exported inside a running batch script: that srun is refused
+# with the message in the job's stderr; the job goes on, the node stays up.
+test_bad_export_in_batch() {
+	local job
+	job=$(as_user sbatch --parsable -o "$AZ_WORK_DIR/export.out" -e "$AZ_WORK_DIR/export.err" \
+		--wrap='export AUTOZYME_THREADS=abc; srun -n1 true; echo "srun exit $?"')
+	check_eq "export AUTOZYME_THREADS=abc in a batch script: the job completes" "COMPLETED" "$(cluster_wait_job "$job" 30)"
+	check_match "export AUTOZYME_THREADS=abc in a batch script: that srun refused" "^srun exit [1-9]" "$(cat "$AZ_WORK_DIR/export.out")"
+	check_match "export AUTOZYME_THREADS=abc in a batch script: the error names it" \
+		"autozyme: AUTOZYME_THREADS: invalid value 'abc'" "$(cat "$AZ_WORK_DIR/export.err")"
+}
+
+# Every plugstack.conf key with malformed values: each refuses submission
+# with a message naming the key and its form (test_plugin.sh test_site_config
+# has an unknown key and max_threads=lots).  KEY|VALUE|MESSAGE per line.
+bad_plugstack_values='default_threads||default_threads: empty value: expected N or auto
+default_threads|0|default_threads: invalid value '\''0'\'': expected an integer from 1 to 4096
+default_threads|-1|default_threads: invalid value '\''-1'\'': expected an integer from 1 to 4096
+default_threads|99999999999999999999|default_threads: invalid value '\''99999999999999999999'\'': expected an integer from 1 to 4096
+default_threads|４|default_threads: invalid value '\''４'\'': expected an integer from 1 to 4096
+max_threads|auto|max_threads: invalid value '\''auto'\'': expected an integer from 1 to 4096
+max_threads|4097|max_threads: invalid value '\''4097'\'': expected an integer from 1 to 4096
+default_activate|Bad|default_activate: invalid patch name '\''Bad'\'': expected NAME[,NAME...]
+default_activate|a,,b|default_activate: empty patch name in '\''a,,b'\''
+allowed_patches|../x|allowed_patches: invalid patch name '\''../x'\''
+allowed_patches||allowed_patches: empty value: expected NAME[,NAME...] or *
+patch_dir|relative|patch_dir: invalid value '\''relative'\'': expected DIR[:DIR...] of absolute paths
+patch_dir|/a:|patch_dir: invalid value '\''/a:'\'': expected DIR[:DIR...] of absolute paths
+activation_dir|../x|activation_dir: invalid value '\''../x'\'': expected an absolute directory path
+vars|1X|vars: invalid value '\''1X'\'': expected NAME[,NAME...] of environment variable names
+vars|A,,B|vars: invalid value '\''A,,B'\'': expected NAME[,NAME...] of environment variable names
+vars|café|vars: invalid value '\''café'\'': expected NAME[,NAME...] of environment variable names
+respect_user_env|YES|respect_user_env: invalid value '\''YES'\'': expected yes or no
+omp_bind|on|omp_bind: invalid value '\''on'\'': expected off, spread or close
+smt|threads|smt: invalid value '\''threads'\'': expected pus or cores
+|1|unknown argument '\''=1'\'': expected key=value with a key among default_threads, max_threads, default_activate, allowed_patches, patch_dir, activation_dir, vars, respect_user_env, omp_bind, smt'
+
+test_bad_plugstack() {
+	local key value text
+	while IFS='|' read -r key value text; do
+		use_plugin "$key=$value"
+		rejected "plugstack $key=$value" "autozyme: plugstack.conf: $text" srun -n1 true
+	done <<<"$bad_plugstack_values"
+	use_plugin nokey
+	rejected "plugstack argument without =" "autozyme: plugstack.conf: unknown argument 'nokey': expected key=value" srun -n1 true
+	use_plugin default_activate=nosuch
+	rejected "plugstack default_activate=nosuch names the key" "autozyme: plugstack.conf: default_activate: unknown patch 'nosuch'" srun -n1 true
+	use_plugin default_threads=2 default_threads=1
+	check_eq "plugstack key given twice: the last wins" "1" "$(as_user srun -n1 -c2 printenv OMP_NUM_THREADS 2>"$err")"
+	use_plugin patch_dir=/nonexistent
+	check_eq "plugstack patch_dir=/nonexistent: jobs run" "2" "$(as_user srun -n1 -c2 printenv OMP_NUM_THREADS 2>"$err")"
+	rejected "plugstack patch_dir=/nonexistent: every patch unknown" "unknown patch 'scanpy'" srun -n1 --autozyme-activate=scanpy true
+	scenario_done "bad plugstack"
+}
+
 test_dir_missing
 test_dir_unwritable
 test_dir_full
@@ -190,5 +301,7 @@ test_task_killed
 test_scancel_running
 test_scancel_pending_array
 test_overcommit_64
+test_bad_submissions
+test_bad_plugstack
 test_array_200
 summary
