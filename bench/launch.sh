@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# What the plugin costs a job: srun's wall time with the plugin, without
+# it, and with a task prolog that exports the same variables (what sites
+# use today), toggled between interleaved runs on one throwaway cluster;
+# then slurmstepd's peak RSS for a step with and without the plugin.
+#
+#   bench/launch.sh BUILDDIR [--quick]          (as root)
+#
+# The task prolog is srun's --task-prolog: slurmstepd runs it with the same
+# code as slurm.conf's TaskProlog (in each task, before exec, reading its
+# "export" lines), and it can be toggled per run without a reconfigure.
+set -u
+. "$(dirname "$0")/lib.sh"
+bench_init "$@"
+bench_cluster
+prolog=$bench_tmp/taskprolog.sh
+install -m 755 "$bench_dir/taskprolog.sh" "$prolog"
+
+launch() {
+	local -a extra=()
+	case $1 in
+	without) no_plugin ;;
+	plugin) use_plugin ;;
+	taskprolog)
+		no_plugin
+		extra=(--task-prolog="$prolog")
+		;;
+	esac
+	bench_ms as_user srun "${extra[@]}" "${srun_args[@]}"
+}
+v_without() { launch without; }
+v_plugin() { launch plugin; }
+v_taskprolog() { launch taskprolog; }
+
+srun_args=(-n2 true)
+bench_rounds launch-n2 v_ without plugin taskprolog
+srun_args=(-n32 --overcommit true)
+bench_rounds launch-n32 v_ without plugin taskprolog
+
+# The variants really differ: only the plugin and the prolog set the count.
+omp_threads() {
+	as_user srun -n1 "${extra[@]}" /usr/bin/printenv OMP_NUM_THREADS 2>/dev/null
+}
+check_variants() {
+	local -a extra=()
+	no_plugin
+	[[ -z $(omp_threads) ]] || bench_fail "OMP_NUM_THREADS set without the plugin"
+	use_plugin
+	[[ $(omp_threads) == 1 ]] || bench_fail "the plugin did not set OMP_NUM_THREADS"
+	no_plugin
+	extra=(--task-prolog="$prolog")
+	[[ $(omp_threads) == 1 ]] || bench_fail "the task prolog did not set OMP_NUM_THREADS"
+}
+check_variants
+
+# slurmstepd's memory (kB field $1 of /proc/PID/status, printed in MiB),
+# polled while the step's tasks sleep: by then user_init (topology,
+# registry) and every task_init have run.  VmHWM is the peak, VmRSS what
+# stays resident while the tasks run.
+stepd_memory() {
+	local field=$1 pid best=0 kb srun_pid
+	as_user srun -n2 sleep "$(bench_pick 0.3 1)" >>"$bench_tmp/log" 2>&1 &
+	srun_pid=$!
+	while kill -0 "$srun_pid" 2>/dev/null; do
+		for pid in $(pgrep -x slurmstepd); do
+			[[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$AZ_CLUSTER_DIR"* ]] || continue
+			grep -q '^slurmstepd: \[[0-9]*\.0\]' "/proc/$pid/cmdline" 2>/dev/null || continue
+			kb=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null)
+			((${kb:-0} > best)) && best=$kb
+		done
+		sleep 0.02
+	done
+	wait "$srun_pid" || bench_fail "srun -n2 sleep failed"
+	((best > 0)) || bench_fail "no slurmstepd seen"
+	awk -v k="$best" 'BEGIN { printf "%.3f\n", k / 1024 }'
+}
+hwm_without() { no_plugin && stepd_memory VmHWM; }
+hwm_plugin() { use_plugin && stepd_memory VmHWM; }
+rss_without() { no_plugin && stepd_memory VmRSS; }
+rss_plugin() { use_plugin && stepd_memory VmRSS; }
+bench_rounds stepd-hwm hwm_ without plugin
+bench_rounds stepd-rss rss_ without plugin
+
+bench_machine
+bench_table launch-n2 "1. Launch: srun -n2 true (wall time)" ms \
+	plugin/without taskprolog/without plugin/taskprolog
+bench_table launch-n32 "1. Launch: srun -n32 --overcommit true (wall time)" ms \
+	plugin/without taskprolog/without plugin/taskprolog
+bench_table stepd-hwm "5. Memory: slurmstepd peak RSS (VmHWM) of an srun -n2 step" MiB \
+	plugin/without
+bench_table stepd-rss "5. Memory: slurmstepd resident (VmRSS) while the tasks run" MiB \
+	plugin/without

@@ -1,0 +1,136 @@
+# shellcheck shell=bash
+# Shared by the benchmarks.  A benchmark script does:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   bench_init "$@"                       # BUILDDIR [--quick]
+#   v_without() { bench_ms as_user srun -n2 true; }
+#   v_plugin()  { use_plugin; bench_ms as_user srun -n2 true; }
+#   bench_rounds launch-n2 v_ without plugin
+#   bench_table launch-n2 "srun -n2 true" ms plugin/without
+#
+# bench_rounds runs the variants interleaved (A B A B ...): BENCH_WARMUP
+# rounds that are not counted, then BENCH_RUNS counted ones.  A variant is
+# a function that prints one number, its measurement of one run; anything
+# else it prints goes to the log.  A variant that fails stops the benchmark
+# (exit 1): so the quick mode, run by the test command, keeps every
+# benchmark working, while nothing ever judges the numbers.
+#
+# Environment: AZ_BENCH_RUNS and AZ_BENCH_WARMUP override the counts.
+
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$bench_dir/.." && pwd)
+
+bench_usage() {
+	echo "usage: $0 BUILDDIR [--quick]" >&2
+	exit 2
+}
+
+# bench_init BUILDDIR [--quick]: sets build, BENCH_QUICK, BENCH_RUNS,
+# BENCH_WARMUP and the samples file; full mode defaults to 10 runs after 2
+# warm-up rounds, quick mode to 1 run and none.
+bench_init() {
+	[[ $# -ge 1 && $# -le 2 ]] || bench_usage
+	build=$(cd "$1" 2>/dev/null && pwd) || {
+		echo "$0: no build directory '$1'" >&2
+		exit 2
+	}
+	BENCH_QUICK=0
+	case ${2:-} in
+	"") ;;
+	--quick) BENCH_QUICK=1 ;;
+	*) bench_usage ;;
+	esac
+	if ((BENCH_QUICK)); then
+		BENCH_RUNS=${AZ_BENCH_RUNS:-1} BENCH_WARMUP=${AZ_BENCH_WARMUP:-0}
+	else
+		BENCH_RUNS=${AZ_BENCH_RUNS:-10} BENCH_WARMUP=${AZ_BENCH_WARMUP:-2}
+	fi
+	bench_tmp=$(mktemp -d /tmp/azbench.XXXXXX) || exit 1
+	chmod 755 "$bench_tmp"
+	bench_samples=$bench_tmp/samples.tsv
+	: >"$bench_samples"
+	trap bench_cleanup EXIT
+}
+
+# The cluster (when one was started) and the temp dir go at exit.
+bench_cleanup() {
+	if [[ -n ${AZ_CLUSTER_DIR:-} ]]; then cluster_stop; fi
+	rm -rf "$bench_tmp"
+}
+
+# bench_pick QUICK FULL: the value for the current mode.
+bench_pick() {
+	if ((BENCH_QUICK)); then echo "$1"; else echo "$2"; fi
+}
+
+bench_fail() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# bench_ms CMD...: run CMD (its output to the log) and print its wall time
+# in ms; fails when CMD fails.
+bench_ms() {
+	local t0 t1
+	t0=$EPOCHREALTIME
+	"$@" >>"$bench_tmp/log" 2>&1 || {
+		tail -n 20 "$bench_tmp/log" >&2
+		bench_fail "failed: $*"
+	}
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
+}
+
+# bench_rounds GROUP PREFIX VARIANT...: interleaved runs of the functions
+# PREFIX$VARIANT; each counted value is recorded as GROUP VARIANT VALUE.
+# A variant may print several lines, one sample each (per-task times).
+bench_rounds() {
+	local group=$1 prefix=$2 round variant out line
+	shift 2
+	for ((round = 1; round <= BENCH_WARMUP + BENCH_RUNS; round++)); do
+		for variant in "$@"; do
+			out=$("$prefix$variant") || bench_fail "$group: variant $variant failed"
+			[[ -n $out ]] || bench_fail "$group: variant $variant measured nothing"
+			((round > BENCH_WARMUP)) || continue
+			while read -r line; do
+				printf '%s\t%s\t%s\n' "$group" "$variant" "$line" >>"$bench_samples"
+			done <<<"$out"
+		done
+	done
+}
+
+# bench_table GROUP TITLE UNIT [A/B...]: median, min and max of each
+# variant, then the ratio (and difference) of the medians of each pair.
+bench_table() {
+	/usr/bin/python3 "$bench_dir/table.py" "$bench_samples" "$@" \
+		--runs "$BENCH_RUNS" --warmup "$BENCH_WARMUP" || bench_fail "table $1"
+}
+
+# ---------------------------------------------------------------- cluster
+
+# bench_cluster: a throwaway one-node cluster (tests/slurm/cluster.sh) with
+# an empty plugstack; $plugin_line enables the plugin (use_plugin).
+bench_cluster() {
+	. "$top/tests/slurm/cluster.sh"
+	plugin=$build/spank/.libs/autozyme.so
+	[[ -r $plugin ]] || bench_fail "no plugin at $plugin: build first"
+	cluster_start 1 >&2 || bench_fail "the cluster did not start"
+	act_dir=$AZ_CLUSTER_DIR/activation
+	mkdir -m 1777 "$act_dir"
+	chmod 755 "$AZ_CLUSTER_DIR"
+}
+
+use_plugin() {
+	cluster_set_plugstack "required $plugin patch_dir=$top/patches activation_dir=$act_dir"
+}
+
+no_plugin() {
+	cluster_set_plugstack
+}
+
+# bench_machine: one line about where the numbers come from.
+bench_machine() {
+	local model
+	model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	echo "machine: $(nproc) CPUs, ${model:-unknown CPU}, $(uname -r); $(date -u +%Y-%m-%d)"
+}

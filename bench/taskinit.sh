@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The plugin's cost per task inside slurmstepd: task_init measures itself
+# with a monotonic clock and logs "autozyme: task_init took X ms" at debug
+# level (spank/task.c); this collects those lines from the slurmd log for
+# 2, 8, 32 and 64 tasks on one node, runs interleaved, and shows whether the
+# per-task time stays flat.
+#
+#   bench/taskinit.sh BUILDDIR [--quick]          (as root)
+set -u
+. "$(dirname "$0")/lib.sh"
+bench_init "$@"
+# slurmstepd logs to the slurmd log at SlurmdDebug's level.
+export AZ_SLURM_CONF_EXTRA="SlurmdDebug=debug${AZ_SLURM_CONF_EXTRA:+
+$AZ_SLURM_CONF_EXTRA}"
+bench_cluster
+use_plugin
+log=$AZ_CLUSTER_DIR/log/slurmd-$AZ_NODES.log
+
+# tasks N: srun -n N, then "WALL CPU" of each of the N task_init it logged.
+tasks() {
+	local n=$1 before times
+	before=$(stat -c %s "$log")
+	bench_ms as_user srun -n"$n" --overcommit true >/dev/null
+	times=$(tail -c +"$((before + 1))" "$log" |
+		sed -n 's/.*autozyme: task_init took \([0-9.]*\) ms (\([0-9.]*\) ms CPU.*/\1 \2/p')
+	[[ $(grep -c . <<<"$times") == "$n" ]] ||
+		bench_fail "srun -n$n: expected $n task_init lines in $log, found: $times"
+	echo "$times"
+}
+# Both clocks of one run: the wall times go to task-init, the CPU times to
+# task-init-cpu (same runs, so the same interleaving).
+t_run() {
+	local n=$1 wall cpu
+	while read -r wall cpu; do
+		printf 'task-init-cpu\t%s\t%s\n' "$n" "$cpu" >>"$bench_tmp/cpu.tsv"
+		echo "$wall"
+	done < <(tasks "$n")
+}
+t_2() { t_run 2; }
+t_8() { t_run 8; }
+t_32() { t_run 32; }
+t_64() { t_run 64; }
+bench_rounds task-init t_ 2 8 32 64
+# Only the counted rounds' CPU times: the first warm-up ones are dropped.
+tail -n "$((BENCH_RUNS * (2 + 8 + 32 + 64)))" "$bench_tmp/cpu.tsv" >>"$bench_samples"
+
+bench_machine
+bench_table task-init "2. Per task: task_init wall time (monotonic) in slurmstepd, by tasks per node" \
+	ms 8/2 32/2 64/2
+bench_table task-init-cpu "2. Per task: task_init CPU time, same runs" ms 8/2 32/2 64/2
