@@ -528,8 +528,8 @@ static az_status check_find_args(const char *name, const char *language,
 				"activate: expected an output for the patch");
 	if (!az_patch_name_valid(name))
 		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: invalid patch name '%s': expected [a-z0-9][a-z0-9_.-]{0,63}",
-				name ? name : "");
+				"activate: invalid patch name '" AZI_QUOTE "': expected [a-z0-9][a-z0-9_.-]{0,63}",
+				AZI_QUOTE_ARGS(name ? name : ""));
 	if (!language_of(language))
 		return azi_fail(err, AZ_ERR_INVALID,
 				"activate: invalid language '%s': expected python or r",
