@@ -271,20 +271,22 @@ static cJSON *gather_registry(void)
 	cJSON *obj = cJSON_CreateObject(), *list;
 	az_registry *reg = NULL;
 	az_error err = { "" };
-	char path[4096];
+	char *path;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s%s%s", extra ? extra : "", extra ? ":" : "",
-		 az_registry_default_dir());
-	cJSON_AddStringToObject(obj, "path", path);
-	list = cJSON_AddArrayToObject(obj, "patches");
-	if (az_registry_load(path, &reg, &err) != AZ_OK) {
-		problem("patch registry: %s", err.message);
+	if (asprintf(&path, "%s%s%s", extra ? extra : "", extra ? ":" : "",
+		     az_registry_default_dir()) < 0) {
+		problem("patch registry: out of memory");
 		return obj;
 	}
-	for (i = 0; i < az_registry_count(reg); i++)
+	cJSON_AddStringToObject(obj, "path", path);
+	list = cJSON_AddArrayToObject(obj, "patches");
+	if (az_registry_load(path, &reg, &err) != AZ_OK)
+		problem("patch registry: %s", err.message);
+	for (i = 0; reg && i < az_registry_count(reg); i++)
 		cJSON_AddItemToArray(list, describe_patch(az_registry_at(reg, i)));
 	az_registry_free(reg);
+	free(path);
 	return obj;
 }
 

@@ -120,6 +120,13 @@ rc=0
 out=$(run_info AUTOZYME_THREADS=abc "$info" --no-load 2>&1 >/dev/null) || rc=$?
 check_eq "autozyme-info, AUTOZYME_THREADS=abc: exit 1, the accepted form" \
 	"1 autozyme-info: AUTOZYME_THREADS: invalid value 'abc': expected N (1 to 4096), auto or off" "$rc $out"
+manifests=$(mktemp -d)
+echo '{"name": "broken"' >"$manifests/broken.json"
+rc=0
+out=$(run_info AUTOZYME_PATCH_PATH="$manifests" "$info" --no-load 2>&1 >/dev/null) || rc=$?
+rm -rf "$manifests"
+check_eq "autozyme-info, a broken patch manifest: exit 1" 1 "$rc"
+check_match "... naming the manifest" "^autozyme-info: patch registry: .*broken\.json" "$out"
 rc=0
 "$info" --bogus >/dev/null 2>&1 || rc=$?
 check_eq "autozyme-info --bogus: usage error, exit 2" 2 "$rc"
