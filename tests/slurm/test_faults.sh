@@ -293,6 +293,60 @@ test_bad_plugstack() {
 	scenario_done "bad plugstack"
 }
 
+# docs/bad-input.md: every row of every table names tests, and each named
+# test exists (a Criterion suite/test, a scenario function, a pytest
+# function, a testthat name).  A header may name the file of its rows.
+test_table_names_tests() {
+	local missing
+	missing=$(/usr/bin/python3 - "$top" <<'EOF'
+import os, re, sys
+
+top = sys.argv[1]
+REF = re.compile(r"`(tests/[^`]+)`((?:\s*,?\s*(?:`[^`]+`|\"[^\"]+\"))*)")
+NAME = re.compile(r"`([^`]+)`|\"([^\"]+)\"")
+
+
+def exists(path, name):
+    src = open(os.path.join(top, path)).read()
+    if path.endswith(".c"):
+        suite, test = name.split("/")
+        return re.search(r"Test\((\w+ \*c, )?%s,\s*%s\)" % (suite, test), src) or \
+            re.search(r"REFUSED(_LANGUAGES)?\(%s," % test, src)
+    if path.endswith(".sh"):
+        return re.search(r"^%s\(\)" % re.escape(name), src, re.M)
+    if path.endswith(".py"):
+        return re.search(r"def %s\(" % re.escape(name), src)
+    return name in src
+
+
+missing, lines, default = [], open(os.path.join(top, "docs/bad-input.md")).read().splitlines(), None
+for i, line in enumerate(lines):
+    if not line.startswith("|") or line.startswith("|---"):
+        continue
+    cell = line.rstrip("| ").split("|")[-1]
+    if i + 1 < len(lines) and lines[i + 1].startswith("|---"):  # a header
+        header = REF.search(cell)
+        default = header.group(1) if header else None
+        continue
+    refs = [(m.group(1), NAME.findall(m.group(2))) for m in REF.finditer(cell)]
+    if not refs and default:
+        refs = [(default, NAME.findall(cell))]
+    if not refs:
+        missing.append("no test: " + line[:70])
+    for path, names in refs:
+        names = [a or b for a, b in names]
+        if "::" in path:
+            path, names = path.split("::")[0], [path.split("::")[1]]
+        if not os.path.exists(os.path.join(top, path)):
+            missing.append("no file " + path)
+        missing += ["%s: no %s" % (path, n) for n in names if not exists(path, n)]
+print("\n".join(missing))
+EOF
+)
+	check_eq "docs/bad-input.md: every row names tests that exist" "" "$missing"
+}
+
+test_table_names_tests
 test_dir_missing
 test_dir_unwritable
 test_dir_full
