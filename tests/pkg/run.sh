@@ -96,6 +96,8 @@ make -C "$build" man/autozyme.1 man/autozyme.8 >/dev/null 2>&1
 for page in "$build/man/autozyme.1" "$build/man/autozyme.8"; do
 	check_eq "man -l $(basename "$page"): no warning" "" "$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)"
 	check_eq "groff -ww -z $(basename "$page"): no warning" "" "$(groff -ww -z -man "$page" 2>&1)"
+	check_eq "$(basename "$page"): no option or variable split by hyphenation" "" \
+		"$(MANWIDTH=80 man -l "$page" 2>/dev/null | grep -E -- '(-|‐)$')"
 done
 check_eq "autozyme(8) documents every plugstack key ($(plugstack_keys | wc -l))" "" \
 	"$(undocumented_keys "$build/man/autozyme.8" '^\.B[IR]* %s=')"
