@@ -99,6 +99,7 @@ suite "unit tests under valgrind" valgrind_unit_tests "$top/build"
 suite "make distcheck" distcheck "$top/build"
 suite "python runtime (pytest)" bash "$top/tests/python/run.sh" "$top/build"
 suite "R runtime (testthat, R CMD check)" bash "$top/tests/r/run.sh" "$top/build"
+suite "packages, man pages, autozyme-info" bash "$top/tests/pkg/run.sh" "$top/build"
 suite "slurm scenarios" slurm_tests "$top/build"
 
 echo "suites: $passed passed, $failed failed"
