@@ -81,19 +81,36 @@ bench_ms() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
 }
 
-# bench_rounds GROUP PREFIX VARIANT...: interleaved runs of the functions
-# PREFIX$VARIANT; each counted value is recorded as GROUP VARIANT VALUE.
-# A variant may print several lines, one sample each (per-task times).
+# bench_proc CMD...: run the command CMD (not a shell function; its output
+# to the log) and print "WALL_MS CPU_MS" (bench/run.py); fails when CMD fails.
+bench_proc() {
+	/usr/bin/python3 "$bench_dir/run.py" "$bench_tmp/log" "$@" || {
+		tail -n 20 "$bench_tmp/log" >&2
+		bench_fail "failed: $*"
+	}
+}
+
+# bench_rounds "GROUP..." PREFIX VARIANT...: interleaved runs of the
+# functions PREFIX$VARIANT.  Each line a variant prints is one sample; its
+# first field is recorded under the first GROUP, its second (if a second
+# GROUP is named) under the second, and so on.
 bench_rounds() {
-	local group=$1 prefix=$2 round variant out line
+	local -a groups
+	local prefix=$2 round variant out i
+	local -a fields
+	read -r -a groups <<<"$1"
 	shift 2
 	for ((round = 1; round <= BENCH_WARMUP + BENCH_RUNS; round++)); do
 		for variant in "$@"; do
-			out=$("$prefix$variant") || bench_fail "$group: variant $variant failed"
-			[[ -n $out ]] || bench_fail "$group: variant $variant measured nothing"
+			out=$("$prefix$variant") || bench_fail "${groups[0]}: variant $variant failed"
+			[[ -n $out ]] || bench_fail "${groups[0]}: variant $variant measured nothing"
 			((round > BENCH_WARMUP)) || continue
-			while read -r line; do
-				printf '%s\t%s\t%s\n' "$group" "$variant" "$line" >>"$bench_samples"
+			while read -r -a fields; do
+				((${#fields[@]} >= ${#groups[@]})) ||
+					bench_fail "${groups[0]}: variant $variant printed '${fields[*]}'"
+				for i in "${!groups[@]}"; do
+					printf '%s\t%s\t%s\n' "${groups[i]}" "$variant" "${fields[i]}" >>"$bench_samples"
+				done
 			done <<<"$out"
 		done
 	done
@@ -128,9 +145,11 @@ no_plugin() {
 	cluster_set_plugstack
 }
 
-# bench_machine: one line about where the numbers come from.
+# bench_machine: where the numbers come from, and how busy the machine was
+# (other work on it moves wall times, hardly CPU times).
 bench_machine() {
 	local model
 	model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-	echo "machine: $(nproc) CPUs, ${model:-unknown CPU}, $(uname -r); $(date -u +%Y-%m-%d)"
+	echo "machine: $(nproc) CPUs, ${model:-unknown CPU}, Linux $(uname -r), $(date -u +%Y-%m-%d);" \
+		"load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 }

@@ -27,22 +27,11 @@ tasks() {
 		bench_fail "srun -n$n: expected $n task_init lines in $log, found: $times"
 	echo "$times"
 }
-# Both clocks of one run: the wall times go to task-init, the CPU times to
-# task-init-cpu (same runs, so the same interleaving).
-t_run() {
-	local n=$1 wall cpu
-	while read -r wall cpu; do
-		printf 'task-init-cpu\t%s\t%s\n' "$n" "$cpu" >>"$bench_tmp/cpu.tsv"
-		echo "$wall"
-	done < <(tasks "$n")
-}
-t_2() { t_run 2; }
-t_8() { t_run 8; }
-t_32() { t_run 32; }
-t_64() { t_run 64; }
-bench_rounds task-init t_ 2 8 32 64
-# Only the counted rounds' CPU times: the first warm-up ones are dropped.
-tail -n "$((BENCH_RUNS * (2 + 8 + 32 + 64)))" "$bench_tmp/cpu.tsv" >>"$bench_samples"
+t_2() { tasks 2; }
+t_8() { tasks 8; }
+t_32() { tasks 32; }
+t_64() { tasks 64; }
+bench_rounds "task-init task-init-cpu" t_ 2 8 32 64
 
 bench_machine
 bench_table task-init "2. Per task: task_init wall time (monotonic) in slurmstepd, by tasks per node" \
