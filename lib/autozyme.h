@@ -86,7 +86,9 @@ typedef enum az_provenance {
 	AZ_PROV_CGROUP_QUOTA,  /* a cgroup CPU quota below the cpuset */
 	AZ_PROV_LOCAL_TASKS,   /* unbound tasks splitting one cpuset */
 	AZ_PROV_WORKER_SHARE,  /* the parent's budget split among pool workers */
-	AZ_PROV_FALLBACK       /* nothing known: one thread */
+	AZ_PROV_FALLBACK,      /* nothing known: one thread */
+	AZ_PROV_PMIX,          /* unbound MPI ranks splitting one cpuset, counted by PMIx */
+	AZ_PROV_MPI_ENV        /* the same, counted from the launcher's variables */
 } az_provenance;
 
 /* Stable lowercase name ("cpus_per_task"...) and its inverse. */
@@ -98,6 +100,14 @@ typedef enum az_smt_policy {
 	AZ_SMT_CORES    /* one thread per physical core */
 } az_smt_policy;
 
+/* Who counted the tasks sharing a node (budget input local_tasks): the
+ * provenance a split among them gets. */
+typedef enum az_local_source {
+	AZ_LOCAL_SLURM = 0, /* Slurm's count of the step's tasks (the plugin): local_tasks */
+	AZ_LOCAL_PMIX,      /* PMIx's PMIX_LOCAL_SIZE: pmix */
+	AZ_LOCAL_MPI_ENV    /* the launcher's variables (Open MPI, srun): mpi_env */
+} az_local_source;
+
 /* Every input of the decision.  Zero means "unknown / not set". */
 typedef struct az_budget_input {
 	az_request request;
@@ -106,6 +116,7 @@ typedef struct az_budget_input {
 	double quota_cpus;      /* cgroup quota in CPUs (1.5 = 150%), 0 = none */
 	unsigned cpus_per_task; /* SLURM_CPUS_PER_TASK */
 	unsigned local_tasks;   /* tasks of this step on this node */
+	az_local_source local_source; /* who counted them */
 	bool tasks_bound;       /* each task has its own cpuset */
 	unsigned site_default;  /* plugstack default_threads */
 	unsigned site_max;      /* plugstack max_threads */
@@ -136,6 +147,24 @@ az_status az_budget_decide(const az_budget_input *in, az_budget *out,
  * the allocation; using 2 threads (cpus_per_task)".  Empty when not clamped.
  */
 void az_budget_clamp_message(const az_budget *budget, char *buf, size_t len);
+
+/*
+ * The budget `whole` shared by `workers` (>= 1) pool workers: each gets
+ * max(1, threads / workers) (worker_share).  The allocation stays the
+ * task's: the workers share it.  Off stays off; one worker keeps `whole`.
+ */
+az_status az_budget_worker_share(const az_budget *whole, unsigned workers,
+				 az_budget *out, az_error *err);
+
+/*
+ * The budget of one of `ranks` (>= 1) unbound ranks sharing the task that
+ * `whole` was decided for: threads and allocation both split, at least 1
+ * each, credited to `source` (each rank owns its part of the CPUs).  Off
+ * stays off; one rank keeps `whole`.
+ */
+az_status az_budget_rank_share(const az_budget *whole, unsigned ranks,
+			       az_local_source source, az_budget *out,
+			       az_error *err);
 
 /* ---------------------------------------------------------- CPU discovery */
 
@@ -209,6 +238,56 @@ typedef enum az_user_policy {
 az_status az_thread_vars_apply(const az_env *env, const char *const *vars,
 			       unsigned threads, az_user_policy policy,
 			       unsigned *n_set, az_error *err);
+
+/* ------------------------------------------------------- co-located ranks */
+
+/*
+ * The ranks of a parallel launch (mpirun, srun) running on this node.
+ * size 0: the process was not launched as one of several ranks.
+ */
+typedef struct az_local_ranks {
+	unsigned size;          /* ranks on this node */
+	unsigned rank;          /* this process's local rank, 0..size-1 */
+	az_local_source source; /* AZ_LOCAL_PMIX or AZ_LOCAL_MPI_ENV */
+	bool slurm_tasks;       /* the ranks are the Slurm step's own tasks
+				 * (srun), not processes started inside one */
+} az_local_ranks;
+
+/*
+ * From the launcher's variables: Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE and
+ * OMPI_COMM_WORLD_LOCAL_RANK, else an srun task's SLURM_STEP_TASKS_PER_NODE
+ * (e.g. "2(x3),1", indexed by SLURM_NODEID) and SLURM_LOCALID.  The
+ * launcher sets them, not the user: values that do not parse count as
+ * unset (size 0).
+ */
+az_status az_local_ranks_from_env(const az_env *env, az_local_ranks *out,
+				  az_error *err);
+
+/*
+ * PMIx first (PMIx_Get of PMIX_LOCAL_SIZE and PMIX_LOCAL_RANK) when the
+ * library was built with it and a PMIx server is present (PMIX_NAMESPACE
+ * and a PMIX_SERVER_URI* variable set), else az_local_ranks_from_env.  The
+ * PMIx client stays initialised until the process exits: finalising it
+ * before MPI_Init makes Open MPI's MPI_Init fail; PMIx nests MPI's own
+ * Init/Finalize pair inside it.  Asked once per process, then cached.
+ */
+az_status az_local_ranks_discover(const az_env *env, az_local_ranks *out,
+				  az_error *err);
+
+/* True when this build can ask PMIx. */
+bool az_local_ranks_have_pmix(void);
+
+/*
+ * Whether `ranks` are bound to CPUs of their own: this process's cpuset
+ * (`own_pus` PUs) is smaller than the one they were launched from,
+ * `launch_pus` (the Slurm task's, from its activation file), or with
+ * `launch_pus` 0 the launcher's (the parent process's cpuset, read from
+ * /proc), and srun did not run them with --cpu-bind=none
+ * (SLURM_CPU_BIND_TYPE "none").  Unknown counts give false: ranks that
+ * split a cpuset they do not share run fewer threads, never too many.
+ */
+bool az_local_ranks_bound(const az_local_ranks *ranks, const az_env *env,
+			  unsigned own_pus, unsigned launch_pus);
 
 /* --------------------------------------------------------- patch registry */
 
@@ -422,10 +501,91 @@ az_status az_runtime_snapshot(const char *language, const char *language_version
 /*
  * thread_info(): JSON with the threads in force and their provenance,
  * whether an activation file was read (and its path), the explicit
- * set_threads value (or null) and every loaded pool (kind, path, api,
- * threads).  Free with free().
+ * set_threads value (or null), every loaded pool (kind, path, api,
+ * threads), the co-located ranks ("ranks": local size and rank, source,
+ * bound; null when not launched as ranks), the worker share this process
+ * runs under ("worker": threads, workers; or null), the latest worker pool
+ * it started ("pool": workers, threads_per_worker; or null) and
+ * "oversubscription": running threads (workers x threads per worker: the
+ * latest pool's, else this process's own, times the workers of its share),
+ * the CPUs of the task (the budget's allocation), their ratio and the
+ * AUTOZYME_OVERSUBSCRIPTION policy.  Free with free().
  */
 az_status az_runtime_thread_info(char **json, az_error *err);
+
+/* ------------------------------------------------------------ worker pools */
+
+/*
+ * Nested pools: a process with T threads that starts W worker processes
+ * gives each max(1, T / W) threads and keeps T itself.  The languages call
+ * az_runtime_pool_start in the parent around pool creation, then
+ * az_runtime_enter_worker in each worker (fork children, initializers),
+ * or hand fresh workers az_runtime_worker_env.
+ *
+ * The oversubscription guard: when running threads exceed the task's CPUs
+ * (set_threads(n) with n x the workers of this process's share, or a pool
+ * of W x max(1, T / W)), AUTOZYME_OVERSUBSCRIPTION decides: "warn" (the
+ * default) prints one line on stderr, once per process; "error" refuses
+ * the call (AZ_ERR_INVALID, saying so); "ignore" says nothing.
+ */
+#define AZ_ENV_WORKER_SHARE "AUTOZYME_WORKER_SHARE"
+#define AZ_ENV_OVERSUBSCRIPTION "AUTOZYME_OVERSUBSCRIPTION"
+
+/* A parent's T threads shared by its W workers: "T/W" in AUTOZYME_WORKER_SHARE. */
+typedef struct az_worker_share {
+	unsigned threads; /* T, 1..AZ_THREADS_MAX */
+	unsigned workers; /* W, 1..AZ_THREADS_MAX */
+} az_worker_share;
+
+/* Parse "T/W", two counts from 1 to AZ_THREADS_MAX; `field` names it in errors. */
+az_status az_worker_share_parse(const char *text, const char *field,
+				az_worker_share *out, az_error *err);
+
+/* "T/W" into buf (24 bytes are enough). */
+void az_worker_share_format(const az_worker_share *share, char *buf,
+			    size_t len);
+
+/* What the guard does about oversubscription (AUTOZYME_OVERSUBSCRIPTION). */
+typedef enum az_oversubscription {
+	AZ_OVERSUB_WARN = 0, /* one line on stderr, once per process */
+	AZ_OVERSUB_ERROR,    /* refuse the call */
+	AZ_OVERSUB_IGNORE    /* say nothing */
+} az_oversubscription;
+
+/* "warn", "error" or "ignore"; NULL or empty is warn.  `field` names it in errors. */
+az_status az_oversubscription_parse(const char *text, const char *field,
+				    az_oversubscription *out, az_error *err);
+const char *az_oversubscription_name(az_oversubscription policy);
+
+/*
+ * The calling process is about to start a pool of `workers` (1 to
+ * AZ_THREADS_MAX) processes: *share receives its threads in force (the
+ * set_threads value, else the budget) and `workers`; threads is 0 when
+ * the budget is off (the workers get nothing).  The guard checks the pool;
+ * thread_info() reports it.  Nothing of the caller's own changes.
+ */
+az_status az_runtime_pool_start(unsigned workers, az_worker_share *share,
+				az_error *err);
+
+/*
+ * In a pool worker, before its work: run as a worker of `share` (NULL:
+ * AUTOZYME_WORKER_SHARE): max(1, T / W) threads (worker_share), every
+ * thread variable set to it (overriding), AUTOZYME_WORKER_SHARE exported
+ * for its own children, the loaded pools set to it.  A set_threads value
+ * inherited through fork is dropped: only the worker's own later
+ * set_threads overrides the share.
+ */
+az_status az_runtime_enter_worker(const az_worker_share *share, az_error *err);
+
+/*
+ * The variables a fresh worker of `share` must start with, as a JSON object
+ * of strings: each thread variable at max(1, T / W) and
+ * AUTOZYME_WORKER_SHARE, for launchers that take an environment (loky) or
+ * a parent that sets its own around the start (R's makeCluster).  Free
+ * with free().
+ */
+az_status az_runtime_worker_env(const az_worker_share *share, char **json,
+				az_error *err);
 
 #ifdef __cplusplus
 }

@@ -13,9 +13,10 @@
  *     "cores" (cores).  Unknown cpuset: SLURM_CPUS_PER_TASK (cpus_per_task),
  *     else one thread (fallback).
  *  b) tasks not bound to their own CPUs share the cpuset: with more than
- *     one local task it is split among them, at least 1 each (local_tasks).
- *     Only a known cpuset is split: the per-task fallbacks of a) already
- *     are one task's share.
+ *     one local task it is split among them, at least 1 each, credited to
+ *     whoever counted the tasks: Slurm (local_tasks), PMIx (pmix) or the
+ *     launcher's variables (mpi_env).  Only a known cpuset is split: the
+ *     per-task fallbacks of a) already are one task's share.
  *  c) SLURM_CPUS_PER_TASK wins when it is at most the allocation; a tie
  *     goes to it, because "Slurm gave you -c N" is the better answer to
  *     "why N threads?".  It counts PUs, so under the SMT policy "cores" it is
@@ -59,6 +60,8 @@ static const char *const provenance_names[] = {
 	[AZ_PROV_LOCAL_TASKS] = "local_tasks",
 	[AZ_PROV_WORKER_SHARE] = "worker_share",
 	[AZ_PROV_FALLBACK] = "fallback",
+	[AZ_PROV_PMIX] = "pmix",
+	[AZ_PROV_MPI_ENV] = "mpi_env",
 };
 #define PROVENANCE_COUNT (sizeof(provenance_names) / sizeof(provenance_names[0]))
 
@@ -100,6 +103,16 @@ static az_status validate_request(const az_request *req, az_error *err)
 			(int)req->kind);
 }
 
+static az_status validate_source(az_local_source source, az_error *err)
+{
+	if (source == AZ_LOCAL_SLURM || source == AZ_LOCAL_PMIX ||
+	    source == AZ_LOCAL_MPI_ENV)
+		return AZ_OK;
+	return azi_fail(err, AZ_ERR_INVALID,
+			"local_source: invalid value %d: expected slurm, pmix or mpi_env",
+			(int)source);
+}
+
 static az_status validate_input(const az_budget_input *in, az_error *err)
 {
 	az_status status = validate_request(&in->request, err);
@@ -114,7 +127,7 @@ static az_status validate_input(const az_budget_input *in, az_error *err)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"smt: invalid value %d: expected pus or cores",
 				(int)in->smt);
-	return AZ_OK;
+	return validate_source(in->local_source, err);
 }
 
 /* Lower *limit to value, crediting provenance, when value is at most it. */
@@ -128,6 +141,18 @@ static unsigned at_least_one(unsigned value)
 {
 	return value ? value : 1;
 }
+
+/* One of `n` (>= 1) equal shares of `value`, at least 1. */
+static unsigned share_of(unsigned value, unsigned n)
+{
+	return at_least_one(value / n);
+}
+
+static const az_provenance source_provenance[] = {
+	[AZ_LOCAL_SLURM] = AZ_PROV_LOCAL_TASKS,
+	[AZ_LOCAL_PMIX] = AZ_PROV_PMIX,
+	[AZ_LOCAL_MPI_ENV] = AZ_PROV_MPI_ENV,
+};
 
 static azi_limit cpuset_base(const az_budget_input *in)
 {
@@ -159,8 +184,8 @@ static azi_limit allocation(const az_budget_input *in)
 	double quota;
 
 	if (cpuset_known && !in->tasks_bound && in->local_tasks > 1)
-		limit = (azi_limit){ at_least_one(limit.value / in->local_tasks),
-				     AZ_PROV_LOCAL_TASKS };
+		limit = (azi_limit){ share_of(limit.value, in->local_tasks),
+				     source_provenance[in->local_source] };
 	if (in->cpus_per_task)
 		lower_to(&limit, cpus_per_task_in_units(in), AZ_PROV_CPUS_PER_TASK);
 	/* Compared as doubles: a quota of 1e300 CPUs must not overflow. */
@@ -223,10 +248,56 @@ az_status az_budget_decide(const az_budget_input *in, az_budget *out,
 	}
 	decide_request(in, out);
 	apply_site_max(in, out);
-	if (in->workers > 1) {
-		out->threads = at_least_one(out->threads / in->workers);
+	return az_budget_worker_share(out, in->workers ? in->workers : 1, out,
+				      err);
+}
+
+static az_status check_share(const az_budget *whole, unsigned n,
+			     const char *field, const az_budget *out,
+			     az_error *err)
+{
+	if (!whole || !out)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"%s: the budget and an output are required",
+				field);
+	if (n == 0)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"%s: invalid value 0: expected 1 or more", field);
+	return AZ_OK;
+}
+
+az_status az_budget_worker_share(const az_budget *whole, unsigned workers,
+				 az_budget *out, az_error *err)
+{
+	az_status status = check_share(whole, workers, "workers", out, err);
+
+	if (status != AZ_OK)
+		return status;
+	*out = *whole;
+	if (!whole->off && workers > 1) {
+		out->threads = share_of(whole->threads, workers);
 		out->provenance = AZ_PROV_WORKER_SHARE;
 	}
+	return AZ_OK;
+}
+
+az_status az_budget_rank_share(const az_budget *whole, unsigned ranks,
+			       az_local_source source, az_budget *out,
+			       az_error *err)
+{
+	az_status status = check_share(whole, ranks, "ranks", out, err);
+
+	if (status == AZ_OK)
+		status = validate_source(source, err);
+	if (status != AZ_OK)
+		return status;
+	*out = *whole;
+	if (whole->off || ranks < 2)
+		return AZ_OK;
+	out->threads = share_of(whole->threads, ranks);
+	out->allocation = share_of(whole->allocation, ranks);
+	out->provenance = out->allocation_provenance =
+		source_provenance[source];
 	return AZ_OK;
 }
 

@@ -11,10 +11,14 @@
  * environment this runtime exports: AUTOZYME_ACTIVATE and the variables.
  *
  * The budget comes from the plugin's activation file when it can be read,
- * else it is decided here like the plugin would outside Slurm: the task is
- * taken as bound (it owns its cpuset), with no local task count and no site
- * default or maximum.  Once set_threads() was called its value wins over
- * the budget; thread_info() still reports both.
+ * else it is decided here like the plugin would outside Slurm: the task
+ * owns its cpuset, unless it is one of several MPI ranks on the node that
+ * share it (PMIx or the launcher's variables, lib/ranks.c), with no site
+ * default or maximum.  Ranks that mpirun starts inside a Slurm task share
+ * that task's file the same way.  A pool worker then gets its share of its
+ * parent's threads (AUTOZYME_WORKER_SHARE, or az_runtime_enter_worker).
+ * Once set_threads() was called its value wins over the budget;
+ * thread_info() still reports both.
  *
  * Thread pools: set_threads(n) sets every loaded BLAS/OpenMP pool to n.
  * activate() gives each pool the value of its own variable when the user
@@ -53,6 +57,12 @@ typedef struct azi_runtime {
 	char *activation_error; /* why that file was not used, or NULL */
 	az_cpus cpus;           /* the budget's cpuset; list NULL when unknown */
 	unsigned explicit_threads; /* 0 until set_threads() */
+	bool ranks_known;
+	az_local_ranks ranks;   /* co-located ranks, asked once per process */
+	bool ranks_bound;
+	az_worker_share worker; /* the share it works under; workers 0: none */
+	az_worker_share pool;   /* the latest pool it started; workers 0: none */
+	bool warned;            /* the oversubscription line was printed */
 	az_registry *registry;
 	azi_active *active;     /* in activation order */
 	size_t n_active;
@@ -205,6 +215,33 @@ static void ensure_cores(azi_runtime *r)
 	az_topology_free(topo);
 }
 
+/* Lock held: the ranks sharing this node.  Asked once per process, even
+ * when the budget is not cached: PMIx is initialised at most once. */
+static const az_local_ranks *local_ranks(azi_runtime *r)
+{
+	az_env env = az_env_process();
+
+	if (!r->ranks_known &&
+	    az_local_ranks_discover(&env, &r->ranks, NULL) != AZ_OK)
+		r->ranks = (az_local_ranks){ 0 };
+	r->ranks_known = true;
+	return &r->ranks;
+}
+
+/* Several ranks on the node split the cpuset unless each has its own. */
+static void rank_input(azi_runtime *r, az_budget_input *in)
+{
+	const az_local_ranks *ranks = local_ranks(r);
+	az_env env = az_env_process();
+
+	if (ranks->size < 2)
+		return;
+	in->local_tasks = ranks->size;
+	in->local_source = ranks->source;
+	in->tasks_bound = r->ranks_bound =
+		az_local_ranks_bound(ranks, &env, r->cpus.pus, 0);
+}
+
 static az_status discover_budget(azi_runtime *r, az_error *err)
 {
 	az_env env = az_env_process();
@@ -214,12 +251,72 @@ static az_status discover_budget(azi_runtime *r, az_error *err)
 	if (status != AZ_OK)
 		return status;
 	discover_cpus(r);
+	rank_input(r, &in);
 	in.cpuset_pus = r->cpus.pus;
 	in.cpuset_cores = r->cpus.cores;
 	if (az_cgroup_quota("/proc/self", &in.quota_cpus, NULL) != AZ_OK)
 		in.quota_cpus = 0;
 	in.cpus_per_task = env_cpus_per_task(&env);
 	return az_budget_decide(&in, &r->budget, err);
+}
+
+/*
+ * Ranks that mpirun started inside a Slurm task (a batch script, an srun
+ * step) share the budget of the task's activation file: bound ones run on
+ * their own cpuset when it is smaller, unbound ones split the budget.
+ * Ranks that are the step's own tasks (srun) are what the file was
+ * decided for.
+ */
+static az_status share_file_budget(azi_runtime *r, az_error *err)
+{
+	const az_local_ranks *ranks = local_ranks(r);
+	az_env env = az_env_process();
+	az_cpus task = r->cpus;
+
+	if (ranks->size < 2 || ranks->slurm_tasks || r->budget.off)
+		return AZ_OK;
+	r->cpus = (az_cpus){ 0 };
+	discover_cpus(r);
+	r->ranks_bound = az_local_ranks_bound(ranks, &env, r->cpus.pus,
+					      task.pus);
+	if (!r->ranks_bound) {
+		az_cpus_release(&r->cpus);
+		r->cpus = task;
+		return az_budget_rank_share(&r->budget, ranks->size,
+					    ranks->source, &r->budget, err);
+	}
+	az_cpus_release(&task);
+	if (r->cpus.pus < r->budget.threads) {
+		r->budget.threads = r->budget.allocation = r->cpus.pus;
+		r->budget.provenance = r->budget.allocation_provenance =
+			AZ_PROV_CPUSET;
+	}
+	return AZ_OK;
+}
+
+/* Lock held: `share` of the parent's threads over the budget so far. */
+static az_status apply_share(azi_runtime *r, const az_worker_share *share,
+			     az_error *err)
+{
+	az_budget whole = r->budget;
+
+	if (!whole.off)
+		whole.threads = share->threads;
+	r->worker = *share;
+	return az_budget_worker_share(&whole, share->workers, &r->budget, err);
+}
+
+/* A fresh worker: the share its parent exported. */
+static az_status env_worker_share(azi_runtime *r, az_error *err)
+{
+	const char *text = getenv(AZ_ENV_WORKER_SHARE);
+	az_worker_share share;
+	az_status status;
+
+	if (!text || !*text)
+		return AZ_OK;
+	status = az_worker_share_parse(text, AZ_ENV_WORKER_SHARE, &share, err);
+	return status == AZ_OK ? apply_share(r, &share, err) : status;
 }
 
 /* Clear what a failed attempt left, so that the next call starts afresh. */
@@ -229,6 +326,8 @@ static void forget_budget_inputs(azi_runtime *r)
 	free(r->activation_error);
 	r->activation_path = r->activation_error = NULL;
 	az_cpus_release(&r->cpus);
+	r->worker = (az_worker_share){ 0 };
+	r->ranks_bound = false;
 }
 
 /* Lock held.  A failure (a malformed AUTOZYME_THREADS) is not cached. */
@@ -240,11 +339,10 @@ static az_status ensure_budget(az_error *err)
 		return AZ_OK;
 	forget_budget_inputs(&rt);
 	rt.from_file = read_activation_file(&rt);
-	if (rt.from_file) {
-		rt.budget_known = true;
-		return AZ_OK;
-	}
-	status = discover_budget(&rt, err);
+	status = rt.from_file ? share_file_budget(&rt, err)
+			      : discover_budget(&rt, err);
+	if (status == AZ_OK)
+		status = env_worker_share(&rt, err);
 	rt.budget_known = status == AZ_OK;
 	return status;
 }
@@ -274,6 +372,72 @@ bool az_runtime_from_activation_file(void)
 	return from_file;
 }
 
+/* -------------------------------------------------------------- the guard */
+
+/* Threads per worker of `share`: the budget's one rule for it. */
+static unsigned threads_per_worker(const az_worker_share *share)
+{
+	az_budget whole = { .threads = share->threads }, each;
+
+	if (az_budget_worker_share(&whole, share->workers, &each, NULL) != AZ_OK)
+		return share->threads;
+	return each.threads;
+}
+
+static const char *plural(unsigned count)
+{
+	return count == 1 ? "" : "s";
+}
+
+/*
+ * Lock held.  `workers` x `threads` running against the CPUs of the task
+ * (the budget's allocation); `what` names the cause for the message.  As
+ * AUTOZYME_OVERSUBSCRIPTION says: one warning line per process (a fork
+ * child of a process that warned stays silent), a refusal, or nothing.
+ * A bad policy is refused whatever the count, so that it shows at once.
+ */
+static az_status guard(const char *what, unsigned workers, unsigned threads,
+		       az_error *err)
+{
+	unsigned running = workers * threads, cpus = rt.budget.allocation;
+	az_oversubscription policy;
+	az_status status = az_oversubscription_parse(
+		getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
+		&policy, err);
+	char line[AZ_ERROR_MAX / 2];
+
+	if (status != AZ_OK || !rt.budget_known || !cpus || running <= cpus ||
+	    policy == AZ_OVERSUB_IGNORE)
+		return status;
+	snprintf(line, sizeof(line),
+		 "%s runs %u threads on %u CPU%s (%.2fx oversubscribed)", what,
+		 running, cpus, plural(cpus), (double)running / cpus);
+	if (policy == AZ_OVERSUB_ERROR)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"%s: refused by %s=error (warn or ignore allow it)",
+				line, AZ_ENV_OVERSUBSCRIPTION);
+	if (!rt.warned)
+		fprintf(stderr,
+			"autozyme: warning: %s; %s=ignore silences this, =error refuses it\n",
+			line, AZ_ENV_OVERSUBSCRIPTION);
+	rt.warned = true;
+	return AZ_OK;
+}
+
+/* Lock held: set_threads(n) in this process, in each worker of its share. */
+static az_status guard_set_threads(unsigned threads, az_error *err)
+{
+	char what[96];
+
+	if (!rt.worker.workers) {
+		snprintf(what, sizeof(what), "set_threads(%u)", threads);
+		return guard(what, 1, threads, err);
+	}
+	snprintf(what, sizeof(what), "set_threads(%u) in each of %u workers",
+		 threads, rt.worker.workers);
+	return guard(what, rt.worker.workers, threads, err);
+}
+
 /* ------------------------------------------------------------ the threads */
 
 /*
@@ -290,7 +454,8 @@ static void mark_as_user_values(const az_env *env)
 /*
  * The budget is decided first, from the environment as the process found
  * it (set_threads() rewrites AUTOZYME_THREADS); thread_info() reports it
- * beside n.  A malformed request only leaves it for later.  n is
+ * beside n.  A malformed request only leaves it for later.  The guard
+ * checks n first (times the workers of this process's share).  n is
  * remembered once the variables hold it, even when a pool then refuses.
  */
 az_status az_runtime_set_threads(unsigned threads, az_error *err)
@@ -305,8 +470,11 @@ az_status az_runtime_set_threads(unsigned threads, az_error *err)
 				threads, AZ_THREADS_MAX);
 	runtime_lock();
 	ensure_budget(NULL);
-	status = az_thread_vars_apply(&env, NULL, threads,
-				      AZ_OVERRIDE_USER_VALUES, NULL, err);
+	status = guard_set_threads(threads, err);
+	if (status == AZ_OK)
+		status = az_thread_vars_apply(&env, NULL, threads,
+					      AZ_OVERRIDE_USER_VALUES, NULL,
+					      err);
 	if (status == AZ_OK) {
 		mark_as_user_values(&env);
 		rt.explicit_threads = threads;
@@ -422,6 +590,146 @@ static az_status apply_threads(az_error *err)
 	if (status == AZ_OK)
 		status = set_pools_by_kind(&env, threads, err);
 	return status;
+}
+
+/* ----------------------------------------------------------- worker pools */
+
+static az_status check_workers(unsigned workers, const char *call,
+			       az_error *err)
+{
+	if (workers >= 1 && workers <= AZ_THREADS_MAX)
+		return AZ_OK;
+	return azi_fail(err, AZ_ERR_INVALID,
+			"%s: invalid worker count %u: expected an integer from 1 to %u",
+			call, workers, AZ_THREADS_MAX);
+}
+
+/* Lock held: the guard on a pool of `share`, then thread_info's record. */
+static az_status start_pool(const az_worker_share *share, az_error *err)
+{
+	unsigned each = threads_per_worker(share);
+	char what[96];
+	az_status status;
+
+	snprintf(what, sizeof(what), "a pool of %u workers x %u thread%s",
+		 share->workers, each, plural(each));
+	status = guard(what, share->workers, each, err);
+	if (status == AZ_OK)
+		rt.pool = *share;
+	return status;
+}
+
+az_status az_runtime_pool_start(unsigned workers, az_worker_share *share,
+				az_error *err)
+{
+	unsigned threads;
+	bool off;
+	az_status status = check_workers(workers, "pool_start", err);
+
+	if (status != AZ_OK)
+		return status;
+	if (!share)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"pool_start: expected an output for the share");
+	runtime_lock();
+	status = current_threads(&threads, &off, err);
+	if (status == AZ_OK) {
+		*share = (az_worker_share){ off ? 0 : threads, workers };
+		if (!off)
+			status = start_pool(share, err);
+	}
+	unlock_mutex();
+	return status;
+}
+
+/* The share to enter: `given`, else AUTOZYME_WORKER_SHARE. */
+static az_status worker_share_of(const az_worker_share *given,
+				 az_worker_share *out, az_error *err)
+{
+	if (!given)
+		return az_worker_share_parse(getenv(AZ_ENV_WORKER_SHARE),
+					     AZ_ENV_WORKER_SHARE, out, err);
+	if (given->threads < 1 || given->threads > AZ_THREADS_MAX)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"worker share: invalid thread count %u: expected an integer from 1 to %u",
+				given->threads, AZ_THREADS_MAX);
+	*out = *given;
+	return check_workers(given->workers, "worker share", err);
+}
+
+/*
+ * Lock held.  The worker's variables all hold its share, written as
+ * AutoZyme's (injected, so a later activate() treats them as the budget),
+ * and AUTOZYME_WORKER_SHARE passes it on to the worker's own children.
+ */
+static az_status export_share(const az_worker_share *share, unsigned threads,
+			      az_error *err)
+{
+	az_env env = az_env_process();
+	char text[32];
+	size_t changed;
+	az_status status = az_thread_vars_apply(&env, NULL, threads,
+						AZ_OVERRIDE_USER_VALUES, NULL,
+						err);
+
+	if (status != AZ_OK)
+		return status;
+	az_worker_share_format(share, text, sizeof(text));
+	if (setenv(AZ_ENV_WORKER_SHARE, text, 1) != 0)
+		return azi_fail(err, AZ_ERR_SYSTEM,
+				"%s: could not set the variable",
+				AZ_ENV_WORKER_SHARE);
+	return az_pools_set_threads(threads, &changed, err);
+}
+
+/* A fork child also inherits its parent's set_threads and pool: not its own. */
+az_status az_runtime_enter_worker(const az_worker_share *share, az_error *err)
+{
+	az_worker_share entered;
+	az_status status = worker_share_of(share, &entered, err);
+
+	if (status != AZ_OK)
+		return status;
+	runtime_lock();
+	status = ensure_budget(err);
+	if (status == AZ_OK) {
+		rt.explicit_threads = 0;
+		rt.pool = (az_worker_share){ 0 };
+		status = apply_share(&rt, &entered, err);
+	}
+	if (status == AZ_OK && !rt.budget.off)
+		status = export_share(&entered, rt.budget.threads, err);
+	unlock_mutex();
+	return status;
+}
+
+az_status az_runtime_worker_env(const az_worker_share *share, char **json,
+				az_error *err)
+{
+	const char *const *vars = az_thread_vars_default();
+	az_worker_share checked;
+	char count[16], text[32];
+	cJSON *root;
+	bool ok;
+	az_status status;
+
+	if (!share || !json)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"worker_env: expected a share and an output");
+	status = worker_share_of(share, &checked, err);
+	if (status != AZ_OK)
+		return status;
+	snprintf(count, sizeof(count), "%u", threads_per_worker(&checked));
+	az_worker_share_format(&checked, text, sizeof(text));
+	root = cJSON_CreateObject();
+	ok = root != NULL;
+	for (; ok && *vars; vars++)
+		ok = cJSON_AddStringToObject(root, *vars, count) != NULL;
+	ok = ok && cJSON_AddStringToObject(root, AZ_ENV_WORKER_SHARE, text);
+	*json = ok ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	return *json ? AZ_OK
+		     : azi_fail(err, AZ_ERR_NOMEM, "worker_env: out of memory");
 }
 
 /* ---------------------------------------------------------- the registry */
@@ -815,6 +1123,83 @@ static az_status add_pools(cJSON *root, az_error *err)
 	return status;
 }
 
+/* Lock held: the co-located ranks; null when not launched as several. */
+static bool add_ranks(cJSON *root)
+{
+	const az_local_ranks *ranks = &rt.ranks;
+	cJSON *obj;
+
+	if (ranks->size < 2)
+		return cJSON_AddNullToObject(root, "ranks") != NULL;
+	obj = cJSON_AddObjectToObject(root, "ranks");
+	return obj && add_count(obj, "local_size", true, ranks->size) &&
+	       add_count(obj, "local_rank", true, ranks->rank) &&
+	       add_text(obj, "source",
+			az_provenance_name(ranks->source == AZ_LOCAL_PMIX ?
+					   AZ_PROV_PMIX : AZ_PROV_MPI_ENV)) &&
+	       cJSON_AddBoolToObject(obj, "slurm_tasks", ranks->slurm_tasks) &&
+	       cJSON_AddBoolToObject(obj, "bound", rt.ranks_bound);
+}
+
+/* A worker share under `key`; null when there is none. */
+static bool add_share(cJSON *root, const char *key,
+		      const az_worker_share *share)
+{
+	cJSON *obj;
+
+	if (!share->workers)
+		return cJSON_AddNullToObject(root, key) != NULL;
+	obj = cJSON_AddObjectToObject(root, key);
+	return obj && add_count(obj, "threads", true, share->threads) &&
+	       add_count(obj, "workers", true, share->workers) &&
+	       add_count(obj, "threads_per_worker", true,
+			 threads_per_worker(share));
+}
+
+/*
+ * Lock held: what runs, as workers x threads per worker: the latest pool
+ * this process started, else this process (times the workers of the share
+ * it works under).  *threads is 0 when the budget is off.
+ */
+static void running(unsigned *workers, unsigned *threads)
+{
+	bool off = !rt.explicit_threads && rt.budget.off;
+
+	if (rt.pool.workers) {
+		*workers = rt.pool.workers;
+		*threads = threads_per_worker(&rt.pool);
+		return;
+	}
+	*workers = rt.worker.workers ? rt.worker.workers : 1;
+	*threads = off ? 0 : rt.explicit_threads ? rt.explicit_threads
+						 : rt.budget.threads;
+}
+
+/* Lock held: running threads against the task's CPUs, and the policy. */
+static az_status add_oversubscription(cJSON *root, az_error *err)
+{
+	unsigned workers, threads, cpus = rt.budget.allocation;
+	az_oversubscription policy;
+	cJSON *obj;
+	az_status status = az_oversubscription_parse(
+		getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
+		&policy, err);
+
+	if (status != AZ_OK)
+		return status;
+	running(&workers, &threads);
+	obj = cJSON_AddObjectToObject(root, "oversubscription");
+	if (obj && add_count(obj, "workers", true, workers) &&
+	    add_count(obj, "threads_per_worker", threads, threads) &&
+	    add_count(obj, "running_threads", threads, workers * threads) &&
+	    add_count(obj, "cpus", cpus, cpus) &&
+	    add_count(obj, "ratio", threads && cpus,
+		      cpus ? (double)workers * threads / cpus : 0) &&
+	    add_text(obj, "policy", az_oversubscription_name(policy)))
+		return AZ_OK;
+	return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
+}
+
 /* Lock held. */
 static az_status build_thread_info(cJSON *root, az_error *err)
 {
@@ -822,9 +1207,12 @@ static az_status build_thread_info(cJSON *root, az_error *err)
 
 	if (status != AZ_OK)
 		return status;
-	if (!add_threads(root) || !add_budget(root) || !add_sources(root))
+	if (!add_threads(root) || !add_budget(root) || !add_sources(root) ||
+	    !add_ranks(root) || !add_share(root, "worker", &rt.worker) ||
+	    !add_share(root, "pool", &rt.pool))
 		return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
-	return add_pools(root, err);
+	status = add_oversubscription(root, err);
+	return status == AZ_OK ? add_pools(root, err) : status;
 }
 
 az_status az_runtime_thread_info(char **json, az_error *err)

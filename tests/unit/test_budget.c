@@ -57,6 +57,27 @@ static budget_case cases[] = {
 	CASE("one unbound task keeps the cpuset",
 	     IN(.cpuset_pus = 8, .local_tasks = 1),
 	     8, P(CPUSET), 8, P(CPUSET)),
+	/* MPI ranks counted outside Slurm */
+	CASE("mpirun --bind-to none -np 2 on 8 CPUs, PMIx: 4 each",
+	     IN(.cpuset_pus = 8, .local_tasks = 2,
+		.local_source = AZ_LOCAL_PMIX),
+	     4, P(PMIX), 4, P(PMIX)),
+	CASE("-np 3 on 8 CPUs, launcher variables: 2 each",
+	     IN(.cpuset_pus = 8, .local_tasks = 3,
+		.local_source = AZ_LOCAL_MPI_ENV),
+	     2, P(MPI_ENV), 2, P(MPI_ENV)),
+	CASE("bound PMIx ranks keep their cpuset",
+	     IN(.cpuset_pus = 2, .local_tasks = 4, .tasks_bound = true,
+		.local_source = AZ_LOCAL_PMIX),
+	     2, P(CPUSET), 2, P(CPUSET)),
+	CASE("a request below an MPI rank's share",
+	     IN(COUNT(1), .cpuset_pus = 8, .local_tasks = 2,
+		.local_source = AZ_LOCAL_MPI_ENV),
+	     1, P(REQUEST), 4, P(MPI_ENV)),
+	CASE("a request above an MPI rank's share is clamped",
+	     IN(COUNT(8), .cpuset_pus = 8, .local_tasks = 2,
+		.local_source = AZ_LOCAL_PMIX),
+	     4, P(PMIX), 4, P(PMIX), CLAMPED(8)),
 	CASE("-n2 -c1 unbound on 4 CPUs: cpus_per_task wins",
 	     IN(.cpuset_pus = 4, .cpus_per_task = 1, .local_tasks = 2),
 	     1, P(CPUS_PER_TASK), 1, P(CPUS_PER_TASK)),
@@ -268,6 +289,8 @@ static invalid_case invalid_cases[] = {
 	{ "infinite quota", { .quota_cpus = INFINITY }, "quota_cpus" },
 	{ "minus infinite quota", { .quota_cpus = -INFINITY }, "quota_cpus" },
 	{ "unknown smt policy", { .smt = (az_smt_policy)7 }, "smt" },
+	{ "unknown local source", { .local_source = (az_local_source)3 },
+	  "local_source" },
 };
 
 ParameterizedTestParameters(budget, rejects)
@@ -323,13 +346,13 @@ Test(provenance, names_are_stable)
 	static const char *const expected[] = {
 		"request", "request_off", "site_default", "site_max",
 		"cpuset", "cores", "cpus_per_task", "cgroup_quota",
-		"local_tasks", "worker_share", "fallback",
+		"local_tasks", "worker_share", "fallback", "pmix", "mpi_env",
 	};
 	unsigned i;
 
 	cr_assert_eq(sizeof(expected) / sizeof(expected[0]),
-		     AZ_PROV_FALLBACK + 1);
-	for (i = 0; i <= AZ_PROV_FALLBACK; i++)
+		     AZ_PROV_MPI_ENV + 1);
+	for (i = 0; i <= AZ_PROV_MPI_ENV; i++)
 		cr_expect_str_eq(az_provenance_name((az_provenance)i),
 				 expected[i]);
 }
@@ -339,7 +362,7 @@ Test(provenance, names_round_trip)
 	az_provenance back;
 	unsigned i;
 
-	for (i = 0; i <= AZ_PROV_FALLBACK; i++) {
+	for (i = 0; i <= AZ_PROV_MPI_ENV; i++) {
 		back = (az_provenance)-1;
 		cr_expect_eq(az_provenance_from_name(
 				     az_provenance_name((az_provenance)i),
@@ -367,7 +390,7 @@ Test(provenance, rejects_unknown_names)
 
 Test(provenance, out_of_range_value_has_a_name)
 {
-	cr_expect_str_eq(az_provenance_name((az_provenance)(AZ_PROV_FALLBACK + 1)),
+	cr_expect_str_eq(az_provenance_name((az_provenance)(AZ_PROV_MPI_ENV + 1)),
 			 "unknown");
 	cr_expect_str_eq(az_provenance_name((az_provenance)-1), "unknown");
 }
@@ -435,4 +458,100 @@ Test(clamp_message, truncates_inside_the_buffer)
 	az_budget_clamp_message(&b, msg, 0);
 	cr_expect_eq(msg[0], 'x', "wrote into a zero-length buffer");
 	az_budget_clamp_message(&b, NULL, 0);
+}
+
+/* ------------------------------------------------- worker and rank shares */
+
+static const az_budget whole_8 = {
+	.threads = 8, .provenance = AZ_PROV_REQUEST, .allocation = 16,
+	.allocation_provenance = AZ_PROV_CPUSET,
+};
+
+Test(shares, workers_split_the_threads_not_the_allocation)
+{
+	az_budget out;
+
+	cr_assert_eq(az_budget_worker_share(&whole_8, 3, &out, NULL), AZ_OK);
+	cr_expect_eq(out.threads, 2);
+	cr_expect_eq(out.provenance, AZ_PROV_WORKER_SHARE);
+	cr_expect_eq(out.allocation, 16);
+	cr_expect_eq(out.allocation_provenance, AZ_PROV_CPUSET);
+	cr_assert_eq(az_budget_worker_share(&whole_8, 64, &out, NULL), AZ_OK);
+	cr_expect_eq(out.threads, 1, "at least one thread each");
+}
+
+Test(shares, one_worker_or_rank_keeps_the_budget)
+{
+	az_budget out;
+
+	cr_assert_eq(az_budget_worker_share(&whole_8, 1, &out, NULL), AZ_OK);
+	cr_expect_eq(memcmp(&out, &whole_8, sizeof(out)), 0);
+	cr_assert_eq(az_budget_rank_share(&whole_8, 1, AZ_LOCAL_PMIX, &out,
+					  NULL), AZ_OK);
+	cr_expect_eq(memcmp(&out, &whole_8, sizeof(out)), 0);
+}
+
+Test(shares, ranks_split_threads_and_allocation)
+{
+	az_budget out;
+
+	cr_assert_eq(az_budget_rank_share(&whole_8, 3, AZ_LOCAL_PMIX, &out,
+					  NULL), AZ_OK);
+	cr_expect_eq(out.threads, 2);
+	cr_expect_eq(out.allocation, 5);
+	cr_expect_eq(out.provenance, AZ_PROV_PMIX);
+	cr_expect_eq(out.allocation_provenance, AZ_PROV_PMIX);
+	cr_assert_eq(az_budget_rank_share(&whole_8, 2, AZ_LOCAL_MPI_ENV, &out,
+					  NULL), AZ_OK);
+	cr_expect_eq(out.provenance, AZ_PROV_MPI_ENV);
+	cr_assert_eq(az_budget_rank_share(&whole_8, 2, AZ_LOCAL_SLURM, &out,
+					  NULL), AZ_OK);
+	cr_expect_eq(out.provenance, AZ_PROV_LOCAL_TASKS);
+}
+
+Test(shares, off_stays_off)
+{
+	az_budget off = { .off = true, .provenance = AZ_PROV_REQUEST_OFF,
+			  .allocation = 4 }, out;
+
+	cr_assert_eq(az_budget_worker_share(&off, 4, &out, NULL), AZ_OK);
+	cr_expect(out.off);
+	cr_expect_eq(out.provenance, AZ_PROV_REQUEST_OFF);
+	cr_assert_eq(az_budget_rank_share(&off, 4, AZ_LOCAL_PMIX, &out, NULL),
+		     AZ_OK);
+	cr_expect(out.off);
+	cr_expect_eq(out.allocation, 4);
+}
+
+Test(shares, refuse_zero_and_missing_arguments)
+{
+	az_budget out;
+	az_error err = { "" };
+
+	cr_expect_eq(az_budget_worker_share(&whole_8, 0, &out, &err),
+		     AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message, "workers: invalid value 0: expected 1 or more");
+	cr_expect_eq(az_budget_rank_share(&whole_8, 0, AZ_LOCAL_PMIX, &out,
+					  &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message, "ranks: invalid value 0: expected 1 or more");
+	cr_expect_eq(az_budget_rank_share(&whole_8, 2, (az_local_source)9,
+					  &out, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "local_source: invalid value 9: expected slurm, pmix or mpi_env");
+	cr_expect_eq(az_budget_worker_share(NULL, 2, &out, NULL),
+		     AZ_ERR_INVALID);
+	cr_expect_eq(az_budget_worker_share(&whole_8, 2, NULL, NULL),
+		     AZ_ERR_INVALID);
+}
+
+Test(shares, decide_splits_workers_like_worker_share)
+{
+	az_budget_input in = { .cpuset_pus = 8, .workers = 3 };
+	az_budget decided, whole, shared;
+
+	decide(&in, &decided);
+	in.workers = 0;
+	decide(&in, &whole);
+	cr_assert_eq(az_budget_worker_share(&whole, 3, &shared, NULL), AZ_OK);
+	cr_expect_eq(memcmp(&decided, &shared, sizeof(shared)), 0);
 }

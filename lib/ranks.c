@@ -1,0 +1,293 @@
+/*
+ * Co-located ranks: how many processes of one parallel launch (mpirun,
+ * srun) run on this node, and which one this is, so that unbound ranks
+ * can split the CPUs they share.
+ *
+ * PMIx is asked first, when the library was built with it and a PMIx
+ * server launched the process (PMIX_NAMESPACE and PMIX_SERVER_URI* are
+ * set): Open MPI's mpirun and srun --mpi=pmix both serve PMIX_LOCAL_SIZE
+ * and PMIX_LOCAL_RANK.  Without it the launcher's variables stand in:
+ * Open MPI's OMPI_COMM_WORLD_LOCAL_*, else an srun task's
+ * SLURM_STEP_TASKS_PER_NODE and SLURM_LOCALID.  SLURM_TASKS_PER_NODE is
+ * not one of them: a batch script has it too (the job's tasks), while it
+ * is one process.
+ *
+ * The PMIx client is initialised once and never finalised before exit:
+ * with Open MPI 4.1 and PMIx 4.2, PMIx_Init then PMIx_Finalize makes a
+ * later MPI_Init fail ("getting local rank failed"), and leaving the
+ * client initialised without a final PMIx_Finalize makes mpirun report the
+ * process as "exiting improperly" (both measured).  PMIx counts its
+ * Init/Finalize pairs, so MPI's own pair nests inside ours and the last
+ * PMIx_Finalize, at exit, is ours; a fork child must not send it for its
+ * parent, hence the pid check.
+ */
+#include "config.h"
+
+#include <hwloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef HAVE_PMIX
+#include <pmix.h>
+#endif
+
+#include "internal.h"
+
+/* Far above any node's ranks; keeps counts and indexes in an unsigned. */
+#define AZ_RANKS_MAX (1u << 24)
+
+/* A number the launcher set, at least `min`; false when unset or not one. */
+static bool env_number(const az_env *env, const char *name, unsigned min,
+		       unsigned *value)
+{
+	const char *text = env->get(env->ctx, name);
+
+	return text && az_count_parse(text, name, min, AZ_RANKS_MAX, value,
+				      NULL) == AZ_OK;
+}
+
+/* Read one "N" or "N(xR)" group at *text; false when malformed. */
+static bool tasks_group(const char **text, unsigned long *tasks,
+			unsigned long *repeat)
+{
+	char *end;
+
+	*tasks = strtoul(*text, &end, 10);
+	if (end == *text || *tasks == 0 || *tasks > AZ_RANKS_MAX)
+		return false;
+	*repeat = 1;
+	if (strncmp(end, "(x", 2) == 0) {
+		const char *digits = end + 2;
+
+		*repeat = strtoul(digits, &end, 10);
+		if (end == digits || *repeat == 0 || *end != ')')
+			return false;
+		end++;
+	}
+	*text = end;
+	return true;
+}
+
+/*
+ * Slurm's compressed per-node task counts ("2(x3),1": three nodes of 2,
+ * then one of 1): the count of node `index`, 0 when out of range or
+ * malformed.
+ */
+static unsigned tasks_on_node(const char *text, unsigned index)
+{
+	unsigned long tasks, repeat, node = 0;
+
+	while (text && tasks_group(&text, &tasks, &repeat)) {
+		if (index < node + repeat)
+			return (unsigned)tasks;
+		node += repeat;
+		if (*text != ',')
+			return 0;
+		text++;
+	}
+	return 0;
+}
+
+/* Open MPI's mpirun exports the local size and rank of every rank. */
+static bool from_open_mpi(const az_env *env, az_local_ranks *out)
+{
+	unsigned size, rank;
+
+	if (!env_number(env, "OMPI_COMM_WORLD_LOCAL_SIZE", 1, &size) ||
+	    !env_number(env, "OMPI_COMM_WORLD_LOCAL_RANK", 0, &rank) ||
+	    rank >= size)
+		return false;
+	*out = (az_local_ranks){ .size = size, .rank = rank,
+				 .source = AZ_LOCAL_MPI_ENV };
+	return true;
+}
+
+/* An srun task: its step's count on its node, and its local id. */
+static bool from_srun(const az_env *env, az_local_ranks *out)
+{
+	unsigned node, rank, size;
+
+	if (!env_number(env, "SLURM_NODEID", 0, &node) ||
+	    !env_number(env, "SLURM_LOCALID", 0, &rank))
+		return false;
+	size = tasks_on_node(env->get(env->ctx, "SLURM_STEP_TASKS_PER_NODE"),
+			     node);
+	if (!size || rank >= size)
+		return false;
+	*out = (az_local_ranks){ .size = size, .rank = rank,
+				 .source = AZ_LOCAL_MPI_ENV,
+				 .slurm_tasks = true };
+	return true;
+}
+
+az_status az_local_ranks_from_env(const az_env *env, az_local_ranks *out,
+				  az_error *err)
+{
+	if (!env || !out)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"local ranks: an environment and an output are required");
+	*out = (az_local_ranks){ 0 };
+	if (!from_open_mpi(env, out))
+		from_srun(env, out);
+	return AZ_OK;
+}
+
+#ifdef HAVE_PMIX
+
+/* The variables a PMIx server sets for its clients, any release. */
+static bool pmix_server_present(const az_env *env)
+{
+	static const char *const uris[] = {
+		"PMIX_SERVER_URI41", "PMIX_SERVER_URI4", "PMIX_SERVER_URI3",
+		"PMIX_SERVER_URI21", "PMIX_SERVER_URI2", "PMIX_SERVER_URI",
+		NULL
+	};
+	const char *nspace = env->get(env->ctx, "PMIX_NAMESPACE");
+	size_t i;
+
+	if (!nspace || !*nspace)
+		return false;
+	for (i = 0; uris[i]; i++)
+		if (env->get(env->ctx, uris[i]))
+			return true;
+	return false;
+}
+
+static pid_t pmix_owner;
+
+static void pmix_release(void)
+{
+	if (getpid() == pmix_owner)
+		PMIx_Finalize(NULL, 0);
+}
+
+/* A job-level value (asked of the wildcard rank), else the process's own. */
+static bool pmix_number(const pmix_proc_t *me, const char *key,
+			unsigned *value)
+{
+	pmix_proc_t job;
+	pmix_value_t *val = NULL;
+	bool found;
+
+	PMIX_LOAD_PROCID(&job, me->nspace, PMIX_RANK_WILDCARD);
+	if (PMIx_Get(&job, key, NULL, 0, &val) != PMIX_SUCCESS &&
+	    PMIx_Get(me, key, NULL, 0, &val) != PMIX_SUCCESS)
+		return false;
+	found = true;
+	if (val->type == PMIX_UINT16)
+		*value = val->data.uint16;
+	else if (val->type == PMIX_UINT32)
+		*value = val->data.uint32;
+	else
+		found = false;
+	PMIX_VALUE_RELEASE(val);
+	return found;
+}
+
+static az_local_ranks pmix_ranks;
+
+/* Once per process (see the top of this file for why it stays open). */
+static void ask_pmix(void)
+{
+	pmix_proc_t me;
+	unsigned size, rank;
+
+	if (PMIx_Init(&me, NULL, 0) != PMIX_SUCCESS)
+		return;
+	pmix_owner = getpid();
+	atexit(pmix_release);
+	if (!pmix_number(&me, PMIX_LOCAL_SIZE, &size) || size == 0 ||
+	    !pmix_number(&me, PMIX_LOCAL_RANK, &rank) || rank >= size)
+		return;
+	pmix_ranks = (az_local_ranks){
+		.size = size, .rank = rank, .source = AZ_LOCAL_PMIX,
+		/* srun --mpi=pmix names its namespaces so */
+		.slurm_tasks = strncmp(me.nspace, "slurm.pmix.", 11) == 0,
+	};
+}
+
+static pthread_once_t pmix_once = PTHREAD_ONCE_INIT;
+
+static bool from_pmix(const az_env *env, az_local_ranks *out)
+{
+	if (!pmix_server_present(env))
+		return false;
+	pthread_once(&pmix_once, ask_pmix);
+	*out = pmix_ranks;
+	return out->size != 0;
+}
+
+bool az_local_ranks_have_pmix(void)
+{
+	return true;
+}
+
+#else
+
+static bool from_pmix(const az_env *env, az_local_ranks *out)
+{
+	(void)env;
+	(void)out;
+	return false;
+}
+
+bool az_local_ranks_have_pmix(void)
+{
+	return false;
+}
+
+#endif
+
+az_status az_local_ranks_discover(const az_env *env, az_local_ranks *out,
+				  az_error *err)
+{
+	if (!env || !out)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"local ranks: an environment and an output are required");
+	if (from_pmix(env, out))
+		return AZ_OK;
+	return az_local_ranks_from_env(env, out, err);
+}
+
+/* PUs in the cpuset of the parent process (the launcher); 0 when unknown. */
+static unsigned parent_pus(void)
+{
+	char path[64], line[4096];
+	unsigned pus = 0;
+	FILE *status;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)getppid());
+	status = fopen(path, "re");
+	if (!status)
+		return 0;
+	while (fgets(line, sizeof(line), status))
+		if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
+			hwloc_bitmap_t set = hwloc_bitmap_alloc();
+			int weight;
+
+			if (set && hwloc_bitmap_list_sscanf(set, line + 18) == 0 &&
+			    (weight = hwloc_bitmap_weight(set)) > 0)
+				pus = (unsigned)weight;
+			hwloc_bitmap_free(set);
+			break;
+		}
+	fclose(status);
+	return pus;
+}
+
+bool az_local_ranks_bound(const az_local_ranks *ranks, const az_env *env,
+			  unsigned own_pus, unsigned launch_pus)
+{
+	const char *bind = env ? env->get(env->ctx, "SLURM_CPU_BIND_TYPE") : NULL;
+
+	if (!ranks || ranks->size < 2 || !own_pus)
+		return false;
+	if (ranks->slurm_tasks && bind && strncmp(bind, "none", 4) == 0)
+		return false;
+	if (!launch_pus)
+		launch_pus = parent_pus();
+	return launch_pus && own_pus < launch_pus;
+}

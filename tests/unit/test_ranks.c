@@ -1,0 +1,277 @@
+/*
+ * Co-located ranks from the launchers' variables (Open MPI, srun), the
+ * bound/unbound decision, worker shares ("T/W") and the oversubscription
+ * policy.  PMIx itself needs a server: tests/slurm/test_mpi.sh runs it
+ * under mpirun and srun --mpi=pmix.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "autozyme.h"
+
+/* ------------------------------------------------------- a fake environment */
+
+#define VARS_MAX 8
+
+typedef struct fake_env {
+	char names[VARS_MAX][48];
+	char values[VARS_MAX][48];
+} fake_env;
+
+static const char *fake_get(void *ctx, const char *name)
+{
+	fake_env *vars = ctx;
+	unsigned i;
+
+	for (i = 0; i < VARS_MAX && vars->names[i][0]; i++)
+		if (strcmp(vars->names[i], name) == 0)
+			return vars->values[i];
+	return NULL;
+}
+
+static az_env env_of(fake_env *vars)
+{
+	return (az_env){ .get = fake_get, .ctx = vars };
+}
+
+/* One table row: the variables, and the ranks they give. */
+typedef struct ranks_case {
+	char name[64];
+	fake_env vars;
+	unsigned size;
+	unsigned rank;
+	bool slurm_tasks;
+} ranks_case;
+
+#define VARS(...) { __VA_ARGS__ }
+#define OMPI(size, rank) \
+	.names = { "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK" }, \
+	.values = { size, rank }
+#define SRUN(per_node, node, local) \
+	.names = { "SLURM_STEP_TASKS_PER_NODE", "SLURM_NODEID", "SLURM_LOCALID" }, \
+	.values = { per_node, node, local }
+
+static ranks_case cases[] = {
+	{ "nothing set", VARS(.names = { "" }), 0, 0, false },
+	{ "mpirun -np 2, rank 1", VARS(OMPI("2", "1")), 2, 1, false },
+	{ "mpirun -np 1", VARS(OMPI("1", "0")), 1, 0, false },
+	{ "Open MPI rank beyond the size", VARS(OMPI("2", "2")), 0, 0, false },
+	{ "Open MPI size 0", VARS(OMPI("0", "0")), 0, 0, false },
+	{ "Open MPI size not a number", VARS(OMPI("two", "0")), 0, 0, false },
+	{ "Open MPI rank missing",
+	  VARS(.names = { "OMPI_COMM_WORLD_LOCAL_SIZE" }, .values = { "2" }),
+	  0, 0, false },
+	{ "srun -n4 on one node", VARS(SRUN("4", "0", "3")), 4, 3, true },
+	{ "srun, node 2 of 2(x3),1", VARS(SRUN("2(x3),1", "2", "1")), 2, 1,
+	  true },
+	{ "srun, node 3 of 2(x3),1", VARS(SRUN("2(x3),1", "3", "0")), 1, 0,
+	  true },
+	{ "srun, node beyond the list", VARS(SRUN("2(x3),1", "4", "0")), 0, 0,
+	  false },
+	{ "srun, malformed repeat", VARS(SRUN("2(x3,1", "0", "0")), 0, 0,
+	  false },
+	{ "srun, trailing comma", VARS(SRUN("2,", "1", "0")), 0, 0, false },
+	{ "srun, local id beyond its node", VARS(SRUN("2", "0", "2")), 0, 0,
+	  false },
+	{ "a batch script: SLURM_TASKS_PER_NODE is the job's, not ranks",
+	  VARS(.names = { "SLURM_TASKS_PER_NODE", "SLURM_NODEID", "SLURM_LOCALID" },
+	       .values = { "2", "0", "0" }),
+	  0, 0, false },
+	{ "mpirun inside an srun step: Open MPI's count wins",
+	  VARS(.names = { "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+			  "SLURM_STEP_TASKS_PER_NODE", "SLURM_NODEID",
+			  "SLURM_LOCALID" },
+	       .values = { "2", "0", "1", "0", "0" }),
+	  2, 0, false },
+};
+
+ParameterizedTestParameters(ranks, from_env)
+{
+	return cr_make_param_array(ranks_case, cases,
+				   sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(ranks_case *c, ranks, from_env)
+{
+	az_env env = env_of(&c->vars);
+	az_local_ranks out;
+
+	memset(&out, 0xff, sizeof(out));
+	cr_assert_eq(az_local_ranks_from_env(&env, &out, NULL), AZ_OK);
+	cr_expect_eq(out.size, c->size, "%s: size %u", c->name, out.size);
+	cr_expect_eq(out.rank, c->rank, "%s: rank %u", c->name, out.rank);
+	cr_expect_eq(out.slurm_tasks, c->slurm_tasks, "%s", c->name);
+	if (out.size)
+		cr_expect_eq(out.source, AZ_LOCAL_MPI_ENV, "%s", c->name);
+}
+
+Test(ranks, discover_without_a_pmix_server_reads_the_variables)
+{
+	fake_env vars = { OMPI("3", "2") };
+	az_env env = env_of(&vars);
+	az_local_ranks out;
+
+	cr_assert_eq(az_local_ranks_discover(&env, &out, NULL), AZ_OK);
+	cr_expect_eq(out.size, 3);
+	cr_expect_eq(out.rank, 2);
+	cr_expect_eq(out.source, AZ_LOCAL_MPI_ENV);
+}
+
+Test(ranks, refuses_missing_arguments)
+{
+	fake_env vars = { .names = { "" } };
+	az_env env = env_of(&vars);
+	az_local_ranks out;
+	az_error err = { "" };
+
+	cr_expect_eq(az_local_ranks_discover(NULL, &out, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "local ranks: an environment and an output are required");
+	cr_expect_eq(az_local_ranks_from_env(&env, NULL, NULL), AZ_ERR_INVALID);
+}
+
+Test(ranks, pmix_support_matches_the_build)
+{
+#ifdef HAVE_PMIX
+	cr_expect(az_local_ranks_have_pmix());
+#else
+	cr_expect_not(az_local_ranks_have_pmix());
+#endif
+}
+
+/* ---------------------------------------------------------------- bound */
+
+static const az_local_ranks two_ranks = { .size = 2,
+					  .source = AZ_LOCAL_PMIX };
+
+Test(bound, a_cpuset_smaller_than_the_task_is_bound)
+{
+	cr_expect(az_local_ranks_bound(&two_ranks, NULL, 1, 2));
+	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL, 2, 2));
+	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL, 0, 2),
+		      "an unknown cpuset counts as shared");
+}
+
+Test(bound, one_rank_is_never_bound)
+{
+	az_local_ranks one = { .size = 1 };
+
+	cr_expect_not(az_local_ranks_bound(&one, NULL, 1, 8));
+	cr_expect_not(az_local_ranks_bound(NULL, NULL, 1, 8));
+}
+
+Test(bound, srun_cpu_bind_none_is_never_bound)
+{
+	fake_env vars = { .names = { "SLURM_CPU_BIND_TYPE" },
+			  .values = { "none" } };
+	az_env env = env_of(&vars);
+	az_local_ranks srun = two_ranks;
+
+	srun.slurm_tasks = true;
+	cr_expect_not(az_local_ranks_bound(&srun, &env, 1, 2));
+	strcpy(vars.values[0], "mask_cpu:");
+	cr_expect(az_local_ranks_bound(&srun, &env, 1, 2));
+	/* Only Slurm's own tasks: mpirun's ranks inherit the variable. */
+	strcpy(vars.values[0], "none");
+	cr_expect(az_local_ranks_bound(&two_ranks, &env, 1, 2));
+}
+
+/* The launcher's cpuset is the parent's: here, Criterion's runner. */
+Test(bound, without_a_task_cpuset_the_parents_counts)
+{
+	cpu_set_t all, one;
+	int first = -1, cpu;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	if (CPU_COUNT(&all) < 2)
+		cr_skip_test("needs 2 CPUs");
+	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL,
+					   (unsigned)CPU_COUNT(&all), 0));
+	for (cpu = 0; cpu < CPU_SETSIZE && first < 0; cpu++)
+		if (CPU_ISSET(cpu, &all))
+			first = cpu;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	cr_expect(az_local_ranks_bound(&two_ranks, NULL, 1, 0));
+}
+
+/* --------------------------------------------------------- worker shares */
+
+Test(worker_share, parses_and_formats)
+{
+	az_worker_share share;
+	char text[32];
+
+	cr_assert_eq(az_worker_share_parse("8/4", "X", &share, NULL), AZ_OK);
+	cr_expect_eq(share.threads, 8);
+	cr_expect_eq(share.workers, 4);
+	az_worker_share_format(&share, text, sizeof(text));
+	cr_expect_str_eq(text, "8/4");
+	cr_assert_eq(az_worker_share_parse("4096/4096", "X", &share, NULL),
+		     AZ_OK);
+	cr_expect_eq(share.workers, 4096);
+}
+
+Test(worker_share, refuses_other_forms)
+{
+	static const char *const bad[] = {
+		"", "8", "8/", "/4", "0/4", "8/0", "4097/1", "1/4097", "8/4/2",
+		"8/4 ", " 8/4", "+8/4", "8/-4", "x/y", "8.0/4", "8/4x",
+		"99999999999999999999/1",
+	};
+	az_worker_share share = { 7, 7 };
+	az_error err = { "" };
+	unsigned i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(az_worker_share_parse(bad[i], "AUTOZYME_WORKER_SHARE",
+						   &share, NULL),
+			     AZ_ERR_INVALID, "'%s' accepted", bad[i]);
+	cr_expect_eq(share.threads, 7, "output written on failure");
+	az_worker_share_parse("8", "AUTOZYME_WORKER_SHARE", &share, &err);
+	cr_expect_str_eq(err.message,
+			 "AUTOZYME_WORKER_SHARE: invalid value '8': expected THREADS/WORKERS, two integers from 1 to 4096 (e.g. 8/4)");
+	cr_expect_eq(az_worker_share_parse(NULL, "X", &share, NULL),
+		     AZ_ERR_INVALID);
+}
+
+/* ---------------------------------------------------------------- policy */
+
+Test(policy, names_and_default)
+{
+	static const char *const names[] = { "warn", "error", "ignore" };
+	az_oversubscription policy;
+	unsigned i;
+
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(az_oversubscription_parse(names[i], "X", &policy,
+						       NULL), AZ_OK);
+		cr_expect_str_eq(az_oversubscription_name(policy), names[i]);
+	}
+	cr_assert_eq(az_oversubscription_parse(NULL, "X", &policy, NULL), AZ_OK);
+	cr_expect_eq(policy, AZ_OVERSUB_WARN);
+	cr_assert_eq(az_oversubscription_parse("", "X", &policy, NULL), AZ_OK);
+	cr_expect_eq(policy, AZ_OVERSUB_WARN);
+	cr_expect_str_eq(az_oversubscription_name((az_oversubscription)9),
+			 "unknown");
+}
+
+Test(policy, refuses_other_values)
+{
+	az_oversubscription policy = AZ_OVERSUB_IGNORE;
+	az_error err = { "" };
+
+	cr_expect_eq(az_oversubscription_parse("WARN", "AUTOZYME_OVERSUBSCRIPTION",
+					       &policy, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "AUTOZYME_OVERSUBSCRIPTION: invalid value 'WARN': expected warn, error or ignore");
+	cr_expect_eq(az_oversubscription_parse("warn ", "X", &policy, NULL),
+		     AZ_ERR_INVALID);
+	cr_expect_eq(policy, AZ_OVERSUB_IGNORE, "output written on failure");
+}
