@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE /* asprintf, CPU_COUNT */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <cjson/cJSON.h>
 #include "autozyme.h"
 
@@ -33,7 +34,10 @@ static void clean_env(void)
 	static const char *const others[] = {
 		AZ_ENV_INJECTED, AZ_ENV_INJECTED_VALUE, AZ_ENV_ACTIVATION_FILE,
 		AZ_ENV_ACTIVATE, "AUTOZYMER_THREADS", "SLURM_CPUS_PER_TASK",
-		NULL
+		AZ_ENV_WORKER_SHARE, AZ_ENV_OVERSUBSCRIPTION,
+		"OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+		"SLURM_STEP_TASKS_PER_NODE", "SLURM_NODEID", "SLURM_LOCALID",
+		"SLURM_CPU_BIND_TYPE", "PMIX_NAMESPACE", NULL
 	};
 	const char *const *vars = az_thread_vars_default();
 	char *patches;
@@ -72,16 +76,17 @@ static void remove_file(char *path)
 	free(path);
 }
 
-/* An activation file the plugin would write: `threads` of cpuset 0-3. */
-static char *write_activation_file(unsigned threads)
+/* An activation file the plugin would write: `threads` of a cpuset of
+ * `pus` PUs (its allocation). */
+static char *write_activation_file_of(unsigned threads, unsigned pus)
 {
 	char *patches[] = { "scanpy" };
 	az_activation act = {
 		.job_id = 7, .step = "0", .array_job_id = AZ_ID_NONE,
 		.array_task_id = AZ_ID_NONE, .node = "node001",
-		.local_tasks = 1, .cpuset = "0-3", .pus = 4, .cores = 2,
+		.local_tasks = 1, .cpuset = "0-3", .pus = pus, .cores = 2,
 		.budget = { .threads = threads, .provenance = AZ_PROV_CPUS_PER_TASK,
-			    .allocation = 4,
+			    .allocation = pus,
 			    .allocation_provenance = AZ_PROV_CPUSET },
 		.patches = patches, .n_patches = 1,
 	};
@@ -94,6 +99,12 @@ static char *write_activation_file(unsigned threads)
 	free(json);
 	setenv(AZ_ENV_ACTIVATION_FILE, path, 1);
 	return path;
+}
+
+/* `threads` of cpuset 0-3 (4 PUs). */
+static char *write_activation_file(unsigned threads)
+{
+	return write_activation_file_of(threads, 4);
 }
 
 static az_budget budget(void)
@@ -828,4 +839,458 @@ Test(runtime, activate_after_set_threads_gives_every_pool_its_value)
 	setenv("OPENBLAS_NUM_THREADS", "1", 1);
 	activate("scanpy", "python");
 	expect_runtimes(rts, 3, 3);
+}
+
+/* ------------------------------------------------------------- MPI ranks */
+
+static unsigned own_pus(void)
+{
+	cpu_set_t set;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	return (unsigned)CPU_COUNT(&set);
+}
+
+/* Pin this test process to one CPU: smaller than its parent's cpuset. */
+static void pin_to_one_cpu(void)
+{
+	cpu_set_t set;
+	int cpu;
+
+	if (own_pus() < 2)
+		cr_skip_test("needs 2 CPUs");
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (cpu = 0; !CPU_ISSET(cpu, &set); cpu++)
+		;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+static void open_mpi_ranks(const char *size, const char *rank)
+{
+	setenv("OMPI_COMM_WORLD_LOCAL_SIZE", size, 1);
+	setenv("OMPI_COMM_WORLD_LOCAL_RANK", rank, 1);
+}
+
+static unsigned half(unsigned pus)
+{
+	return pus / 2 ? pus / 2 : 1;
+}
+
+Test(runtime, unbound_mpi_ranks_split_the_cpuset)
+{
+	unsigned pus = own_pus();
+	const cJSON *ranks;
+	cJSON *info;
+
+	open_mpi_ranks("2", "1");
+	expect_budget(half(pus), AZ_PROV_MPI_ENV);
+	cr_expect_eq(budget().allocation, half(pus));
+	info = thread_info();
+	cr_expect_str_eq(string_field(info, "provenance"), "mpi_env");
+	ranks = field(info, "ranks");
+	cr_expect_eq(number_field(ranks, "local_size"), 2);
+	cr_expect_eq(number_field(ranks, "local_rank"), 1);
+	cr_expect_str_eq(string_field(ranks, "source"), "mpi_env");
+	cr_expect(cJSON_IsFalse(field(ranks, "bound")));
+	cr_expect(cJSON_IsFalse(field(ranks, "slurm_tasks")));
+	cJSON_Delete(info);
+}
+
+Test(runtime, bound_mpi_rank_keeps_its_cpuset)
+{
+	cJSON *info;
+
+	pin_to_one_cpu();
+	open_mpi_ranks("4", "0");
+	expect_budget(1, AZ_PROV_CPUSET);
+	info = thread_info();
+	cr_expect(cJSON_IsTrue(field(field(info, "ranks"), "bound")));
+	cJSON_Delete(info);
+}
+
+Test(runtime, one_rank_is_no_split)
+{
+	cJSON *info;
+
+	open_mpi_ranks("1", "0");
+	expect_budget(own_pus(), AZ_PROV_CPUSET);
+	info = thread_info();
+	cr_expect(cJSON_IsNull(field(info, "ranks")));
+	cJSON_Delete(info);
+}
+
+/* mpirun inside a Slurm task: its ranks share the task's file budget. */
+Test(runtime, unbound_ranks_inside_a_task_split_its_file)
+{
+	unsigned pus = own_pus();
+	char *path = write_activation_file_of(pus, pus);
+
+	open_mpi_ranks("2", "0");
+	expect_budget(half(pus), AZ_PROV_MPI_ENV);
+	cr_expect_eq(budget().allocation, half(pus));
+	cr_expect(az_runtime_from_activation_file());
+	remove_file(path);
+}
+
+Test(runtime, bound_ranks_inside_a_task_run_on_their_cpuset)
+{
+	unsigned pus = own_pus();
+	char *path = write_activation_file_of(pus, pus);
+	cJSON *info;
+
+	pin_to_one_cpu();
+	open_mpi_ranks("2", "1");
+	expect_budget(1, AZ_PROV_CPUSET);
+	info = thread_info();
+	cr_expect_eq(number_field(field(info, "cpus"), "pus"), 1);
+	cJSON_Delete(info);
+	remove_file(path);
+}
+
+/* srun's tasks are what the plugin decided the file for. */
+Test(runtime, srun_tasks_keep_their_file)
+{
+	char *path = write_activation_file_of(1, 4);
+
+	setenv("SLURM_STEP_TASKS_PER_NODE", "2", 1);
+	setenv("SLURM_NODEID", "0", 1);
+	setenv("SLURM_LOCALID", "1", 1);
+	expect_budget(1, AZ_PROV_CPUS_PER_TASK);
+	cr_expect_eq(budget().allocation, 4);
+	remove_file(path);
+}
+
+/* ---------------------------------------------------------- worker pools */
+
+static az_worker_share pool_start(unsigned workers)
+{
+	az_worker_share share = { 0, 0 };
+	az_error err = { "" };
+
+	cr_assert_eq(az_runtime_pool_start(workers, &share, &err), AZ_OK, "%s",
+		     err.message);
+	cr_expect_eq(share.workers, workers);
+	return share;
+}
+
+static unsigned threads_in_force(void)
+{
+	unsigned threads = 0;
+	bool off = true;
+
+	cr_assert_eq(az_runtime_threads(&threads, &off, NULL), AZ_OK);
+	cr_expect_not(off);
+	return threads;
+}
+
+static void expect_share(const cJSON *share, unsigned threads,
+			 unsigned workers, unsigned each)
+{
+	cr_assert(cJSON_IsObject(share), "no share");
+	cr_expect_eq(number_field(share, "threads"), threads);
+	cr_expect_eq(number_field(share, "workers"), workers);
+	cr_expect_eq(number_field(share, "threads_per_worker"), each);
+}
+
+Test(runtime, pool_start_shares_and_the_parent_keeps_its_threads)
+{
+	char *path = write_activation_file(4);
+	az_worker_share share = pool_start(3);
+	const cJSON *over;
+	cJSON *info;
+
+	cr_expect_eq(share.threads, 4);
+	cr_expect_eq(threads_in_force(), 4);
+	expect_budget(4, AZ_PROV_CPUS_PER_TASK);
+	info = thread_info();
+	expect_share(field(info, "pool"), 4, 3, 1);
+	cr_expect(cJSON_IsNull(field(info, "worker")));
+	over = field(info, "oversubscription");
+	cr_expect_eq(number_field(over, "workers"), 3);
+	cr_expect_eq(number_field(over, "threads_per_worker"), 1);
+	cr_expect_eq(number_field(over, "running_threads"), 3);
+	cr_expect_eq(number_field(over, "cpus"), 4);
+	cr_expect_eq(number_field(over, "ratio"), 0.75);
+	cr_expect_str_eq(string_field(over, "policy"), "warn");
+	cJSON_Delete(info);
+	remove_file(path);
+}
+
+Test(runtime, pool_start_after_set_threads_shares_its_value)
+{
+	char *path = write_activation_file(4);
+
+	cr_assert_eq(az_runtime_set_threads(2, NULL), AZ_OK);
+	cr_expect_eq(pool_start(2).threads, 2);
+	remove_file(path);
+}
+
+Test(runtime, pool_start_under_off_shares_nothing)
+{
+	setenv("AUTOZYME_THREADS", "off", 1);
+	cr_expect_eq(pool_start(2).threads, 0);
+}
+
+Test(runtime, pool_start_refuses_bad_counts)
+{
+	az_worker_share share;
+	az_error err = { "" };
+
+	cr_expect_eq(az_runtime_pool_start(0, &share, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "pool_start: invalid worker count 0: expected an integer from 1 to 4096");
+	cr_expect_eq(az_runtime_pool_start(4097, &share, NULL), AZ_ERR_INVALID);
+	cr_expect_eq(az_runtime_pool_start(2, NULL, NULL), AZ_ERR_INVALID);
+}
+
+Test(runtime, a_worker_runs_its_share)
+{
+	const char *const *vars = az_thread_vars_default();
+	az_worker_share share = { 4, 2 };
+	az_error err = { "" };
+	cJSON *info;
+
+	setenv("OMP_NUM_THREADS", "7", 1);
+	cr_assert_eq(az_runtime_enter_worker(&share, &err), AZ_OK, "%s",
+		     err.message);
+	for (size_t i = 0; vars[i]; i++)
+		expect_var(vars[i], "2");
+	expect_var(AZ_ENV_WORKER_SHARE, "4/2");
+	cr_expect_eq(threads_in_force(), 2);
+	info = thread_info();
+	cr_expect_str_eq(string_field(info, "provenance"), "worker_share");
+	expect_share(field(info, "worker"), 4, 2, 2);
+	cr_expect_eq(number_field(field(info, "oversubscription"),
+				  "running_threads"), 4);
+	cJSON_Delete(info);
+	/* The worker's own choice wins. */
+	cr_assert_eq(az_runtime_set_threads(1, NULL), AZ_OK);
+	cr_expect_eq(threads_in_force(), 1);
+}
+
+Test(runtime, activate_in_a_worker_keeps_the_share)
+{
+	az_worker_share share = { 4, 4 };
+
+	cr_assert_eq(az_runtime_enter_worker(&share, NULL), AZ_OK);
+	activate("scanpy", "python");
+	expect_var("OPENBLAS_NUM_THREADS", "1");
+	cr_expect_eq(threads_in_force(), 1);
+}
+
+/* A fresh worker: the share its parent exported. */
+Test(runtime, worker_share_variable_gives_the_share)
+{
+	char *path = write_activation_file(4);
+	cJSON *info;
+
+	setenv(AZ_ENV_WORKER_SHARE, "4/3", 1);
+	expect_budget(1, AZ_PROV_WORKER_SHARE);
+	cr_expect_eq(budget().allocation, 4);
+	info = thread_info();
+	expect_share(field(info, "worker"), 4, 3, 1);
+	cJSON_Delete(info);
+	cr_assert_eq(az_runtime_enter_worker(NULL, NULL), AZ_OK);
+	expect_var("MKL_NUM_THREADS", "1");
+	remove_file(path);
+}
+
+Test(runtime, malformed_worker_share_names_the_variable)
+{
+	az_budget b;
+	az_error err = { "" };
+
+	setenv(AZ_ENV_WORKER_SHARE, "4", 1);
+	cr_assert_eq(az_runtime_budget(&b, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "AUTOZYME_WORKER_SHARE: invalid value '4': expected THREADS/WORKERS, two integers from 1 to 4096 (e.g. 8/4)");
+}
+
+Test(runtime, enter_worker_refuses_bad_shares)
+{
+	az_worker_share zero_threads = { 0, 2 }, zero_workers = { 2, 0 };
+	az_error err = { "" };
+
+	cr_expect_eq(az_runtime_enter_worker(&zero_threads, &err),
+		     AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "worker share: invalid thread count 0: expected an integer from 1 to 4096");
+	cr_expect_eq(az_runtime_enter_worker(&zero_workers, &err),
+		     AZ_ERR_INVALID);
+	cr_expect_eq(az_runtime_enter_worker(NULL, &err), AZ_ERR_INVALID);
+	cr_expect(strncmp(err.message, "AUTOZYME_WORKER_SHARE: ", 23) == 0,
+		  "%s", err.message);
+}
+
+/* A fork worker drops the parent's set_threads and pool: they are not its own. */
+Test(runtime, fork_worker_enters_its_share)
+{
+	az_worker_share share;
+	int status;
+	pid_t pid;
+
+	cr_assert_eq(az_runtime_set_threads(4, NULL), AZ_OK);
+	share = pool_start(2);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		unsigned threads = 0;
+		bool off = true;
+		char *json = NULL;
+		bool ok = az_runtime_enter_worker(&share, NULL) == AZ_OK &&
+			  az_runtime_threads(&threads, &off, NULL) == AZ_OK &&
+			  threads == 2 &&
+			  az_runtime_thread_info(&json, NULL) == AZ_OK &&
+			  strstr(json, "\"explicit\":null") &&
+			  strstr(json, "\"pool\":null");
+
+		free(json);
+		_exit(ok ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the worker did not run its share alone");
+	cr_expect_eq(threads_in_force(), 4, "the parent lost its threads");
+}
+
+Test(runtime, worker_env_lists_the_share)
+{
+	const char *const *vars = az_thread_vars_default();
+	az_worker_share share = { 8, 3 };
+	char *json = NULL;
+	cJSON *env;
+	size_t n = 0;
+
+	cr_assert_eq(az_runtime_worker_env(&share, &json, NULL), AZ_OK);
+	env = cJSON_Parse(json);
+	free(json);
+	for (; vars[n]; n++)
+		cr_expect_str_eq(string_field(env, vars[n]), "2");
+	cr_expect_str_eq(string_field(env, AZ_ENV_WORKER_SHARE), "8/3");
+	cr_expect_eq((size_t)cJSON_GetArraySize(env), n + 1);
+	cJSON_Delete(env);
+	share.workers = 0;
+	cr_expect_eq(az_runtime_worker_env(&share, &json, NULL), AZ_ERR_INVALID);
+}
+
+/* ------------------------------------------------ the oversubscription guard */
+
+static void clean_env_and_capture_stderr(void)
+{
+	clean_env();
+	cr_redirect_stderr();
+}
+
+static void expect_stderr(const char *expected)
+{
+	fflush(stderr);
+	cr_expect_stderr_eq_str(expected);
+}
+
+Test(runtime, oversubscribed_set_threads_warns_once,
+     .init = clean_env_and_capture_stderr)
+{
+	char *path = write_activation_file(4);
+
+	cr_assert_eq(az_runtime_set_threads(8, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(16, NULL), AZ_OK);
+	cr_expect_eq(threads_in_force(), 16);
+	expect_stderr("autozyme: warning: set_threads(8) runs 8 threads on 4 CPUs (2.00x oversubscribed); AUTOZYME_OVERSUBSCRIPTION=ignore silences this, =error refuses it\n");
+	remove_file(path);
+}
+
+Test(runtime, oversubscribed_pool_warns_once,
+     .init = clean_env_and_capture_stderr)
+{
+	char *path = write_activation_file(4);
+
+	pool_start(2);
+	pool_start(6);
+	pool_start(8);
+	expect_stderr("autozyme: warning: a pool of 6 workers x 1 thread runs 6 threads on 4 CPUs (1.50x oversubscribed); AUTOZYME_OVERSUBSCRIPTION=ignore silences this, =error refuses it\n");
+	remove_file(path);
+}
+
+Test(runtime, oversubscription_ignored_is_silent,
+     .init = clean_env_and_capture_stderr)
+{
+	char *path = write_activation_file(4);
+	cJSON *info;
+
+	setenv(AZ_ENV_OVERSUBSCRIPTION, "ignore", 1);
+	cr_assert_eq(az_runtime_set_threads(8, NULL), AZ_OK);
+	pool_start(16);
+	info = thread_info();
+	cr_expect_eq(number_field(field(info, "oversubscription"), "ratio"), 4);
+	cr_expect_str_eq(string_field(field(info, "oversubscription"), "policy"),
+			 "ignore");
+	cJSON_Delete(info);
+	expect_stderr("");
+	remove_file(path);
+}
+
+Test(runtime, within_the_cpus_nothing_is_said,
+     .init = clean_env_and_capture_stderr)
+{
+	char *path = write_activation_file(4);
+
+	cr_assert_eq(az_runtime_set_threads(4, NULL), AZ_OK);
+	pool_start(4);
+	pool_start(1);
+	expect_stderr("");
+	remove_file(path);
+}
+
+Test(runtime, oversubscription_error_refuses_and_changes_nothing)
+{
+	char *path = write_activation_file(4);
+	az_worker_share share;
+	az_error err = { "" };
+
+	setenv(AZ_ENV_OVERSUBSCRIPTION, "error", 1);
+	cr_assert_eq(az_runtime_set_threads(8, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "set_threads(8) runs 8 threads on 4 CPUs (2.00x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
+	cr_expect_eq(threads_in_force(), 4);
+	cr_expect_null(getenv("OMP_NUM_THREADS"));
+	cr_assert_eq(az_runtime_pool_start(5, &share, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "a pool of 5 workers x 1 thread runs 5 threads on 4 CPUs (1.25x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
+	cr_assert_eq(az_runtime_set_threads(4, &err), AZ_OK, "%s", err.message);
+	remove_file(path);
+}
+
+Test(runtime, a_workers_set_threads_counts_its_siblings)
+{
+	char *path = write_activation_file(4);
+	az_error err = { "" };
+
+	setenv(AZ_ENV_WORKER_SHARE, "4/2", 1);
+	setenv(AZ_ENV_OVERSUBSCRIPTION, "error", 1);
+	cr_assert_eq(az_runtime_set_threads(2, &err), AZ_OK, "%s", err.message);
+	cr_assert_eq(az_runtime_set_threads(3, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "set_threads(3) in each of 2 workers runs 6 threads on 4 CPUs (1.50x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
+	remove_file(path);
+}
+
+Test(runtime, bad_oversubscription_policy_is_refused)
+{
+	static const char expected[] =
+		"AUTOZYME_OVERSUBSCRIPTION: invalid value 'loud': expected warn, error or ignore";
+	az_worker_share share;
+	az_error err = { "" };
+	char *json = NULL;
+
+	setenv(AZ_ENV_OVERSUBSCRIPTION, "loud", 1);
+	cr_expect_eq(az_runtime_set_threads(1, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message, expected);
+	err.message[0] = '\0';
+	cr_expect_eq(az_runtime_pool_start(1, &share, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message, expected);
+	err.message[0] = '\0';
+	cr_expect_eq(az_runtime_thread_info(&json, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message, expected);
 }
