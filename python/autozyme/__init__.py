@@ -31,14 +31,29 @@ def _core():
 
 def set_threads(n):
     """Use `n` threads: sets every thread variable (overriding the user's),
-    the BLAS/OpenMP libraries already loaded and the active patches' knobs."""
+    the BLAS/OpenMP libraries already loaded and the active patches' knobs.
+    Pools of W workers started afterwards give each max(1, n // W).  When
+    n is more than the CPUs (times the workers, in a pool worker),
+    AUTOZYME_OVERSUBSCRIPTION decides: warn (one line), error (ValueError)
+    or ignore."""
     if isinstance(n, bool) or not isinstance(n, int) or \
             not 1 <= n <= _THREADS_MAX:
         raise ValueError("set_threads(n): n must be a whole number from 1 to "
                          "{}, got {!r}".format(_THREADS_MAX, n))
-    from . import _hooks
+    from . import _hooks, _pools
     core = _core()
     core.set_threads(n)
+    core.sync_environ()
+    _hooks.reapply(core)
+    _pools.install()
+
+
+def _enter_worker(share):
+    """Run as a worker of a pool: share = (the parent's threads, the
+    workers); see _pools."""
+    from . import _hooks
+    core = _core()
+    core.enter_worker(share)
     core.sync_environ()
     _hooks.reapply(core)
 
@@ -88,6 +103,8 @@ def _activate(name, strict):
     core.activate(name)
     core.sync_environ()
     _hooks.register(core, name, upstream, hook)
+    from . import _pools
+    _pools.install()
 
 
 def activate(name):
@@ -96,7 +113,10 @@ def activate(name):
     to the thread variables and BLAS/OpenMP libraries whose variable you did
     not set yourself, patch the upstream package now or when it is
     imported, and export AUTOZYME_ACTIVATE so that worker processes activate
-    themselves.  Calling it again is harmless."""
+    themselves.  Pools of W workers (multiprocessing.Pool,
+    ProcessPoolExecutor, joblib/loky) started afterwards give each worker
+    max(1, T // W) of this process's T threads.  Calling it again is
+    harmless."""
     _activate(name, strict=True)
 
 
@@ -115,7 +135,9 @@ def env_snapshot():
 
 
 def thread_info():
-    """Threads in force, why (provenance, activation file, set_threads) and
-    every BLAS/OpenMP library loaded with its own thread count."""
+    """Threads in force, why (provenance, activation file, set_threads),
+    the MPI ranks sharing the node, the worker share and latest pool, the
+    oversubscription ratio (workers x threads per worker over the task's
+    CPUs) and every BLAS/OpenMP library loaded with its own thread count."""
     import json
     return json.loads(_core().thread_info())

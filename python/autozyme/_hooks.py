@@ -1,4 +1,5 @@
-"""Running patch hooks on their upstream modules.
+"""Running patch hooks on their upstream modules (and other code that must
+wait for a module's import: _pools adapts the pool classes so).
 
 A hook (a manifest's "hook", e.g. autozyme.patches.scanpy) is a module with
 apply(upstream_module, threads).  It runs at once when the upstream is
@@ -15,6 +16,7 @@ from . import _upstream
 
 _active = {}   # patch name -> (upstream, hook), in activation order
 _waiting = {}  # upstream module name -> patch names waiting for its import
+_callbacks = {}  # module name -> functions run with it once imported
 
 
 def warn(message):
@@ -42,7 +44,12 @@ def _fire(core, module):
         except Exception as exc:  # never break the user's import
             warn("patch {!r} not applied to {}: {}".format(
                 name, module.__name__, exc))
-    if not _waiting and _FINDER in sys.meta_path:
+    for callback in _callbacks.pop(module.__name__, []):
+        try:
+            callback(module)
+        except Exception as exc:
+            warn("{} not adapted: {}".format(module.__name__, exc))
+    if not _waiting and not _callbacks and _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
 
 
@@ -75,7 +82,7 @@ class _PostImportFinder:
     core = None
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname not in _waiting:
+        if fullname not in _waiting and fullname not in _callbacks:
             return None
         spec = _upstream.find_spec(fullname, path, skip=self)
         if spec is None or spec.loader is None:
@@ -100,8 +107,25 @@ def register(core, name, upstream, hook):
     if name not in waiting:
         waiting.append(name)
     _FINDER.core = core
+    _watch()
+
+
+def _watch():
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+
+
+def when_imported(name, callback):
+    """Run callback(module) once the module `name` is imported: now if it
+    is already.  Errors of an immediate callback propagate."""
+    module = sys.modules.get(name)
+    if module is not None:
+        callback(module)
+        return
+    waiting = _callbacks.setdefault(name, [])
+    if callback not in waiting:
+        waiting.append(callback)
+    _watch()
 
 
 def reapply(core):

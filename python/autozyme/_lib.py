@@ -26,7 +26,13 @@ class _Error(ctypes.Structure):
     _fields_ = [("message", ctypes.c_char * _ERROR_MAX)]
 
 
+class _Share(ctypes.Structure):
+    """az_worker_share: a parent's threads shared by its workers."""
+    _fields_ = [("threads", ctypes.c_uint), ("workers", ctypes.c_uint)]
+
+
 _P_ERROR = ctypes.POINTER(_Error)
+_P_SHARE = ctypes.POINTER(_Share)
 _P_VOID = ctypes.POINTER(ctypes.c_void_p)
 _C_STR = ctypes.c_char_p
 _SIGNATURES = {
@@ -47,6 +53,10 @@ _SIGNATURES = {
     "az_runtime_snapshot": (ctypes.c_int, [_C_STR, _C_STR, _P_VOID,
                                            _P_ERROR]),
     "az_runtime_thread_info": (ctypes.c_int, [_P_VOID, _P_ERROR]),
+    "az_runtime_pool_start": (ctypes.c_int, [ctypes.c_uint, _P_SHARE,
+                                             _P_ERROR]),
+    "az_runtime_enter_worker": (ctypes.c_int, [_P_SHARE, _P_ERROR]),
+    "az_runtime_worker_env": (ctypes.c_int, [_P_SHARE, _P_VOID, _P_ERROR]),
 }
 
 
@@ -181,6 +191,28 @@ class Core:
         self._check(self._lib.az_runtime_thread_info(ctypes.byref(text), err),
                     err)
         return self._take_string(text)
+
+    def pool_start(self, workers):
+        """A pool of `workers` is starting: (T, W) to hand its workers,
+        None when the budget is off; the oversubscription guard may refuse
+        it (AutoZymeError) or print its one warning line."""
+        share, err = _Share(), _Error()
+        self._check(self._lib.az_runtime_pool_start(workers, share, err), err)
+        return (share.threads, share.workers) if share.threads else None
+
+    def enter_worker(self, share):
+        """Run this process as a worker of `share` (T, W)."""
+        err = _Error()
+        self._check(self._lib.az_runtime_enter_worker(_Share(*share), err),
+                    err)
+
+    def worker_env(self, share):
+        """The variables a fresh worker of `share` (T, W) starts with."""
+        import json
+        text, err = ctypes.c_void_p(), _Error()
+        self._check(self._lib.az_runtime_worker_env(
+            _Share(*share), ctypes.byref(text), err), err)
+        return json.loads(self._take_string(text))
 
     def sync_environ(self):
         """Make os.environ show what the C runtime wrote with setenv.

@@ -1,9 +1,11 @@
-"""Worker-side code of test_workers.py: importable by spawned workers.
+"""Worker-side code of test_workers.py and test_pools.py: importable by
+spawned workers.
 
 report() runs inside a worker and says what that worker really has: the
 thread count of the OpenBLAS numpy loaded there (read from OpenBLAS itself
 through thread_info()), scanpy's n_jobs, torch's intra-op threads, and the
-patches active in the worker.
+patches active in the worker.  STYLES[style](workers) starts a pool of
+`workers` of that style and returns every worker's report.
 """
 
 import concurrent.futures
@@ -45,29 +47,45 @@ def report_after_activate(_item=None):
     return report()
 
 
-def _pool(method, **kwargs):
-    with multiprocessing.get_context(method).Pool(2, **kwargs) as pool:
+def _pool(method, workers, **kwargs):
+    with multiprocessing.get_context(method).Pool(workers, **kwargs) as pool:
         return pool.map(report, range(4))
 
 
-def _executor():
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as ex:
+def _executor(method, workers):
+    context = multiprocessing.get_context(method)
+    with concurrent.futures.ProcessPoolExecutor(workers,
+                                                mp_context=context) as ex:
         return list(ex.map(report, range(4)))
 
 
-def _loky(function):
+def _loky(function, workers):
     from joblib import Parallel, delayed
-    return Parallel(n_jobs=2, backend="loky")(
+    return Parallel(n_jobs=workers, backend="loky")(
         delayed(function)(i) for i in range(4))
 
 
+def _joblib_multiprocessing(workers):
+    from joblib import Parallel, delayed
+    return Parallel(n_jobs=workers, backend="multiprocessing")(
+        delayed(report)(i) for i in range(4))
+
+
+def set_own_threads(threads):
+    """An initializer: the worker's own explicit choice."""
+    import autozyme
+    autozyme.set_threads(threads)
+
+
 STYLES = {
-    "pool_fork": lambda: _pool("fork"),
-    "pool_spawn_initializer": lambda: _pool("spawn", initializer=init_worker),
-    "pool_spawn": lambda: _pool("spawn"),
-    "pool_forkserver": lambda: _pool("forkserver"),
-    "executor_spawn": _executor,
-    "loky": lambda: _loky(report),
-    "loky_activate_inside": lambda: _loky(report_after_activate),
+    "pool_fork": lambda w: _pool("fork", w),
+    "pool_spawn_initializer":
+        lambda w: _pool("spawn", w, initializer=init_worker),
+    "pool_spawn": lambda w: _pool("spawn", w),
+    "pool_forkserver": lambda w: _pool("forkserver", w),
+    "executor_fork": lambda w: _executor("fork", w),
+    "executor_spawn": lambda w: _executor("spawn", w),
+    "loky": lambda w: _loky(report, w),
+    "loky_activate_inside": lambda w: _loky(report_after_activate, w),
+    "joblib_multiprocessing": _joblib_multiprocessing,
 }
