@@ -10,7 +10,8 @@ AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libopenblas0-pthread libgomp1 libomp5-14 libblis4-pthread libblas3 libfftw3-double3
  r-base-core r-base-dev r-cran-testthat r-cran-jsonlite r-cran-future r-cran-parallelly
  r-bioc-biocparallel r-cran-seurat
- debhelper dh-python rpm man-db groff-base dpkg-dev fakeroot"
+ debhelper dh-python rpm man-db groff-base dpkg-dev fakeroot
+ clang libfuzzer-14-dev strace"
 
 az_install_missing_packages() {
 	local missing=() pkg
