@@ -8,6 +8,7 @@
 set_threads <- function(n) {
   .Call(C_set_threads, thread_count(n))
   apply_hooks()
+  install_pool_traces()
   invisible(as.integer(n))
 }
 
@@ -27,6 +28,7 @@ activate_patch <- function(name) {
   .Call(C_set_upstream_version, name, checked$version)
   assign(name, checked$hook, envir = .hooks)
   apply_hooks(name)
+  install_pool_traces()
   invisible(name)
 }
 

@@ -176,6 +176,67 @@ SEXP C_thread_info(void)
 	return take_string(json);
 }
 
+/* An integer c(threads, workers) as an az_worker_share. */
+static az_worker_share share_of(SEXP share)
+{
+	if (!Rf_isInteger(share) || XLENGTH(share) != 2 ||
+	    INTEGER(share)[0] < 1 || INTEGER(share)[1] < 1)
+		Rf_errorcall(R_NilValue,
+			     "autozyme: a worker share must be c(threads, workers), two positive integers");
+	return (az_worker_share){ (unsigned)INTEGER(share)[0],
+				  (unsigned)INTEGER(share)[1] };
+}
+
+/*
+ * A pool of `workers` starts: c(threads, workers) to hand its workers, NULL
+ * when the budget is off.  The guard may refuse it (an R error) or print
+ * its one warning line.
+ */
+SEXP C_pool_start(SEXP workers)
+{
+	az_worker_share share;
+	az_error err;
+	SEXP out;
+
+	if (!Rf_isInteger(workers) || XLENGTH(workers) != 1 ||
+	    INTEGER(workers)[0] == NA_INTEGER || INTEGER(workers)[0] < 1)
+		Rf_errorcall(R_NilValue,
+			     "autozyme: a pool's worker count must be one positive integer");
+	if (az_runtime_pool_start((unsigned)INTEGER(workers)[0], &share,
+				  &err) != AZ_OK)
+		fail("autozyme", "pool_start", &err);
+	if (!share.threads)
+		return R_NilValue;
+	out = PROTECT(Rf_allocVector(INTSXP, 2));
+	INTEGER(out)[0] = (int)share.threads;
+	INTEGER(out)[1] = (int)share.workers;
+	UNPROTECT(1);
+	return out;
+}
+
+/* In a pool worker: run as a worker of `share`. */
+SEXP C_enter_worker(SEXP share)
+{
+	az_worker_share entered = share_of(share);
+	az_error err;
+
+	if (az_runtime_enter_worker(&entered, &err) != AZ_OK)
+		fail("autozyme worker", "enter_worker", &err);
+	return R_NilValue;
+}
+
+/* The variables a fresh worker of `share` starts with, as JSON. */
+SEXP C_worker_env(SEXP share)
+{
+	az_worker_share of = share_of(share);
+	char *json;
+	az_error err;
+
+	if (az_runtime_worker_env(&of, &json, &err) != AZ_OK)
+		fail("autozyme", "worker_env", &err);
+	return take_string(json);
+}
+
 /* Through void (*)(void): R's DL_FUNC idiom without a cast warning. */
 #define CALL(name, nargs) { #name, (DL_FUNC)(void (*)(void))&C_##name, nargs }
 
@@ -189,6 +250,9 @@ static const R_CallMethodDef call_methods[] = {
 	CALL(set_upstream_version, 2),
 	CALL(snapshot, 1),
 	CALL(thread_info, 0),
+	CALL(pool_start, 1),
+	CALL(enter_worker, 1),
+	CALL(worker_env, 1),
 	{ NULL, NULL, 0 }
 };
 

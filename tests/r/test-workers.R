@@ -1,10 +1,16 @@
 # Every R worker style of the documentation page, checking the thread count
 # each worker process really has: its OpenBLAS pool (R's BLAS), as the pool
-# itself reports it, must equal the budget T, in a process other than the
-# parent.  T = 3 comes from an activation file: neither the machine's CPU
-# count nor OpenBLAS's default, so only AutoZyme can have set it.
+# itself reports it, must equal its share of the budget T, max(1, T %/% W)
+# for a pool of W workers, in a process other than the parent.  T = 3 comes
+# from an activation file: neither the machine's CPU count nor OpenBLAS's
+# default, so only AutoZyme can have set it; with W = 2 each worker's share
+# is 1, which neither its inherited T nor OpenBLAS's default can be.
+# future's multicore futures are no pool (one fork per future): their
+# workers keep T.
 
 T <- 3L
+W <- 2L
+S <- max(1L, T %/% W)
 
 # Runs in the worker: what it had before touching autozyme (the Seurat
 # hook's option is set by activation only), then its real state.
@@ -21,33 +27,37 @@ probe <- function(i) {
 '
 
 # The parent: activate, run `workers` (code leaving `results`, a list of
-# probe() results), report them with the parent's pid.
+# probe() results), report them with the parent's pid and what the parent
+# has afterwards.
 run_workers <- function(workers, env = character()) {
   run_r(c(probe_code, sprintf('
     library(autozyme)
     autozyme::activate("seurat")
     items <- 1:4
     %s
-    report(list(parent = Sys.getpid(), workers = results))', workers)),
+    report(list(parent = Sys.getpid(), workers = results,
+                after = list(threads = autozyme::thread_info()$threads,
+                             openblas = openblas_threads(),
+                             omp = Sys.getenv("OMP_NUM_THREADS"),
+                             share = Sys.getenv("AUTOZYME_WORKER_SHARE"))))', workers)),
     env = c(AUTOZYME_ACTIVATION_FILE = write_activation(T), env))
 }
 
-# Each worker: another process, T OpenBLAS threads, the patch active from
-# the start.
-expect_workers <- function(r) {
+# Each worker: another process, `threads` OpenBLAS threads, the patch active
+# from the start, its hook at `hook` threads (BiocParallel's workers take
+# the parent's options, exported with its globals, after the fork); the
+# parent still has T.
+expect_workers <- function(r, threads = S, hook = threads) {
   w <- r$workers
   expect_equal(nrow(w), 4L)
   expect_false(any(w$pid == r$parent))
-  expect_equal(w$openblas, rep(T, 4L))
+  expect_equal(w$openblas, rep(threads, 4L))
   expect_equal(unlist(w$patches), rep("seurat", 4L))
   expect_equal(w$loaded_at_start, rep(TRUE, 4L))
-  expect_equal(w$custom_at_start, rep(T, 4L))
+  expect_equal(w$custom_at_start, rep(hook, 4L))
+  expect_equal(r$after, list(threads = T, openblas = T, omp = as.character(T),
+                             share = ""))
 }
-
-# A fresh worker inherits the thread variables, which would set its OpenBLAS
-# at start.  Without them OpenBLAS starts at its own default, so T in the
-# worker is the pool setter's doing, run by the worker's auto-activation.
-drop_thread_vars <- 'Sys.unsetenv(c("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS"))'
 
 test_that("parallel::mclapply workers inherit the activation (fork)", {
   expect_workers(run_workers('results <- parallel::mclapply(items, probe, mc.cores = 2)'))
@@ -56,16 +66,32 @@ test_that("parallel::mclapply workers inherit the activation (fork)", {
 test_that("BiocParallel::MulticoreParam workers inherit the activation (fork)", {
   expect_workers(run_workers('
     results <- BiocParallel::bplapply(items, probe,
-                                      BPPARAM = BiocParallel::MulticoreParam(workers = 2))'))
+                                      BPPARAM = BiocParallel::MulticoreParam(workers = 2))'),
+    hook = T)
 })
 
-test_that("future::multicore workers inherit the activation (fork)", {
+test_that("BiocParallel::MulticoreParam started first: its forked workers get their share", {
+  expect_workers(run_workers('
+    param <- BiocParallel::bpstart(BiocParallel::MulticoreParam(workers = 2))
+    results <- BiocParallel::bplapply(items, probe, BPPARAM = param)
+    BiocParallel::bpstop(param)'), hook = T)
+})
+
+test_that("parallel::makeCluster(type = \"FORK\") workers get their share", {
+  expect_workers(run_workers('
+    cl <- parallel::makeCluster(2, type = "FORK")
+    results <- parallel::parLapply(cl, items, probe)
+    parallel::stopCluster(cl)'))
+})
+
+test_that("future::multicore workers inherit the activation (fork), and T: no pool", {
   expect_workers(run_workers('
     future::plan(future::multicore, workers = 2)
-    results <- lapply(lapply(items, function(i) future::future(probe(i))), future::value)'))
+    results <- lapply(lapply(items, function(i) future::future(probe(i))), future::value)'),
+    threads = T)
 })
 
-test_that("makeCluster + clusterEvalQ(activate) + parLapply, the page's pattern, gives T threads", {
+test_that("makeCluster + clusterEvalQ(activate) + parLapply, the page's pattern, gives the share", {
   expect_workers(run_workers('
     cl <- parallel::makeCluster(2)
     parallel::clusterEvalQ(cl, {
@@ -77,19 +103,19 @@ test_that("makeCluster + clusterEvalQ(activate) + parLapply, the page's pattern,
 })
 
 test_that("makeCluster + parLapply workers activate themselves with no code (site profile)", {
-  expect_workers(run_workers(paste(drop_thread_vars, '
+  expect_workers(run_workers('
     cl <- parallel::makeCluster(2)
     results <- parallel::parLapply(cl, items, probe)
-    parallel::stopCluster(cl)'), env = c(R_PROFILE = site_profile())))
+    parallel::stopCluster(cl)', env = c(R_PROFILE = site_profile())))
 })
 
 # SnowParam's default exportglobals = TRUE copies the parent's options() to
 # the workers, the hook's closure with them, which loads autozyme there: off,
 # so that only the site profile can activate them.
 test_that("BiocParallel::SnowParam workers activate themselves with no code (site profile)", {
-  expect_workers(run_workers(paste(drop_thread_vars, '
+  expect_workers(run_workers('
     results <- BiocParallel::bplapply(items, probe,
-      BPPARAM = BiocParallel::SnowParam(workers = 2, exportglobals = FALSE))'),
+      BPPARAM = BiocParallel::SnowParam(workers = 2, exportglobals = FALSE))',
     env = c(R_PROFILE = site_profile())))
 })
 
@@ -145,10 +171,10 @@ test_that("the site profile does nothing when AUTOZYME_ACTIVATE is unset", {
   expect_false(r)
 })
 
-test_that("set_threads(n) in the parent reaches fresh workers (n within the allocation)", {
+test_that("set_threads(n) in the parent: fresh workers get their share of n", {
   r <- run_r(c(probe_code, '
     library(autozyme)
-    autozyme::set_threads(1)
+    autozyme::set_threads(2)
     autozyme::activate("seurat")
     cl <- parallel::makeCluster(2)
     results <- parallel::parLapply(cl, 1:2, probe)
