@@ -118,6 +118,8 @@ typedef struct az_budget_input {
 	unsigned local_tasks;   /* tasks of this step on this node */
 	az_local_source local_source; /* who counted them */
 	bool tasks_bound;       /* each task has its own cpuset */
+	unsigned launch_pus;    /* PUs the local tasks were launched on together
+				 * (SMT policy pus only) */
 	unsigned site_default;  /* plugstack default_threads */
 	unsigned site_max;      /* plugstack max_threads */
 	unsigned workers;       /* pool workers sharing the budget */
@@ -279,15 +281,19 @@ bool az_local_ranks_have_pmix(void);
 
 /*
  * Whether `ranks` are bound to CPUs of their own: this process's cpuset
- * (`own_pus` PUs) is smaller than the one they were launched from,
- * `launch_pus` (the Slurm task's, from its activation file), or with
- * `launch_pus` 0 the launcher's (the parent process's cpuset, read from
- * /proc), and srun did not run them with --cpu-bind=none
- * (SLURM_CPU_BIND_TYPE "none").  Unknown counts give false: ranks that
- * split a cpuset they do not share run fewer threads, never too many.
+ * (`own_pus` PUs) is smaller than the one they were launched on
+ * (`launch_pus`: the Slurm task's, from its activation file, or the
+ * launcher's, az_cpus_of_parent), and srun did not run them with
+ * --cpu-bind=none (SLURM_CPU_BIND_TYPE "none").  Unknown counts (0) give
+ * false: ranks that split a cpuset they do not share run fewer threads,
+ * never too many.
  */
 bool az_local_ranks_bound(const az_local_ranks *ranks, const az_env *env,
 			  unsigned own_pus, unsigned launch_pus);
+
+/* PUs in the cpuset of the parent process (the launcher: mpirun, orted,
+ * slurmstepd), from its /proc status; 0 when unknown. */
+unsigned az_cpus_of_parent(void);
 
 /* --------------------------------------------------------- patch registry */
 

@@ -16,7 +16,10 @@
  *     one local task it is split among them, at least 1 each, credited to
  *     whoever counted the tasks: Slurm (local_tasks), PMIx (pmix) or the
  *     launcher's variables (mpi_env).  Only a known cpuset is split: the
- *     per-task fallbacks of a) already are one task's share.
+ *     per-task fallbacks of a) already are one task's share.  Bound tasks
+ *     keep their cpuset, but when the PUs they were launched on together
+ *     are known (launch_pus) at most their share of those: ranks that
+ *     mpirun binds several to a socket share it.
  *  c) SLURM_CPUS_PER_TASK wins when it is at most the allocation; a tie
  *     goes to it, because "Slurm gave you -c N" is the better answer to
  *     "why N threads?".  It counts PUs, so under the SMT policy "cores" it is
@@ -176,6 +179,20 @@ static unsigned cpus_per_task_in_units(const az_budget_input *in)
 	return at_least_one(in->cpus_per_task / pus_per_core);
 }
 
+/* b) above: one of several tasks on the node, its cpuset `own` known. */
+static azi_limit local_share(const az_budget_input *in, azi_limit own)
+{
+	az_provenance counted = source_provenance[in->local_source];
+	unsigned launched;
+
+	if (!in->tasks_bound)
+		return (azi_limit){ share_of(own.value, in->local_tasks), counted };
+	if (!in->launch_pus || in->smt == AZ_SMT_CORES) /* launch_pus counts PUs */
+		return own;
+	launched = share_of(in->launch_pus, in->local_tasks);
+	return launched < own.value ? (azi_limit){ launched, counted } : own;
+}
+
 static azi_limit allocation(const az_budget_input *in)
 {
 	azi_limit limit = cpuset_base(in);
@@ -183,9 +200,8 @@ static azi_limit allocation(const az_budget_input *in)
 			    limit.provenance == AZ_PROV_CORES;
 	double quota;
 
-	if (cpuset_known && !in->tasks_bound && in->local_tasks > 1)
-		limit = (azi_limit){ share_of(limit.value, in->local_tasks),
-				     source_provenance[in->local_source] };
+	if (cpuset_known && in->local_tasks > 1)
+		limit = local_share(in, limit);
 	if (in->cpus_per_task)
 		lower_to(&limit, cpus_per_task_in_units(in), AZ_PROV_CPUS_PER_TASK);
 	/* Compared as doubles: a quota of 1e300 CPUs must not overflow. */

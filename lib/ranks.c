@@ -252,8 +252,7 @@ az_status az_local_ranks_discover(const az_env *env, az_local_ranks *out,
 	return az_local_ranks_from_env(env, out, err);
 }
 
-/* PUs in the cpuset of the parent process (the launcher); 0 when unknown. */
-static unsigned parent_pus(void)
+unsigned az_cpus_of_parent(void)
 {
 	char path[64], line[4096];
 	unsigned pus = 0;
@@ -287,7 +286,5 @@ bool az_local_ranks_bound(const az_local_ranks *ranks, const az_env *env,
 		return false;
 	if (ranks->slurm_tasks && bind && strncmp(bind, "none", 4) == 0)
 		return false;
-	if (!launch_pus)
-		launch_pus = parent_pus();
 	return launch_pus && own_pus < launch_pus;
 }

@@ -228,8 +228,13 @@ static const az_local_ranks *local_ranks(azi_runtime *r)
 	return &r->ranks;
 }
 
-/* Several ranks on the node split the cpuset unless each has its own. */
-static void rank_input(azi_runtime *r, az_budget_input *in)
+/*
+ * Lock held, r->cpus this process's own.  Several ranks on the node share
+ * the PUs they were launched on (`launch_pus`: 0 for the launcher's, the
+ * parent process's), unless each is bound to CPUs of its own.
+ */
+static void rank_input(azi_runtime *r, unsigned launch_pus,
+		       az_budget_input *in)
 {
 	const az_local_ranks *ranks = local_ranks(r);
 	az_env env = az_env_process();
@@ -238,8 +243,9 @@ static void rank_input(azi_runtime *r, az_budget_input *in)
 		return;
 	in->local_tasks = ranks->size;
 	in->local_source = ranks->source;
+	in->launch_pus = launch_pus ? launch_pus : az_cpus_of_parent();
 	in->tasks_bound = r->ranks_bound =
-		az_local_ranks_bound(ranks, &env, r->cpus.pus, 0);
+		az_local_ranks_bound(ranks, &env, r->cpus.pus, in->launch_pus);
 }
 
 static az_status discover_budget(azi_runtime *r, az_error *err)
@@ -251,7 +257,7 @@ static az_status discover_budget(azi_runtime *r, az_error *err)
 	if (status != AZ_OK)
 		return status;
 	discover_cpus(r);
-	rank_input(r, &in);
+	rank_input(r, 0, &in);
 	in.cpuset_pus = r->cpus.pus;
 	in.cpuset_cores = r->cpus.cores;
 	if (az_cgroup_quota("/proc/self", &in.quota_cpus, NULL) != AZ_OK)
@@ -260,38 +266,54 @@ static az_status discover_budget(azi_runtime *r, az_error *err)
 	return az_budget_decide(&in, &r->budget, err);
 }
 
+/* A limit the file's budget set for the whole task (as opposed to the
+ * count of its CPUs): its ranks share it. */
+static bool limits_the_task(const az_budget *budget)
+{
+	switch (budget->provenance) {
+	case AZ_PROV_REQUEST:
+	case AZ_PROV_SITE_DEFAULT:
+	case AZ_PROV_SITE_MAX:
+	case AZ_PROV_CGROUP_QUOTA:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Ranks that mpirun started inside a Slurm task (a batch script, an srun
- * step) share the budget of the task's activation file: bound ones run on
- * their own cpuset when it is smaller, unbound ones split the budget.
- * Ranks that are the step's own tasks (srun) are what the file was
- * decided for.
+ * step) share that task's CPUs, the cpuset of its activation file: decided
+ * like ranks launched on that cpuset, then within the task's own limit
+ * (a request, the site's, a quota) split among them.  The file's thread
+ * count is not the ranks' base: for the step mpirun starts its daemons in,
+ * Slurm counts 1 CPU per task, whatever the cpuset.  Ranks that are the
+ * step's own tasks (srun) are what the file was decided for.
  */
 static az_status share_file_budget(azi_runtime *r, az_error *err)
 {
 	const az_local_ranks *ranks = local_ranks(r);
-	az_env env = az_env_process();
-	az_cpus task = r->cpus;
+	az_budget_input in = { .request = { AZ_REQUEST_UNSET, 0 } };
+	az_budget task = r->budget, limit;
+	unsigned task_pus = r->cpus.pus;
+	az_status status;
 
-	if (ranks->size < 2 || ranks->slurm_tasks || r->budget.off)
+	if (ranks->size < 2 || ranks->slurm_tasks || task.off)
 		return AZ_OK;
-	r->cpus = (az_cpus){ 0 };
+	az_cpus_release(&r->cpus);
 	discover_cpus(r);
-	r->ranks_bound = az_local_ranks_bound(ranks, &env, r->cpus.pus,
-					      task.pus);
-	if (!r->ranks_bound) {
-		az_cpus_release(&r->cpus);
-		r->cpus = task;
-		return az_budget_rank_share(&r->budget, ranks->size,
-					    ranks->source, &r->budget, err);
+	in.cpuset_pus = r->cpus.pus;
+	rank_input(r, task_pus, &in);
+	status = az_budget_decide(&in, &r->budget, err);
+	if (status != AZ_OK || !limits_the_task(&task))
+		return status;
+	status = az_budget_rank_share(&task, ranks->size, ranks->source,
+				      &limit, err);
+	if (status == AZ_OK && limit.threads < r->budget.threads) {
+		r->budget.threads = limit.threads;
+		r->budget.provenance = limit.provenance;
 	}
-	az_cpus_release(&task);
-	if (r->cpus.pus < r->budget.threads) {
-		r->budget.threads = r->budget.allocation = r->cpus.pus;
-		r->budget.provenance = r->budget.allocation_provenance =
-			AZ_PROV_CPUSET;
-	}
-	return AZ_OK;
+	return status;
 }
 
 /* Lock held: `share` of the parent's threads over the budget so far. */

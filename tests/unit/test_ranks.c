@@ -155,6 +155,8 @@ Test(bound, a_cpuset_smaller_than_the_task_is_bound)
 	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL, 2, 2));
 	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL, 0, 2),
 		      "an unknown cpuset counts as shared");
+	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL, 1, 0),
+		      "an unknown launch cpuset counts as shared");
 }
 
 Test(bound, one_rank_is_never_bound)
@@ -182,23 +184,24 @@ Test(bound, srun_cpu_bind_none_is_never_bound)
 }
 
 /* The launcher's cpuset is the parent's: here, Criterion's runner. */
-Test(bound, without_a_task_cpuset_the_parents_counts)
+Test(bound, the_parents_cpuset_is_the_launchers)
 {
 	cpu_set_t all, one;
 	int first = -1, cpu;
 
 	cr_assert_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	cr_expect_eq(az_cpus_of_parent(), (unsigned)CPU_COUNT(&all));
 	if (CPU_COUNT(&all) < 2)
 		cr_skip_test("needs 2 CPUs");
-	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL,
-					   (unsigned)CPU_COUNT(&all), 0));
 	for (cpu = 0; cpu < CPU_SETSIZE && first < 0; cpu++)
 		if (CPU_ISSET(cpu, &all))
 			first = cpu;
 	CPU_ZERO(&one);
 	CPU_SET(first, &one);
 	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
-	cr_expect(az_local_ranks_bound(&two_ranks, NULL, 1, 0));
+	cr_expect_eq(az_cpus_of_parent(), (unsigned)CPU_COUNT(&all),
+		     "the parent's, not this process's");
+	cr_expect(az_local_ranks_bound(&two_ranks, NULL, 1, az_cpus_of_parent()));
 }
 
 /* --------------------------------------------------------- worker shares */
