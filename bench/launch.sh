@@ -6,6 +6,9 @@
 #
 #   bench/launch.sh BUILDDIR [--quick]          (as root)
 #
+# With AZ_BENCH_COMPARE=OTHER_BUILDDIR the launch tables get a fourth
+# variant, "other": the plugin built there (to measure a change).
+#
 # The task prolog is srun's --task-prolog: slurmstepd runs it with the same
 # code as slurm.conf's TaskProlog (in each task, before exec, reading its
 # "export" lines), and it can be toggled per run without a reconfigure.
@@ -16,26 +19,37 @@ bench_cluster
 prolog=$bench_tmp/taskprolog.sh
 install -m 755 "$bench_dir/taskprolog.sh" "$prolog"
 
+# plugstack VARIANT: the plugin of this variant, or none.
+plugstack() {
+	case $1 in
+	plugin) use_plugin "$plugin" ;;
+	other) use_plugin "$AZ_BENCH_COMPARE/spank/.libs/autozyme.so" ;;
+	*) no_plugin ;;
+	esac
+}
+
 launch() {
 	local -a extra=()
-	case $1 in
-	without) no_plugin ;;
-	plugin) use_plugin ;;
-	taskprolog)
-		no_plugin
-		extra=(--task-prolog="$prolog")
-		;;
-	esac
+	plugstack "$1"
+	[[ $1 == taskprolog ]] && extra=(--task-prolog="$prolog")
+	bench_idle
 	bench_ms as_user srun "${extra[@]}" "${srun_args[@]}"
 }
 v_without() { launch without; }
 v_plugin() { launch plugin; }
 v_taskprolog() { launch taskprolog; }
+v_other() { launch other; }
+variants=(without plugin taskprolog)
+launch_pairs=(plugin/without taskprolog/without plugin/taskprolog)
+if [[ -n ${AZ_BENCH_COMPARE:-} ]]; then
+	variants+=(other)
+	launch_pairs+=(other/without other/plugin)
+fi
 
 srun_args=(-n2 true)
-bench_rounds launch-n2 v_ without plugin taskprolog
+bench_rounds launch-n2 v_ "${variants[@]}"
 srun_args=(-n32 --overcommit true)
-bench_rounds launch-n32 v_ without plugin taskprolog
+bench_rounds launch-n32 v_ "${variants[@]}"
 
 # The variants really differ: only the plugin and the prolog set the count.
 omp_threads() {
@@ -45,7 +59,7 @@ check_variants() {
 	local -a extra=()
 	no_plugin
 	[[ -z $(omp_threads) ]] || bench_fail "OMP_NUM_THREADS set without the plugin"
-	use_plugin
+	use_plugin "$plugin"
 	[[ $(omp_threads) == 1 ]] || bench_fail "the plugin did not set OMP_NUM_THREADS"
 	no_plugin
 	extra=(--task-prolog="$prolog")
@@ -59,6 +73,7 @@ check_variants
 # stays resident while the tasks run.
 stepd_memory() {
 	local field=$1 pid best=0 kb srun_pid
+	bench_idle
 	as_user srun -n2 sleep "$(bench_pick 0.3 1)" >>"$bench_tmp/log" 2>&1 &
 	srun_pid=$!
 	while kill -0 "$srun_pid" 2>/dev/null; do
@@ -74,19 +89,28 @@ stepd_memory() {
 	((best > 0)) || bench_fail "no slurmstepd seen"
 	awk -v k="$best" 'BEGIN { printf "%.3f\n", k / 1024 }'
 }
-hwm_without() { no_plugin && stepd_memory VmHWM; }
-hwm_plugin() { use_plugin && stepd_memory VmHWM; }
-rss_without() { no_plugin && stepd_memory VmRSS; }
-rss_plugin() { use_plugin && stepd_memory VmRSS; }
-bench_rounds stepd-hwm hwm_ without plugin
-bench_rounds stepd-rss rss_ without plugin
+# memory VARIANT FIELD
+memory() {
+	plugstack "$1"
+	stepd_memory "$2"
+}
+hwm_without() { memory without VmHWM; }
+hwm_plugin() { memory plugin VmHWM; }
+hwm_other() { memory other VmHWM; }
+rss_without() { memory without VmRSS; }
+rss_plugin() { memory plugin VmRSS; }
+rss_other() { memory other VmRSS; }
+variants=(without plugin)
+memory_pairs=(plugin/without)
+if [[ -n ${AZ_BENCH_COMPARE:-} ]]; then
+	variants+=(other)
+	memory_pairs+=(other/without)
+fi
+bench_rounds stepd-hwm hwm_ "${variants[@]}"
+bench_rounds stepd-rss rss_ "${variants[@]}"
 
 bench_machine
-bench_table launch-n2 "1. Launch: srun -n2 true (wall time)" ms \
-	plugin/without taskprolog/without plugin/taskprolog
-bench_table launch-n32 "1. Launch: srun -n32 --overcommit true (wall time)" ms \
-	plugin/without taskprolog/without plugin/taskprolog
-bench_table stepd-hwm "5. Memory: slurmstepd peak RSS (VmHWM) of an srun -n2 step" MiB \
-	plugin/without
-bench_table stepd-rss "5. Memory: slurmstepd resident (VmRSS) while the tasks run" MiB \
-	plugin/without
+bench_table launch-n2 "1. Launch: srun -n2 true (wall time)" ms "${launch_pairs[@]}"
+bench_table launch-n32 "1. Launch: srun -n32 --overcommit true (wall time)" ms "${launch_pairs[@]}"
+bench_table stepd-hwm "5. Memory: slurmstepd peak RSS (VmHWM) of an srun -n2 step" MiB "${memory_pairs[@]}"
+bench_table stepd-rss "5. Memory: slurmstepd resident (VmRSS) while the tasks run" MiB "${memory_pairs[@]}"

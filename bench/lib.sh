@@ -4,16 +4,17 @@
 #   . "$(dirname "$0")/lib.sh"
 #   bench_init "$@"                       # BUILDDIR [--quick]
 #   v_without() { bench_ms as_user srun -n2 true; }
-#   v_plugin()  { use_plugin; bench_ms as_user srun -n2 true; }
+#   v_plugin()  { use_plugin "$plugin"; bench_ms as_user srun -n2 true; }
 #   bench_rounds launch-n2 v_ without plugin
 #   bench_table launch-n2 "srun -n2 true" ms plugin/without
 #
 # bench_rounds runs the variants interleaved (A B A B ...): BENCH_WARMUP
 # rounds that are not counted, then BENCH_RUNS counted ones.  A variant is
-# a function that prints one number, its measurement of one run; anything
-# else it prints goes to the log.  A variant that fails stops the benchmark
-# (exit 1): so the quick mode, run by the test command, keeps every
-# benchmark working, while nothing ever judges the numbers.
+# a function that runs once and prints its measurement (one line per
+# sample, one field per group: see bench_rounds); its commands' output goes
+# to the log.  A variant that fails stops the benchmark (exit 1): so the
+# quick mode, run by the test command, keeps every benchmark working, while
+# nothing ever judges the numbers.
 #
 # Environment: AZ_BENCH_RUNS and AZ_BENCH_WARMUP override the counts.
 
@@ -126,7 +127,7 @@ bench_table() {
 # ---------------------------------------------------------------- cluster
 
 # bench_cluster: a throwaway one-node cluster (tests/slurm/cluster.sh) with
-# an empty plugstack; $plugin_line enables the plugin (use_plugin).
+# an empty plugstack; use_plugin "$plugin" enables BUILDDIR's plugin.
 bench_cluster() {
 	. "$top/tests/slurm/cluster.sh"
 	plugin=$build/spank/.libs/autozyme.so
@@ -137,8 +138,20 @@ bench_cluster() {
 	chmod 755 "$AZ_CLUSTER_DIR"
 }
 
+# bench_idle: wait (untimed, <= 20 s) until the previous job has left the
+# queue, so a run never waits for its predecessor's completion.
+bench_idle() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		[[ -z $(squeue -h -o %i 2>/dev/null) ]] && return 0
+		sleep 0.05
+	done
+	bench_fail "jobs still queued after 20 s: $(squeue -h 2>&1)"
+}
+
+# use_plugin SO: that plugin (with the source tree's patches) in plugstack.conf.
 use_plugin() {
-	cluster_set_plugstack "required $plugin patch_dir=$top/patches activation_dir=$act_dir"
+	cluster_set_plugstack "required $1 patch_dir=$top/patches activation_dir=$act_dir"
 }
 
 no_plugin() {

@@ -39,12 +39,13 @@ run() {
 	shift
 	case $variant in
 	default) no_plugin ;;
-	autozyme) use_plugin ;;
+	autozyme) use_plugin "$plugin" ;;
 	handset)
 		no_plugin
 		vars=("${handset[@]}")
 		;;
 	esac
+	bench_idle
 	out=$(as_user "${task_env[@]}" "${vars[@]}" srun "${srun_args[@]}" \
 		/usr/bin/python3 "$pkg/matmul.py" "$size" "$count" "$@" 2>>"$bench_tmp/log") ||
 		{

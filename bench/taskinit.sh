@@ -13,12 +13,13 @@ bench_init "$@"
 export AZ_SLURM_CONF_EXTRA="SlurmdDebug=debug${AZ_SLURM_CONF_EXTRA:+
 $AZ_SLURM_CONF_EXTRA}"
 bench_cluster
-use_plugin
+use_plugin "$plugin"
 log=$AZ_CLUSTER_DIR/log/slurmd-$AZ_NODES.log
 
 # tasks N: srun -n N, then "WALL CPU" of each of the N task_init it logged.
 tasks() {
 	local n=$1 before times
+	bench_idle
 	before=$(stat -c %s "$log")
 	bench_ms as_user srun -n"$n" --overcommit true >/dev/null
 	times=$(tail -c +"$((before + 1))" "$log" |
