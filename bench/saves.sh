@@ -15,8 +15,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 bench_init "$@"
 bench_cluster
-size=$(bench_pick 128 1024)
-count=$(bench_pick 5 40)
+# SIZE:COUNT of each table: many small multiplications, then few large
+# ones (about 2 s per run each).
+read -r -a shapes <<<"$(bench_pick "64:5" "256:1500 1024:25")"
 
 pkg=$bench_tmp/pkg
 mkdir -p "$pkg"
@@ -66,7 +67,6 @@ tasks() { run "$1" 2 -n2 --cpu-bind=none --; }
 a_default() { tasks default; }
 a_autozyme() { tasks autozyme; }
 a_handset() { tasks handset; }
-bench_rounds unbound a_ default autozyme handset
 
 pool() {
 	local -a activate=()
@@ -76,10 +76,18 @@ pool() {
 b_default() { pool default; }
 b_autozyme() { pool autozyme; }
 b_handset() { pool handset; }
-bench_rounds pool b_ default autozyme handset
+
+for shape in "${shapes[@]}"; do
+	size=${shape%:*} count=${shape#*:}
+	bench_rounds "unbound-$size" a_ default autozyme handset
+	bench_rounds "pool-$size" b_ default autozyme handset
+done
 
 bench_machine
-bench_table unbound "4a. Two unbound tasks (srun -n2 --cpu-bind=none), numpy ${size}x$size matmul loops: throughput" \
-	matmul/s autozyme/handset autozyme/default handset/default
-bench_table pool "4b. One task (srun -n1 -c2), Pool(2) of numpy ${size}x$size matmul workers: throughput" \
-	matmul/s autozyme/handset autozyme/default handset/default
+for shape in "${shapes[@]}"; do
+	size=${shape%:*} count=${shape#*:}
+	bench_table "unbound-$size" "4a. Two unbound tasks (srun -n2 --cpu-bind=none), each $count numpy ${size}x$size matmuls: throughput" \
+		matmul/s autozyme/handset autozyme/default handset/default
+	bench_table "pool-$size" "4b. One task (srun -n1 -c2), Pool(2) workers, each $count numpy ${size}x$size matmuls: throughput" \
+		matmul/s autozyme/handset autozyme/default handset/default
+done
