@@ -451,8 +451,11 @@ az_status az_pools_set_kind_threads(az_pool_kind kind, unsigned threads,
  *
  * The budget: the activation file named by AUTOZYME_ACTIVATION_FILE when
  * it is readable (the plugin's decision), else decided here from the
- * process's cpuset (hwloc), cgroup quota, SLURM_CPUS_PER_TASK and the
- * request AUTOZYME_THREADS, then AUTOZYMER_THREADS.  Computed once, cached.
+ * process's cpuset, cgroup quota, SLURM_CPUS_PER_TASK, the MPI ranks
+ * sharing the node (az_local_ranks_discover; ranks that mpirun starts
+ * inside a Slurm task share that task's cpuset the same way) and the
+ * request AUTOZYME_THREADS, then AUTOZYMER_THREADS.  In a pool worker,
+ * then its share (AUTOZYME_WORKER_SHARE).  Computed once, cached.
  */
 az_status az_runtime_budget(az_budget *out, az_error *err);
 
