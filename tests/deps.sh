@@ -9,7 +9,7 @@ AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  python3-pytest python3-numpy python3-joblib python3-threadpoolctl python3-torch
  libopenblas0-pthread libgomp1 libomp5-14 libblis4-pthread libblas3 libfftw3-double3
  r-base-core r-base-dev r-cran-testthat r-cran-jsonlite r-cran-future r-cran-parallelly
- r-bioc-biocparallel r-cran-seurat
+ r-bioc-biocparallel r-cran-seurat r-cran-snow
  debhelper dh-python rpm man-db groff-base dpkg-dev fakeroot
  clang libfuzzer-14-dev strace"
 
