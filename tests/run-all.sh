@@ -102,6 +102,7 @@ suite "python runtime (pytest)" bash "$top/tests/python/run.sh" "$top/build"
 suite "R runtime (testthat, R CMD check)" bash "$top/tests/r/run.sh" "$top/build"
 suite "packages, man pages, autozyme-info" bash "$top/tests/pkg/run.sh" "$top/build"
 suite "slurm scenarios" slurm_tests "$top/build"
+suite "benchmarks, quick mode (numbers not judged)" bash "$top/bench/run-quick.sh" "$top/build"
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
