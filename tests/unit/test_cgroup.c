@@ -16,25 +16,18 @@
 
 #include "autozyme.h"
 
-#define TMP_TEMPLATE "/tmp/az-cgroup-XXXXXX"
-static char tmp[sizeof(TMP_TEMPLATE)];
+#include "scratch.h"
+
+static char tmp[SCRATCH_MAX];
 
 static void make_tree(void)
 {
-	memcpy(tmp, TMP_TEMPLATE, sizeof(TMP_TEMPLATE));
-	cr_assert_not_null(mkdtemp(tmp), "mkdtemp failed");
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	scratch_make(tmp, sizeof(tmp), "cgroup");
 }
 
 static void remove_tree(void)
 {
-	nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(tmp);
 }
 
 TestSuite(cgroup, .init = make_tree, .fini = remove_tree);

@@ -13,25 +13,18 @@
 
 /* ------------------------------------------------------------- helpers */
 
-#define SCRATCH_TEMPLATE "/tmp/az-registry-XXXXXX"
-static char scratch[sizeof(SCRATCH_TEMPLATE)];
+#include "scratch.h"
+
+static char scratch[SCRATCH_MAX];
 
 static void scratch_create(void)
 {
-	memcpy(scratch, SCRATCH_TEMPLATE, sizeof(SCRATCH_TEMPLATE));
-	cr_assert_not_null(mkdtemp(scratch), "mkdtemp");
+	scratch_make(scratch, sizeof(scratch), "registry");
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
+static void scratch_delete(void)
 {
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static void scratch_remove(void)
-{
-	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(scratch);
 }
 
 /* A path under the scratch directory, in a static rotating buffer. */
@@ -177,7 +170,7 @@ Test(shipped, default_dir_is_the_installed_patches_dir)
 
 /* ---------------------------------------------------------- malformed */
 
-TestSuite(malformed, .init = scratch_create, .fini = scratch_remove);
+TestSuite(malformed, .init = scratch_create, .fini = scratch_delete);
 
 /* Loading the scratch directory holding `bytes` as `file` must fail with
  * `status`, leave *out NULL, and name the file and `needle` (a field). */
@@ -363,7 +356,7 @@ Test(malformed, one_bad_manifest_fails_the_whole_load)
 
 /* ------------------------------------------------------------ loading */
 
-TestSuite(load, .init = scratch_create, .fini = scratch_remove);
+TestSuite(load, .init = scratch_create, .fini = scratch_delete);
 
 Test(load, both_languages_and_optional_min_version)
 {
