@@ -6,11 +6,12 @@
     ... [--activate NAME]                autozyme.activate(NAME) first, as
                                          the documentation page does
 
-Prints one JSON line: {"start": t0, "end": t1, "matmuls": n} with wall
-clock times (time.time(), comparable between tasks of one node) around the
-loops: in each process two random SIZE x SIZE matrices, then COUNT + 1
-multiplications.  Pool workers are started (and numpy imported) before the
-clock runs.
+Prints one JSON line: {"start": t0, "end": t1, "matmuls": n, "threads":
+[t, ...]} with wall clock times (time.time(), comparable between tasks of
+one node) around the loops: in each process two random SIZE x SIZE
+matrices, then COUNT + 1 multiplications.  Pool workers are started (and
+numpy imported) before the clock runs.  "threads" holds the BLAS threads of
+each process that multiplied (threadpoolctl, outside the clock).
 """
 
 import argparse
@@ -42,14 +43,22 @@ def loop(size, count):
     return count + 1
 
 
+def blas_threads(size):
+    """The thread count of each BLAS/OpenMP library loaded here (after one
+    multiplication): what the variant really ran with."""
+    loop(size, 0)
+    import threadpoolctl
+    return sum(p["num_threads"] for p in threadpoolctl.threadpool_info())
+
+
 def pool_loops(size, count, workers):
     from multiprocessing import get_context
     with get_context("fork").Pool(workers) as pool:
         # every worker up (and its BLAS started) before the clock runs
-        pool.starmap(loop, [(size, 0)] * workers)
+        threads = pool.map(blas_threads, [size] * workers)
         start = time.time()
         done = sum(pool.starmap(loop, [(size, count)] * workers))
-        return start, time.time(), done
+        return start, time.time(), done, threads
 
 
 def main(argv):
@@ -59,12 +68,15 @@ def main(argv):
         autozyme.activate(args.activate)
     import numpy  # noqa: F401  (after activate, as the page says)
     if args.pool:
-        start, end, done = pool_loops(args.size, args.count, args.pool)
+        start, end, done, threads = pool_loops(args.size, args.count,
+                                               args.pool)
     else:
         start = time.time()
         done = loop(args.size, args.count)
         end = time.time()
-    print(json.dumps({"start": start, "end": end, "matmuls": done}))
+        threads = [blas_threads(args.size)]
+    print(json.dumps({"start": start, "end": end, "matmuls": done,
+                      "threads": threads}))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 bench_init "$@"
+# Throughput moves with whatever else the machine runs: more runs.
+((BENCH_QUICK)) || BENCH_RUNS=${AZ_BENCH_RUNS:-15}
 bench_cluster
 # SIZE:COUNT of each table: many small multiplications, then few large
 # ones (about 2 s per run each).
@@ -30,7 +32,7 @@ handset=(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1)
 # run VARIANT RESULTS SRUN_ARGS... -- MATMUL_ARGS...: matmuls per second
 # of the RESULTS processes that report (tasks, or one pool).
 run() {
-	local variant=$1 results=$2 out
+	local variant=$1 results=$2 out rate threads
 	local -a vars=() srun_args=()
 	shift 2
 	while [[ $1 != -- ]]; do
@@ -59,8 +61,21 @@ runs = [json.loads(line) for line in sys.stdin if line.strip()]
 if len(runs) != int(sys.argv[1]):
     sys.exit("expected {} results, got {}".format(sys.argv[1], len(runs)))
 span = max(r["end"] for r in runs) - min(r["start"] for r in runs)
-print("%.3f" % (sum(r["matmuls"] for r in runs) / span))' "$results" <<<"$out" ||
+print("%.3f" % (sum(r["matmuls"] for r in runs) / span),
+      "+".join(str(t) for r in runs for t in r["threads"]))' "$results" <<<"$out" >"$bench_tmp/result" ||
 		bench_fail "$variant: bad output: $out"
+	read -r rate threads <"$bench_tmp/result"
+	echo "$group $variant $threads" >>"$bench_tmp/threads"
+	echo "$rate"
+}
+
+# The BLAS threads of each process in the last run of each variant of
+# group $1: what the variants really differ by.
+threads_line() {
+	awk -v g="$1" '$1 == g { t[$2] = $3; if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } }
+		END { printf "  BLAS threads per process (last run):"
+		      for (i = 1; i <= n; i++) printf " %s %s%s", order[i], t[order[i]], i < n ? "," : "\n" }' \
+		"$bench_tmp/threads"
 }
 
 tasks() { run "$1" 2 -n2 --cpu-bind=none --; }
@@ -79,8 +94,10 @@ b_handset() { pool handset; }
 
 for shape in "${shapes[@]}"; do
 	size=${shape%:*} count=${shape#*:}
-	bench_rounds "unbound-$size" a_ default autozyme handset
-	bench_rounds "pool-$size" b_ default autozyme handset
+	group=unbound-$size
+	bench_rounds "$group" a_ default autozyme handset
+	group=pool-$size
+	bench_rounds "$group" b_ default autozyme handset
 done
 
 bench_machine
@@ -88,6 +105,8 @@ for shape in "${shapes[@]}"; do
 	size=${shape%:*} count=${shape#*:}
 	bench_table "unbound-$size" "4a. Two unbound tasks (srun -n2 --cpu-bind=none), each $count numpy ${size}x$size matmuls: throughput" \
 		matmul/s autozyme/handset autozyme/default handset/default
+	threads_line "unbound-$size"
 	bench_table "pool-$size" "4b. One task (srun -n1 -c2), Pool(2) workers, each $count numpy ${size}x$size matmuls: throughput" \
 		matmul/s autozyme/handset autozyme/default handset/default
+	threads_line "pool-$size"
 done
