@@ -3,7 +3,7 @@
 # project needs, installed when missing, and the out-of-tree build.
 
 AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
- libslurm-dev libhwloc-dev hwloc libpmix-dev libcjson-dev libcriterion-dev
+ libslurm-dev libhwloc-dev hwloc libhwloc-plugins libpmix-dev libcjson-dev libcriterion-dev
  slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
  valgrind python3 util-linux procps
  python3-pytest python3-numpy python3-joblib python3-threadpoolctl python3-torch

@@ -1,5 +1,9 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <hwloc.h>
+#include <link.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,4 +180,85 @@ Test(taskset, one_cpu, .init = load_topology, .fini = free_topology)
 	cr_expect_eq(cpus.cores, 1);
 	cr_expect_str_eq(cpus.list, "0");
 	az_cpus_release(&cpus);
+}
+
+/* Counts the hwloc plugins (".../hwloc/hwloc_*.so") mapped in this process. */
+static int count_plugin(struct dl_phdr_info *info, size_t size, void *count)
+{
+	(void)size;
+	if (strstr(info->dlpi_name, "/hwloc/hwloc_"))
+		++*(int *)count;
+	return 0;
+}
+
+static int mapped_hwloc_plugins(void)
+{
+	int count = 0;
+
+	dl_iterate_phdr(count_plugin, &count);
+	return count;
+}
+
+/* Whether hwloc has a plugin in its default place: "hwloc" beside the
+ * libhwloc this test was linked with. */
+static bool plugins_installed(void)
+{
+	Dl_info lib;
+	char dirname[4096], *slash;
+	struct dirent *entry;
+	bool found = false;
+	DIR *dir;
+
+	if (!dladdr((void *)hwloc_topology_init, &lib) || !lib.dli_fname)
+		return false;
+	snprintf(dirname, sizeof(dirname), "%s", lib.dli_fname);
+	slash = strrchr(dirname, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	strncat(dirname, "/hwloc", sizeof(dirname) - strlen(dirname) - 1);
+	dir = opendir(dirname);
+	while (dir && !found && (entry = readdir(dir)))
+		found = strncmp(entry->d_name, "hwloc_", 6) == 0;
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/* The control for the next test: plain hwloc does load its plugins. */
+Test(topology_plugins, plain_hwloc_loads_installed_plugins)
+{
+	hwloc_topology_t hwloc;
+
+	if (!plugins_installed())
+		cr_skip_test("no hwloc plugin installed (Debian: libhwloc-plugins)");
+	unsetenv("HWLOC_PLUGINS_PATH");
+	cr_assert_eq(hwloc_topology_init(&hwloc), 0);
+	cr_expect_gt(mapped_hwloc_plugins(), 0);
+	hwloc_topology_destroy(hwloc);
+}
+
+/* PUs and cores need none of them: they cost slurmstepd 1.8 MiB a step. */
+Test(topology_plugins, load_maps_no_plugin)
+{
+	az_topology *t = NULL;
+	az_error err = { "" };
+
+	unsetenv("HWLOC_PLUGINS_PATH");
+	cr_assert_eq(az_topology_load(&t, &err), AZ_OK, "%s", err.message);
+	cr_expect_eq(mapped_hwloc_plugins(), 0);
+	cr_expect_null(getenv("HWLOC_PLUGINS_PATH"), "the unset variable came back");
+	az_topology_free(t);
+}
+
+/* The caller's own plugin path is put back untouched. */
+Test(topology_plugins, callers_plugin_path_restored)
+{
+	az_topology *t = NULL;
+	az_error err = { "" };
+
+	setenv("HWLOC_PLUGINS_PATH", "/site/hwloc/plugins", 1);
+	cr_assert_eq(az_topology_load(&t, &err), AZ_OK, "%s", err.message);
+	cr_expect_str_eq(getenv("HWLOC_PLUGINS_PATH"), "/site/hwloc/plugins");
+	az_topology_free(t);
 }
