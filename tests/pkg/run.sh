@@ -58,6 +58,14 @@ holds() {
 	check_eq "$(basename "$file") holds ${*//\\/}" "" "$missing"
 }
 
+# ------------------------------------------------------- what is linked
+# slurmstepd maps the plugin into every step: PMIx is the runtime's alone.
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' '; }
+check_eq "the plugin does not link libpmix" "" "$(needed "$build/spank/.libs/autozyme.so" | grep -o 'libpmix[^ ]*')"
+if grep -q '^#define HAVE_PMIX 1' "$build/config.h"; then
+	check_match "... libautozyme does, in this PMIx build" 'libpmix\.so' "$(needed "$build/lib/.libs/libautozyme.so")"
+fi
+
 # ------------------------------------------------------------- packages
 timed "make deb" make -C "$build" deb
 debs=$build/packages/deb
