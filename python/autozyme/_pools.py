@@ -20,7 +20,6 @@ The classes are adapted when their module is imported, or at once when it
 already is (_hooks.when_imported): activate() imports none of them.
 """
 
-import functools
 import os
 
 from . import _hooks
@@ -71,6 +70,9 @@ def _default_workers(count):
 
 def _adapt(cls, name, wrapper):
     """Replace cls.name by wrapper(original), once."""
+    # Here, not at the top: functools brings collections, 1.5 ms that
+    # activate() would pay for pools it may never start.
+    import functools
     original = getattr(cls, name)
     if getattr(original, _MARK, False):
         return
