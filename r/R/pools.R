@@ -23,9 +23,23 @@
 # The frame mark's name in a traced function's frame.
 pool_mark <- ".autozyme_pool"
 
+# Each package is traced when its namespace loads, or at once when it
+# already is: trace() costs about 40 ms, which a session that never starts a
+# pool should not pay in activate().
 install_pool_traces <- function() {
   if (isTRUE(.pools$installed)) return(invisible())
   .pools$installed <- TRUE
+  when_loaded("parallel", trace_parallel)
+  when_loaded("BiocParallel", trace_biocparallel)
+  invisible()
+}
+
+when_loaded <- function(package, install) {
+  if (isNamespaceLoaded(package)) install()
+  else setHook(packageEvent(package, "onLoad"), function(...) install())
+}
+
+trace_parallel <- function() {
   here <- quote(environment())
   trace_function("mclapply", "parallel",
                  tracer = call_to(mark_pool, here, quote(mc.cores)))
@@ -33,21 +47,20 @@ install_pool_traces <- function() {
                  tracer = call_to(mark_pool, here, quote(spec), fresh = TRUE),
                  exit = call_to(restore_pool_env, here))
   trace_function("mcfork", "parallel", exit = call_to(after_fork))
-  # MulticoreParam: bpstart() forks its workers in .bpfork(); bplapply() on
-  # one not started forks a process per task from within .bpinit() (its
-  # TransientMulticoreParam), at most bpnworkers() at a time.  Both are
-  # evaluated there, where BiocParallel's own functions are found.
-  trace_biocparallel <- function(...) {
-    trace_function(".bpfork", "BiocParallel",
-                   tracer = call_to(mark_pool, here, quote(nnodes)))
-    trace_function(".bpinit", "BiocParallel",
-                   tracer = call_to(mark_pool, here, quote(
-                     if (is(BPPARAM, "MulticoreParam") && !bpisup(BPPARAM))
-                       bpnworkers(BPPARAM) else NA)))
-  }
-  if (isNamespaceLoaded("BiocParallel")) trace_biocparallel()
-  else setHook(packageEvent("BiocParallel", "onLoad"), trace_biocparallel)
-  invisible()
+}
+
+# MulticoreParam: bpstart() forks its workers in .bpfork(); bplapply() on
+# one not started forks a process per task from within .bpinit() (its
+# TransientMulticoreParam), at most bpnworkers() at a time.  Both are
+# evaluated there, where BiocParallel's own functions are found.
+trace_biocparallel <- function() {
+  here <- quote(environment())
+  trace_function(".bpfork", "BiocParallel",
+                 tracer = call_to(mark_pool, here, quote(nnodes)))
+  trace_function(".bpinit", "BiocParallel",
+                 tracer = call_to(mark_pool, here, quote(
+                   if (is(BPPARAM, "MulticoreParam") && !bpisup(BPPARAM))
+                     bpnworkers(BPPARAM) else NA)))
 }
 
 # A call of this package's function `fun` itself (not of its name, which

@@ -96,13 +96,28 @@ test_that("thread_info() reports the latest pool and its ratio; the parent keeps
     openblas = T))
 })
 
-test_that("parallel attached before activate() is adapted too", {
+# Run `lines` after the scenario prelude under the budget T; the report.
+run_lines <- function(lines) {
   script <- tempfile(fileext = ".R")
   on.exit(unlink(script))
-  writeLines(c(scenario_prelude, 'library(parallel)', 'library(autozyme)',
-               'autozyme::activate("seurat")',
-               'report(unlist(mclapply(1:2, function(i) openblas_threads(), mc.cores = 2)))'),
-             script)
-  run <- run_script(script, c(AUTOZYME_ACTIVATION_FILE = write_activation(T)))
-  expect_equal(run$report, c(1L, 1L))
+  writeLines(c(scenario_prelude, lines), script)
+  run_script(script, c(AUTOZYME_ACTIVATION_FILE = write_activation(T)))$report
+}
+
+mclapply_2 <- 'report(unlist(mclapply(1:2, function(i) openblas_threads(), mc.cores = 2)))'
+
+test_that("parallel attached before activate() is adapted too", {
+  expect_equal(run_lines(c('library(parallel)', 'library(autozyme)',
+                           'autozyme::activate("seurat")', mclapply_2)), c(1L, 1L))
+})
+
+test_that("parallel attached after activate() is adapted too", {
+  expect_equal(run_lines(c('library(autozyme)', 'autozyme::activate("seurat")',
+                           'library(parallel)', mclapply_2)), c(1L, 1L))
+})
+
+test_that("activate() loads neither parallel nor BiocParallel (their hooks wait)", {
+  expect_equal(run_lines(c('autozyme::activate("seurat")',
+                           'report(c("parallel", "BiocParallel") %in% loadedNamespaces())')),
+               c(FALSE, FALSE))
 })
