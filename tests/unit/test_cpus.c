@@ -50,6 +50,52 @@ static void affinity_list(const cpu_set_t *set, char *buf, size_t len)
 	}
 }
 
+/* The cores the kernel reports for the CPUs in `set`: distinct sibling
+ * lists in sysfs, one per core.  0 when sysfs does not say. */
+static unsigned sysfs_cores(const cpu_set_t *set)
+{
+	char seen[CPU_SETSIZE][64];
+	unsigned cores = 0, i;
+	int cpu;
+
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		char path[128], siblings[64] = "";
+		FILE *f;
+
+		if (!CPU_ISSET(cpu, set))
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
+		if (!(f = fopen(path, "r")))
+			return 0;
+		if (!fgets(siblings, sizeof(siblings), f))
+			siblings[0] = '\0';
+		fclose(f);
+		for (i = 0; i < cores && strcmp(seen[i], siblings) != 0; i++)
+			;
+		if (i == cores)
+			snprintf(seen[cores++], sizeof(seen[0]), "%s", siblings);
+	}
+	return cores;
+}
+
+/* The topology keeps cores although it skips every other level. */
+Test(cpus, cores_match_sysfs)
+{
+	cpu_set_t set;
+	az_cpus cpus;
+	az_error err = { "" };
+	unsigned expected;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	expected = sysfs_cores(&set);
+	if (expected == 0)
+		cr_skip_test("sysfs has no CPU topology here");
+	cr_assert_eq(az_cpus_current(topo, &cpus, &err), AZ_OK, "%s", err.message);
+	cr_expect_eq(cpus.cores, expected);
+	az_cpus_release(&cpus);
+}
+
 Test(cpus, current_matches_sched_affinity)
 {
 	cpu_set_t set;
