@@ -120,18 +120,36 @@ static int decide(struct task *t)
 	return 0;
 }
 
-/* Under "off", values injected into an earlier step must not leak through. */
-static void clear_injected(struct task *t)
+/* visit(t, name) for each name in AUTOZYME_INJECTED, until one returns
+ * nonzero; -1 when out of memory. */
+static int each_injected(struct task *t, int (*visit)(struct task *, const char *))
 {
 	const char *list = t->env.get(t->env.ctx, AZ_ENV_INJECTED);
 	char *names, *name, *save = NULL;
+	int rc = 0;
 
-	if (!list || !(names = strdup(list)))
-		return;
-	for (name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save))
-		if (!az_env_user_value(&t->env, name))
-			t->env.unset(t->env.ctx, name);
+	if (!list)
+		return 0;
+	if (!(names = strdup(list)))
+		return -1;
+	for (name = strtok_r(names, ",", &save); name && rc == 0;
+	     name = strtok_r(NULL, ",", &save))
+		rc = visit(t, name);
 	free(names);
+	return rc;
+}
+
+static int unset_unless_users(struct task *t, const char *name)
+{
+	if (!az_env_user_value(&t->env, name))
+		t->env.unset(t->env.ctx, name);
+	return 0;
+}
+
+/* Under "off", values injected into an earlier step must not leak through. */
+static void clear_injected(struct task *t)
+{
+	each_injected(t, unset_unless_users);
 	t->env.unset(t->env.ctx, AZ_ENV_INJECTED);
 	t->env.unset(t->env.ctx, AZ_ENV_INJECTED_VALUE);
 }
@@ -170,21 +188,21 @@ static int add_variable(az_activation *r, const char *name, const char *value)
 	return grown[r->n_variables - 1].name && grown[r->n_variables - 1].value ? 0 : -1;
 }
 
+static int record_injected(struct task *t, const char *name)
+{
+	const char *value = t->env.get(t->env.ctx, name);
+
+	return value ? add_variable(&t->record, name, value) : 0;
+}
+
 /* The record lists what this task's environment received from AutoZyme. */
 static int record_variables(struct task *t)
 {
-	const char *list = t->env.get(t->env.ctx, AZ_ENV_INJECTED);
-	char *names, *name, *save = NULL;
-	const char *value;
-	int rc = 0;
+	int rc;
 
-	if (t->record.budget.off || !list || !(names = strdup(list)))
+	if (t->record.budget.off)
 		return 0;
-	for (name = strtok_r(names, ",", &save); name && rc == 0;
-	     name = strtok_r(NULL, ",", &save))
-		if ((value = t->env.get(t->env.ctx, name)))
-			rc = add_variable(&t->record, name, value);
-	free(names);
+	rc = each_injected(t, record_injected);
 	if (rc == 0 && az_plugin.config.omp_bind)
 		rc = add_variable(&t->record, "OMP_PLACES", "cores") ||
 		     add_variable(&t->record, "OMP_PROC_BIND", az_plugin.config.omp_bind);
