@@ -196,11 +196,16 @@ EOF
 	cat >"$script" <<EOF
 #!/bin/bash
 export OMP_NUM_THREADS=1
-srun -n1 -c2 $probe
+AZ_PROBE_LABEL=a-step srun -n1 -c2 $probe
+AZ_PROBE_LABEL=b-off srun -n1 -c2 --autozyme-threads=off $probe
 EOF
 	as_user sbatch --wait -c2 -o "$AZ_WORK_DIR/batch.out" "$script" >/dev/null 2>"$err"
 	out=$(cat "$AZ_WORK_DIR/batch.out")
-	check_eq "sbatch without the option: script's export kept, the rest recomputed" "1 2" "$(echo "$out" | $pick 'env["OMP_NUM_THREADS"] + " " + env["MKL_NUM_THREADS"]')"
+	check_eq "sbatch without the option: script's export kept, the rest recomputed" "1 2" "$(echo "$out" | head -n1 | $pick 'env["OMP_NUM_THREADS"] + " " + env["MKL_NUM_THREADS"]')"
+	# The batch step injected MKL_NUM_THREADS and the rest: an "off" step
+	# drops them and the markers, and keeps the script's own export.
+	check_eq "an off step inside the batch: the batch step's values cleared, the user's kept" "1 None None" \
+		"$(echo "$out" | tail -n1 | $pick 'env["OMP_NUM_THREADS"] + " " + str(env.get("MKL_NUM_THREADS")) + " " + str(env.get("AUTOZYME_INJECTED"))')"
 	scenario_done "batch"
 }
 
