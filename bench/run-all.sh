@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark, full size: the tables of the README's Performance section.
 #
-#   bench/run-all.sh BUILDDIR [--quick]          (as root; about 15 minutes)
+#   bench/run-all.sh BUILDDIR [--quick]          (as root; about 6 minutes on 2 CPUs)
 #
 # Each benchmark prints its tables; a benchmark that fails (a variant whose
 # command failed, a check that the variants really differ) is counted as
