@@ -6,11 +6,15 @@
  * PMIx is asked first, when the library was built with it and a PMIx
  * server launched the process (PMIX_NAMESPACE and PMIX_SERVER_URI* are
  * set): Open MPI's mpirun and srun --mpi=pmix both serve PMIX_LOCAL_SIZE
- * and PMIX_LOCAL_RANK.  Without it the launcher's variables stand in:
- * Open MPI's OMPI_COMM_WORLD_LOCAL_*, else an srun task's
- * SLURM_STEP_TASKS_PER_NODE and SLURM_LOCALID.  SLURM_TASKS_PER_NODE is
- * not one of them: a batch script has it too (the job's tasks), while it
- * is one process.
+ * and PMIX_LOCAL_RANK.  libpmix is loaded then, not linked: every other
+ * Python or R process would map it (about 2 MiB, 0.6 ms) for nothing.  An
+ * MPI library loading it later gets the same copy (the loader matches its
+ * soname), so the PMIx state below is shared with MPI's.
+ *
+ * Without a PMIx server the launcher's variables stand in: Open MPI's
+ * OMPI_COMM_WORLD_LOCAL_*, else an srun task's SLURM_STEP_TASKS_PER_NODE
+ * and SLURM_LOCALID.  SLURM_TASKS_PER_NODE is not one of them: a batch
+ * script has it too (the job's tasks), while it is one process.
  *
  * The PMIx client is initialised once and never finalised before exit:
  * with Open MPI 4.1 and PMIx 4.2, PMIx_Init then PMIx_Finalize makes a
@@ -31,6 +35,7 @@
 #include <unistd.h>
 
 #ifdef HAVE_PMIX
+#include <dlfcn.h>
 #include <pmix.h>
 #endif
 
@@ -156,12 +161,35 @@ static bool pmix_server_present(const az_env *env)
 	return false;
 }
 
+/* The PMIx calls used here, from libpmix loaded at run time. */
+static struct {
+	__typeof__(PMIx_Init) *init;
+	__typeof__(PMIx_Get) *get;
+	__typeof__(PMIx_Finalize) *finalize;
+	__typeof__(PMIx_Value_destruct) *value_destruct;
+} pmix;
+
+/* False when libpmix (AZ_PMIX_LIBRARY, found by configure) is missing or
+ * lacks a call: the launcher's variables then stand in. */
+static bool load_pmix(void)
+{
+	void *lib = dlopen(AZ_PMIX_LIBRARY, RTLD_NOW | RTLD_GLOBAL);
+
+	if (!lib)
+		return false;
+	pmix.init = dlsym(lib, "PMIx_Init");
+	pmix.get = dlsym(lib, "PMIx_Get");
+	pmix.finalize = dlsym(lib, "PMIx_Finalize");
+	pmix.value_destruct = dlsym(lib, "PMIx_Value_destruct");
+	return pmix.init && pmix.get && pmix.finalize && pmix.value_destruct;
+}
+
 static pid_t pmix_owner;
 
 static void pmix_release(void)
 {
 	if (getpid() == pmix_owner)
-		PMIx_Finalize(NULL, 0);
+		pmix.finalize(NULL, 0);
 }
 
 /* A job-level value (asked of the wildcard rank), else the process's own. */
@@ -173,8 +201,8 @@ static bool pmix_number(const pmix_proc_t *me, const char *key,
 	bool found;
 
 	PMIX_LOAD_PROCID(&job, me->nspace, PMIX_RANK_WILDCARD);
-	if (PMIx_Get(&job, key, NULL, 0, &val) != PMIX_SUCCESS &&
-	    PMIx_Get(me, key, NULL, 0, &val) != PMIX_SUCCESS)
+	if (pmix.get(&job, key, NULL, 0, &val) != PMIX_SUCCESS &&
+	    pmix.get(me, key, NULL, 0, &val) != PMIX_SUCCESS)
 		return false;
 	found = true;
 	if (val->type == PMIX_UINT16)
@@ -183,7 +211,8 @@ static bool pmix_number(const pmix_proc_t *me, const char *key,
 		*value = val->data.uint32;
 	else
 		found = false;
-	PMIX_VALUE_RELEASE(val);
+	pmix.value_destruct(val);
+	free(val);
 	return found;
 }
 
@@ -195,7 +224,7 @@ static void ask_pmix(void)
 	pmix_proc_t me;
 	unsigned size, rank;
 
-	if (PMIx_Init(&me, NULL, 0) != PMIX_SUCCESS)
+	if (!load_pmix() || pmix.init(&me, NULL, 0) != PMIX_SUCCESS)
 		return;
 	pmix_owner = getpid();
 	atexit(pmix_release);
