@@ -16,8 +16,8 @@ import subprocess
 
 import pytest
 
-from helpers import PYTHON, SRCDIR, base_env, cpu_count, run_python, \
-    write_activation_file
+from helpers import PYTHON, SRCDIR, base_env, cpu_count, run_json, \
+    run_python, write_activation_file
 
 CPUS = cpu_count()
 
@@ -189,3 +189,25 @@ def test_nested_pool_example(tmp_path):
         assert lines[-1] == ("pool: {0} workers x 1 threads = {0} threads on "
                              "{1} CPUs, ratio {2:.2f}".format(
                                  workers, CPUS, workers / CPUS))
+
+
+LEAN_POOL = """
+import json, os
+import numpy
+import autozyme
+autozyme.activate("scanpy")
+def threads_after_a_matmul(_):
+    a = numpy.ones((64, 64))
+    a @ a
+    return len(os.listdir("/proc/self/task"))
+with __import__("multiprocessing").get_context("fork").Pool({workers}) as pool:
+    print(json.dumps(pool.map(threads_after_a_matmul, range({workers}))))
+"""
+
+
+def test_a_one_thread_fork_worker_runs_no_idle_openblas_server(tmp_path):
+    """The parent's OpenBLAS ran CPUS threads; lowered to 1 in a fork worker,
+    OpenBLAS restarts its server, an idle thread spinning beside the worker
+    (3-7% slower in bench/saves.sh).  The worker keeps its one thread."""
+    code = LEAN_POOL.format(workers=CPUS)
+    assert run_json(code, _env(tmp_path)) == [1] * CPUS
