@@ -27,7 +27,6 @@
  */
 #include "config.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <hwloc.h>
 #include <pthread.h>
@@ -36,41 +35,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "runtime.h"
 
-#define PATCH_PATH_ENV "AUTOZYME_PATCH_PATH"
 #define CPUS_PER_TASK_ENV "SLURM_CPUS_PER_TASK"
-/* thread_info's provenance once set_threads() decided: not a budget's. */
-#define SET_THREADS_PROVENANCE "set_threads"
-
-typedef struct azi_active {
-	const az_patch *patch;  /* owned by the registry */
-	const char *upstream;   /* for the language it was activated from */
-	char *upstream_version; /* NULL until the language records one */
-} azi_active;
-
-typedef struct azi_runtime {
-	bool budget_known;
-	az_budget budget;
-	bool from_file;
-	char *activation_path;  /* AUTOZYME_ACTIVATION_FILE, NULL when unset */
-	char *activation_error; /* why that file was not used, or NULL */
-	az_cpus cpus;           /* the budget's cpuset; list NULL when unknown */
-	unsigned explicit_threads; /* 0 until set_threads() */
-	bool ranks_known;
-	az_local_ranks ranks;   /* co-located ranks, asked once per process */
-	bool ranks_bound;
-	az_worker_share worker; /* the share it works under; workers 0: none */
-	az_worker_share pool;   /* the latest pool it started; workers 0: none */
-	bool warned;            /* the oversubscription line was printed */
-	az_registry *registry;
-	azi_active *active;     /* in activation order */
-	size_t n_active;
-} azi_runtime;
 
 static pthread_mutex_t runtime_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
-static azi_runtime rt;
+azi_runtime azi_rt;
 
 /* ---------------------------------------------------------------- locking */
 
@@ -79,7 +50,7 @@ static void lock_mutex(void)
 	pthread_mutex_lock(&runtime_mutex);
 }
 
-static void unlock_mutex(void)
+void azi_runtime_unlock(void)
 {
 	pthread_mutex_unlock(&runtime_mutex);
 }
@@ -88,10 +59,10 @@ static void unlock_mutex(void)
  * child forever; holding it across fork() makes the child's copy sane. */
 static void register_fork_handlers(void)
 {
-	pthread_atfork(lock_mutex, unlock_mutex, unlock_mutex);
+	pthread_atfork(lock_mutex, azi_runtime_unlock, azi_runtime_unlock);
 }
 
-static void runtime_lock(void)
+void azi_runtime_lock(void)
 {
 	pthread_once(&fork_handlers_once, register_fork_handlers);
 	lock_mutex();
@@ -200,7 +171,7 @@ static void discover_cpus(azi_runtime *r)
 /* Lock held: the cores of a discovered cpuset, for thread_info() only.
  * They are counted on the current binding, so only while the process is
  * still bound to the budget's cpuset; else they stay unknown (null). */
-static void ensure_cores(azi_runtime *r)
+void azi_ensure_cores(azi_runtime *r)
 {
 	az_topology *topo = NULL;
 	az_cpus now = { 0 };
@@ -317,8 +288,8 @@ static az_status share_file_budget(azi_runtime *r, az_error *err)
 }
 
 /* Lock held: `share` of the parent's threads over the budget so far. */
-static az_status apply_share(azi_runtime *r, const az_worker_share *share,
-			     az_error *err)
+az_status azi_apply_share(azi_runtime *r, const az_worker_share *share,
+			  az_error *err)
 {
 	az_budget whole = r->budget;
 
@@ -338,7 +309,7 @@ static az_status env_worker_share(azi_runtime *r, az_error *err)
 	if (!text || !*text)
 		return AZ_OK;
 	status = az_worker_share_parse(text, AZ_ENV_WORKER_SHARE, &share, err);
-	return status == AZ_OK ? apply_share(r, &share, err) : status;
+	return status == AZ_OK ? azi_apply_share(r, &share, err) : status;
 }
 
 /* Clear what a failed attempt left, so that the next call starts afresh. */
@@ -353,19 +324,19 @@ static void forget_budget_inputs(azi_runtime *r)
 }
 
 /* Lock held.  A failure (a malformed AUTOZYME_THREADS) is not cached. */
-static az_status ensure_budget(az_error *err)
+az_status azi_ensure_budget(az_error *err)
 {
 	az_status status;
 
-	if (rt.budget_known)
+	if (azi_rt.budget_known)
 		return AZ_OK;
-	forget_budget_inputs(&rt);
-	rt.from_file = read_activation_file(&rt);
-	status = rt.from_file ? share_file_budget(&rt, err)
-			      : discover_budget(&rt, err);
+	forget_budget_inputs(&azi_rt);
+	azi_rt.from_file = read_activation_file(&azi_rt);
+	status = azi_rt.from_file ? share_file_budget(&azi_rt, err)
+			      : discover_budget(&azi_rt, err);
 	if (status == AZ_OK)
-		status = env_worker_share(&rt, err);
-	rt.budget_known = status == AZ_OK;
+		status = env_worker_share(&azi_rt, err);
+	azi_rt.budget_known = status == AZ_OK;
 	return status;
 }
 
@@ -376,11 +347,11 @@ az_status az_runtime_budget(az_budget *out, az_error *err)
 	if (!out)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"runtime budget: expected an output");
-	runtime_lock();
-	status = ensure_budget(err);
+	azi_runtime_lock();
+	status = azi_ensure_budget(err);
 	if (status == AZ_OK)
-		*out = rt.budget;
-	unlock_mutex();
+		*out = azi_rt.budget;
+	azi_runtime_unlock();
 	return status;
 }
 
@@ -388,16 +359,16 @@ bool az_runtime_from_activation_file(void)
 {
 	bool from_file;
 
-	runtime_lock();
-	from_file = ensure_budget(NULL) == AZ_OK && rt.from_file;
-	unlock_mutex();
+	azi_runtime_lock();
+	from_file = azi_ensure_budget(NULL) == AZ_OK && azi_rt.from_file;
+	azi_runtime_unlock();
 	return from_file;
 }
 
 /* -------------------------------------------------------------- the guard */
 
 /* Threads per worker of `share`: the budget's one rule for it. */
-static unsigned threads_per_worker(const az_worker_share *share)
+unsigned azi_threads_per_worker(const az_worker_share *share)
 {
 	az_budget whole = { .threads = share->threads }, each;
 
@@ -406,7 +377,7 @@ static unsigned threads_per_worker(const az_worker_share *share)
 	return each.threads;
 }
 
-static const char *plural(unsigned count)
+const char *azi_plural(unsigned count)
 {
 	return count == 1 ? "" : "s";
 }
@@ -418,31 +389,31 @@ static const char *plural(unsigned count)
  * child of a process that warned stays silent), a refusal, or nothing.
  * A bad policy is refused whatever the count, so that it shows at once.
  */
-static az_status guard(const char *what, unsigned workers, unsigned threads,
-		       az_error *err)
+az_status azi_guard(const char *what, unsigned workers, unsigned threads,
+		    az_error *err)
 {
-	unsigned running = workers * threads, cpus = rt.budget.allocation;
+	unsigned running = workers * threads, cpus = azi_rt.budget.allocation;
 	az_oversubscription policy;
 	az_status status = az_oversubscription_parse(
 		getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
 		&policy, err);
 	char line[AZ_ERROR_MAX / 2];
 
-	if (status != AZ_OK || !rt.budget_known || !cpus || running <= cpus ||
+	if (status != AZ_OK || !azi_rt.budget_known || !cpus || running <= cpus ||
 	    policy == AZ_OVERSUB_IGNORE)
 		return status;
 	snprintf(line, sizeof(line),
 		 "%s runs %u threads on %u CPU%s (%.2fx oversubscribed)", what,
-		 running, cpus, plural(cpus), (double)running / cpus);
+		 running, cpus, azi_plural(cpus), (double)running / cpus);
 	if (policy == AZ_OVERSUB_ERROR)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"%s: refused by %s=error (warn or ignore allow it)",
 				line, AZ_ENV_OVERSUBSCRIPTION);
-	if (!rt.warned)
+	if (!azi_rt.warned)
 		fprintf(stderr,
 			"autozyme: warning: %s; %s=ignore silences this, =error refuses it\n",
 			line, AZ_ENV_OVERSUBSCRIPTION);
-	rt.warned = true;
+	azi_rt.warned = true;
 	return AZ_OK;
 }
 
@@ -451,13 +422,32 @@ static az_status guard_set_threads(unsigned threads, az_error *err)
 {
 	char what[96];
 
-	if (!rt.worker.workers) {
+	if (!azi_rt.worker.workers) {
 		snprintf(what, sizeof(what), "set_threads(%u)", threads);
-		return guard(what, 1, threads, err);
+		return azi_guard(what, 1, threads, err);
 	}
 	snprintf(what, sizeof(what), "set_threads(%u) in each of %u workers",
-		 threads, rt.worker.workers);
-	return guard(what, rt.worker.workers, threads, err);
+		 threads, azi_rt.worker.workers);
+	return azi_guard(what, azi_rt.worker.workers, threads, err);
+}
+
+/*
+ * Lock held: what runs, as workers x threads per worker: the latest pool
+ * this process started, else this process (times the workers of the share
+ * it works under).  *threads is 0 when the budget is off.
+ */
+void azi_running(unsigned *workers, unsigned *threads)
+{
+	bool off = !azi_rt.explicit_threads && azi_rt.budget.off;
+
+	if (azi_rt.pool.workers) {
+		*workers = azi_rt.pool.workers;
+		*threads = azi_threads_per_worker(&azi_rt.pool);
+		return;
+	}
+	*workers = azi_rt.worker.workers ? azi_rt.worker.workers : 1;
+	*threads = off ? 0 : azi_rt.explicit_threads ? azi_rt.explicit_threads
+						 : azi_rt.budget.threads;
 }
 
 /* ------------------------------------------------------------ the threads */
@@ -490,8 +480,8 @@ az_status az_runtime_set_threads(unsigned threads, az_error *err)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"set_threads: invalid value %u: expected an integer from 1 to %u",
 				threads, AZ_THREADS_MAX);
-	runtime_lock();
-	ensure_budget(NULL);
+	azi_runtime_lock();
+	azi_ensure_budget(NULL);
 	status = guard_set_threads(threads, err);
 	if (status == AZ_OK)
 		status = az_thread_vars_apply(&env, NULL, threads,
@@ -499,28 +489,28 @@ az_status az_runtime_set_threads(unsigned threads, az_error *err)
 					      err);
 	if (status == AZ_OK) {
 		mark_as_user_values(&env);
-		rt.explicit_threads = threads;
+		azi_rt.explicit_threads = threads;
 		status = az_pools_set_threads(threads, &changed, err);
 	}
-	unlock_mutex();
+	azi_runtime_unlock();
 	return status;
 }
 
 /* Lock held. */
-static az_status current_threads(unsigned *threads, bool *off, az_error *err)
+az_status azi_current_threads(unsigned *threads, bool *off, az_error *err)
 {
 	az_status status;
 
-	if (rt.explicit_threads) {
-		*threads = rt.explicit_threads;
+	if (azi_rt.explicit_threads) {
+		*threads = azi_rt.explicit_threads;
 		*off = false;
 		return AZ_OK;
 	}
-	status = ensure_budget(err);
+	status = azi_ensure_budget(err);
 	if (status != AZ_OK)
 		return status;
-	*off = rt.budget.off;
-	*threads = rt.budget.off ? 0 : rt.budget.threads;
+	*off = azi_rt.budget.off;
+	*threads = azi_rt.budget.off ? 0 : azi_rt.budget.threads;
 	return AZ_OK;
 }
 
@@ -531,9 +521,9 @@ az_status az_runtime_threads(unsigned *threads, bool *off, az_error *err)
 	if (!threads || !off)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"runtime threads: expected outputs for threads and off");
-	runtime_lock();
-	status = current_threads(threads, off, err);
-	unlock_mutex();
+	azi_runtime_lock();
+	status = azi_current_threads(threads, off, err);
+	azi_runtime_unlock();
 	return status;
 }
 
@@ -595,665 +585,21 @@ static az_status set_pools_by_kind(const az_env *env, unsigned threads,
  * they count as the budget's, not the user's.  After set_threads() every
  * variable already holds the explicit value, and every pool gets it.
  */
-static az_status apply_threads(az_error *err)
+az_status azi_apply_threads(az_error *err)
 {
 	az_env env = az_env_process();
 	unsigned threads;
 	size_t changed;
 	bool off;
-	az_status status = current_threads(&threads, &off, err);
+	az_status status = azi_current_threads(&threads, &off, err);
 
 	if (status != AZ_OK || off)
 		return status;
-	if (rt.explicit_threads)
+	if (azi_rt.explicit_threads)
 		return az_pools_set_threads(threads, &changed, err);
 	status = az_thread_vars_apply(&env, NULL, threads, AZ_KEEP_USER_VALUES,
 				      NULL, err);
 	if (status == AZ_OK)
 		status = set_pools_by_kind(&env, threads, err);
-	return status;
-}
-
-/* ----------------------------------------------------------- worker pools */
-
-static az_status check_workers(unsigned workers, const char *call,
-			       az_error *err)
-{
-	if (workers >= 1 && workers <= AZ_THREADS_MAX)
-		return AZ_OK;
-	return azi_fail(err, AZ_ERR_INVALID,
-			"%s: invalid worker count %u: expected an integer from 1 to %u",
-			call, workers, AZ_THREADS_MAX);
-}
-
-/* Lock held: the guard on a pool of `share`, then thread_info's record. */
-static az_status start_pool(const az_worker_share *share, az_error *err)
-{
-	unsigned each = threads_per_worker(share);
-	char what[96];
-	az_status status;
-
-	snprintf(what, sizeof(what), "a pool of %u workers x %u thread%s",
-		 share->workers, each, plural(each));
-	status = guard(what, share->workers, each, err);
-	if (status == AZ_OK)
-		rt.pool = *share;
-	return status;
-}
-
-az_status az_runtime_pool_start(unsigned workers, az_worker_share *share,
-				az_error *err)
-{
-	unsigned threads;
-	bool off;
-	az_status status = check_workers(workers, "pool_start", err);
-
-	if (status != AZ_OK)
-		return status;
-	if (!share)
-		return azi_fail(err, AZ_ERR_INVALID,
-				"pool_start: expected an output for the share");
-	runtime_lock();
-	status = current_threads(&threads, &off, err);
-	if (status == AZ_OK) {
-		*share = (az_worker_share){ off ? 0 : threads, workers };
-		if (!off)
-			status = start_pool(share, err);
-	}
-	unlock_mutex();
-	return status;
-}
-
-/* The share to enter: `given`, else AUTOZYME_WORKER_SHARE. */
-static az_status worker_share_of(const az_worker_share *given,
-				 az_worker_share *out, az_error *err)
-{
-	if (!given)
-		return az_worker_share_parse(getenv(AZ_ENV_WORKER_SHARE),
-					     AZ_ENV_WORKER_SHARE, out, err);
-	if (given->threads < 1 || given->threads > AZ_THREADS_MAX)
-		return azi_fail(err, AZ_ERR_INVALID,
-				"worker share: invalid thread count %u: expected an integer from 1 to %u",
-				given->threads, AZ_THREADS_MAX);
-	*out = *given;
-	return check_workers(given->workers, "worker share", err);
-}
-
-/*
- * Lock held.  The worker's variables all hold its share, written as
- * AutoZyme's (injected, so a later activate() treats them as the budget),
- * and AUTOZYME_WORKER_SHARE passes it on to the worker's own children.
- */
-static az_status export_share(const az_worker_share *share, unsigned threads,
-			      az_error *err)
-{
-	az_env env = az_env_process();
-	char text[32];
-	size_t changed;
-	az_status status = az_thread_vars_apply(&env, NULL, threads,
-						AZ_OVERRIDE_USER_VALUES, NULL,
-						err);
-
-	if (status != AZ_OK)
-		return status;
-	az_worker_share_format(share, text, sizeof(text));
-	if (setenv(AZ_ENV_WORKER_SHARE, text, 1) != 0)
-		return azi_fail(err, AZ_ERR_SYSTEM,
-				"%s: could not set the variable",
-				AZ_ENV_WORKER_SHARE);
-	return az_pools_set_threads(threads, &changed, err);
-}
-
-/* A fork child also inherits its parent's set_threads and pool: not its own. */
-az_status az_runtime_enter_worker(const az_worker_share *share, az_error *err)
-{
-	az_worker_share entered;
-	az_status status = worker_share_of(share, &entered, err);
-
-	if (status != AZ_OK)
-		return status;
-	runtime_lock();
-	status = ensure_budget(err);
-	if (status == AZ_OK) {
-		rt.explicit_threads = 0;
-		rt.pool = (az_worker_share){ 0 };
-		status = apply_share(&rt, &entered, err);
-	}
-	if (status == AZ_OK && !rt.budget.off)
-		status = export_share(&entered, rt.budget.threads, err);
-	unlock_mutex();
-	return status;
-}
-
-az_status az_runtime_worker_env(const az_worker_share *share, char **json,
-				az_error *err)
-{
-	const char *const *vars = az_thread_vars_default();
-	az_worker_share checked;
-	char count[16], text[32];
-	cJSON *root;
-	bool ok;
-	az_status status;
-
-	if (!share || !json)
-		return azi_fail(err, AZ_ERR_INVALID,
-				"worker_env: expected a share and an output");
-	status = worker_share_of(share, &checked, err);
-	if (status != AZ_OK)
-		return status;
-	snprintf(count, sizeof(count), "%u", threads_per_worker(&checked));
-	az_worker_share_format(&checked, text, sizeof(text));
-	root = cJSON_CreateObject();
-	ok = root != NULL;
-	for (; ok && *vars; vars++)
-		ok = cJSON_AddStringToObject(root, *vars, count) != NULL;
-	ok = ok && cJSON_AddStringToObject(root, AZ_ENV_WORKER_SHARE, text);
-	*json = ok ? cJSON_PrintUnformatted(root) : NULL;
-	cJSON_Delete(root);
-	return *json ? AZ_OK
-		     : azi_fail(err, AZ_ERR_NOMEM, "worker_env: out of memory");
-}
-
-/* ---------------------------------------------------------- the registry */
-
-/* AUTOZYME_PATCH_PATH first (its directories win), then the installed one. */
-static az_status ensure_registry(az_error *err)
-{
-	const char *extra = getenv(PATCH_PATH_ENV);
-	char *path_list;
-	az_status status;
-
-	if (rt.registry)
-		return AZ_OK;
-	if (asprintf(&path_list, "%s:%s", extra ? extra : "",
-		     az_registry_default_dir()) < 0)
-		return azi_fail(err, AZ_ERR_NOMEM, "activate: out of memory");
-	status = az_registry_load(path_list, &rt.registry, err);
-	free(path_list);
-	return status;
-}
-
-/* Append `item` to the ", "-separated `list`, truncating at `size`. */
-static void append_listed(char *list, size_t size, const char *item)
-{
-	size_t used = strlen(list);
-
-	snprintf(list + used, size - used, "%s%s", used ? ", " : "", item);
-}
-
-static az_status unknown_patch(const char *name, az_error *err)
-{
-	char known[AZ_ERROR_MAX] = "";
-	size_t i, count = az_registry_count(rt.registry);
-
-	if (count == 0)
-		return azi_fail(err, AZ_ERR_NOT_FOUND,
-				"activate: unknown patch '%s': no patches are installed (searched %s and %s)",
-				name, PATCH_PATH_ENV, az_registry_default_dir());
-	for (i = 0; i < count; i++)
-		append_listed(known, sizeof(known),
-			      az_patch_name(az_registry_at(rt.registry, i)));
-	return azi_fail(err, AZ_ERR_NOT_FOUND,
-			"activate: unknown patch '%s': known patches are %s",
-			name, known);
-}
-
-/* A manifest's languages, with the names users know them by. */
-static const struct language {
-	const char *key;
-	const char *title;
-} languages[] = {
-	{ "python", "Python" },
-	{ "r", "R" },
-};
-#define LANGUAGE_COUNT (sizeof(languages) / sizeof(languages[0]))
-
-/* The language of manifest key `key`, NULL when there is none. */
-static const struct language *language_of(const char *key)
-{
-	size_t i;
-
-	for (i = 0; key && i < LANGUAGE_COUNT; i++)
-		if (strcmp(languages[i].key, key) == 0)
-			return &languages[i];
-	return NULL;
-}
-
-/* Lock held; `language` is one of languages[]. */
-static az_status check_language_side(const az_patch *patch,
-				     const char *language, az_error *err)
-{
-	char sides[32] = "";
-	size_t i;
-
-	if (az_patch_upstream(patch, language))
-		return AZ_OK;
-	for (i = 0; i < LANGUAGE_COUNT; i++)
-		if (az_patch_upstream(patch, languages[i].key))
-			append_listed(sides, sizeof(sides), languages[i].title);
-	return azi_fail(err, AZ_ERR_NOT_FOUND,
-			"activate: patch '%s' has no %s side (languages: %s)",
-			az_patch_name(patch), language_of(language)->title,
-			sides);
-}
-
-/* Lock held. */
-static az_status find_patch(const char *name, const char *language,
-			    const az_patch **out, az_error *err)
-{
-	az_status status = ensure_registry(err);
-
-	if (status != AZ_OK)
-		return status;
-	if (az_registry_find(rt.registry, name, out) != AZ_OK)
-		return unknown_patch(name, err);
-	return check_language_side(*out, language, err);
-}
-
-static az_status check_find_args(const char *name, const char *language,
-				 const az_patch **patch, az_error *err)
-{
-	if (!patch)
-		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: expected an output for the patch");
-	if (!az_patch_name_valid(name))
-		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: invalid patch name '" AZI_QUOTE "': expected [a-z0-9][a-z0-9_.-]{0,63}",
-				AZI_QUOTE_ARGS(name ? name : ""));
-	if (!language_of(language))
-		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: invalid language '%s': expected python or r",
-				language ? language : "");
-	return AZ_OK;
-}
-
-/* *patch is set only when found, with the side of `language`. */
-az_status az_runtime_find_patch(const char *name, const char *language,
-				const az_patch **patch, az_error *err)
-{
-	const az_patch *found = NULL;
-	az_status status = check_find_args(name, language, patch, err);
-
-	if (status != AZ_OK)
-		return status;
-	runtime_lock();
-	status = find_patch(name, language, &found, err);
-	unlock_mutex();
-	if (status == AZ_OK)
-		*patch = found;
-	return status;
-}
-
-/* ------------------------------------------------------- active patches */
-
-static azi_active *find_active(const char *name)
-{
-	size_t i;
-
-	for (i = 0; name && i < rt.n_active; i++)
-		if (strcmp(az_patch_name(rt.active[i].patch), name) == 0)
-			return &rt.active[i];
-	return NULL;
-}
-
-static az_status mark_active(const az_patch *patch, const char *language,
-			     az_error *err)
-{
-	azi_active *grown = realloc(rt.active,
-				    (rt.n_active + 1) * sizeof(*grown));
-
-	if (!grown)
-		return azi_fail(err, AZ_ERR_NOMEM, "activate: out of memory");
-	rt.active = grown;
-	grown[rt.n_active++] = (azi_active){
-		.patch = patch,
-		.upstream = az_patch_upstream(patch, language),
-	};
-	return AZ_OK;
-}
-
-static bool names_include(char *const *names, size_t count, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		if (strcmp(names[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* `parent` (the names already exported) then every active patch missing
- * from it, comma-separated; NULL when out of memory. */
-static char *join_active(char *const *parent, size_t n_parent)
-{
-	size_t i, size = 1;
-	char *list;
-
-	for (i = 0; i < n_parent; i++)
-		size += strlen(parent[i]) + 1;
-	for (i = 0; i < rt.n_active; i++)
-		size += strlen(az_patch_name(rt.active[i].patch)) + 1;
-	list = calloc(1, size);
-	for (i = 0; list && i < n_parent; i++)
-		strcat(strcat(list, i ? "," : ""), parent[i]);
-	for (i = 0; list && i < rt.n_active; i++) {
-		const char *name = az_patch_name(rt.active[i].patch);
-
-		if (!names_include(parent, n_parent, name))
-			strcat(strcat(list, *list ? "," : ""), name);
-	}
-	return list;
-}
-
-/*
- * AUTOZYME_ACTIVATE for child processes: the parent's list (so a worker
- * passes it on whole) merged with this process's patches.  A list that
- * does not parse names nothing activate() could load, so only ours stays.
- */
-static az_status export_active(az_error *err)
-{
-	const char *inherited = getenv(AZ_ENV_ACTIVATE);
-	char **parent = NULL, *list;
-	size_t n_parent = 0;
-	az_status status = AZ_OK;
-
-	if (inherited && *inherited &&
-	    az_names_parse(inherited, AZ_ENV_ACTIVATE, &parent, &n_parent,
-			   NULL) != AZ_OK)
-		n_parent = 0;
-	list = join_active(parent, n_parent);
-	az_names_free(parent, n_parent);
-	if (!list)
-		return azi_fail(err, AZ_ERR_NOMEM, "activate: out of memory");
-	if (setenv(AZ_ENV_ACTIVATE, list, 1) != 0)
-		status = azi_fail(err, AZ_ERR_SYSTEM,
-				  "%s: could not set the variable",
-				  AZ_ENV_ACTIVATE);
-	free(list);
-	return status;
-}
-
-/*
- * A patch already active is returned as it is: nothing is applied again.
- * The registry is never freed, so the patch found before taking the lock
- * again is still the registry's.  *patch is set only on success.
- */
-az_status az_runtime_activate(const char *name, const char *language,
-			      const az_patch **patch, az_error *err)
-{
-	const az_patch *found = NULL;
-	/* NULL for NULL: find refuses a missing output as activate must. */
-	az_status status = az_runtime_find_patch(name, language,
-						 patch ? &found : NULL, err);
-
-	if (status != AZ_OK)
-		return status;
-	runtime_lock();
-	if (!find_active(name)) {
-		status = apply_threads(err);
-		if (status == AZ_OK)
-			status = mark_active(found, language, err);
-		if (status == AZ_OK)
-			status = export_active(err);
-	}
-	unlock_mutex();
-	if (status == AZ_OK)
-		*patch = found;
-	return status;
-}
-
-az_status az_runtime_set_upstream_version(const char *name, const char *version,
-					  az_error *err)
-{
-	char *copy = version ? strdup(version) : NULL;
-	az_status status = AZ_OK;
-	azi_active *entry;
-
-	if (version && !copy)
-		return azi_fail(err, AZ_ERR_NOMEM,
-				"set_upstream_version: out of memory");
-	runtime_lock();
-	entry = find_active(name);
-	if (entry) {
-		free(entry->upstream_version);
-		entry->upstream_version = copy;
-	} else {
-		free(copy);
-		status = azi_fail(err, AZ_ERR_NOT_FOUND,
-				  "set_upstream_version: patch '%s' is not active: activate it first",
-				  name ? name : "");
-	}
-	unlock_mutex();
-	return status;
-}
-
-/* ---------------------------------------------------------------- reports */
-
-az_status az_runtime_snapshot(const char *language, const char *language_version,
-			      char **json, az_error *err)
-{
-	az_active_patch *patches;
-	az_status status;
-	size_t i;
-
-	if (!json)
-		return azi_fail(err, AZ_ERR_INVALID,
-				"snapshot: expected an output for the JSON");
-	runtime_lock();
-	patches = calloc(rt.n_active + 1, sizeof(*patches));
-	for (i = 0; patches && i < rt.n_active; i++)
-		patches[i] = (az_active_patch){
-			.name = az_patch_name(rt.active[i].patch),
-			.upstream = rt.active[i].upstream,
-			.upstream_version = rt.active[i].upstream_version,
-		};
-	status = patches ? az_snapshot_json(language, language_version,
-					    patches, rt.n_active, json, err)
-			 : azi_fail(err, AZ_ERR_NOMEM, "snapshot: out of memory");
-	unlock_mutex();
-	free(patches);
-	return status;
-}
-
-static bool add_count(cJSON *obj, const char *key, bool known, double count)
-{
-	if (known)
-		return cJSON_AddNumberToObject(obj, key, count) != NULL;
-	return cJSON_AddNullToObject(obj, key) != NULL;
-}
-
-static bool add_text(cJSON *obj, const char *key, const char *text)
-{
-	if (text)
-		return cJSON_AddStringToObject(obj, key, text) != NULL;
-	return cJSON_AddNullToObject(obj, key) != NULL;
-}
-
-/* Lock held: the threads in force, set_threads() first. */
-static bool add_threads(cJSON *root)
-{
-	unsigned explicit_threads = rt.explicit_threads;
-	bool off = !explicit_threads && rt.budget.off;
-
-	return add_count(root, "threads", !off,
-			 explicit_threads ? explicit_threads : rt.budget.threads) &&
-	       cJSON_AddBoolToObject(root, "off", off) &&
-	       add_text(root, "provenance",
-			explicit_threads ? SET_THREADS_PROVENANCE
-					 : az_provenance_name(rt.budget.provenance)) &&
-	       add_count(root, "explicit", explicit_threads, explicit_threads);
-}
-
-/* Lock held: the budget, which set_threads() may have overridden. */
-static bool add_budget(cJSON *root)
-{
-	const az_budget *b = &rt.budget;
-	cJSON *budget = cJSON_AddObjectToObject(root, "budget");
-
-	return budget && add_count(budget, "threads", !b->off, b->threads) &&
-	       add_text(budget, "provenance", az_provenance_name(b->provenance)) &&
-	       add_count(budget, "allocation", true, b->allocation);
-}
-
-/* Lock held: where the budget came from. */
-static bool add_sources(cJSON *root)
-{
-	cJSON *cpus;
-
-	if (!add_text(root, "activation_file", rt.activation_path) ||
-	    !cJSON_AddBoolToObject(root, "activation_file_read", rt.from_file) ||
-	    !add_text(root, "activation_error", rt.activation_error))
-		return false;
-	if (!rt.cpus.list)
-		return cJSON_AddNullToObject(root, "cpus") != NULL;
-	ensure_cores(&rt);
-	cpus = cJSON_AddObjectToObject(root, "cpus");
-	return cpus && add_text(cpus, "list", rt.cpus.list) &&
-	       add_count(cpus, "pus", true, rt.cpus.pus) &&
-	       add_count(cpus, "cores", rt.cpus.cores, rt.cpus.cores);
-}
-
-static bool add_pool(cJSON *list, const az_pool *pool)
-{
-	cJSON *item = cJSON_CreateObject();
-
-	if (!item || !cJSON_AddItemToArray(list, item)) {
-		cJSON_Delete(item);
-		return false;
-	}
-	return add_text(item, "kind", az_pool_kind_name(pool->kind)) &&
-	       add_text(item, "path", pool->path) &&
-	       add_text(item, "api", pool->api) &&
-	       add_count(item, "threads", pool->threads >= 0, pool->threads);
-}
-
-static az_status add_pools(cJSON *root, az_error *err)
-{
-	cJSON *list = cJSON_AddArrayToObject(root, "pools");
-	az_pool *pools = NULL;
-	size_t i, count = 0;
-	az_status status;
-
-	if (!list)
-		return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
-	status = az_pools_list(&pools, &count, err);
-	for (i = 0; status == AZ_OK && i < count; i++)
-		if (!add_pool(list, &pools[i]))
-			status = azi_fail(err, AZ_ERR_NOMEM,
-					  "thread_info: out of memory");
-	az_pools_free(pools, count);
-	return status;
-}
-
-/* Lock held: the co-located ranks; null when not launched as several. */
-static bool add_ranks(cJSON *root)
-{
-	const az_local_ranks *ranks = &rt.ranks;
-	cJSON *obj;
-
-	if (ranks->size < 2)
-		return cJSON_AddNullToObject(root, "ranks") != NULL;
-	obj = cJSON_AddObjectToObject(root, "ranks");
-	return obj && add_count(obj, "local_size", true, ranks->size) &&
-	       add_count(obj, "local_rank", true, ranks->rank) &&
-	       add_text(obj, "source",
-			az_provenance_name(ranks->source == AZ_LOCAL_PMIX ?
-					   AZ_PROV_PMIX : AZ_PROV_MPI_ENV)) &&
-	       cJSON_AddBoolToObject(obj, "slurm_tasks", ranks->slurm_tasks) &&
-	       cJSON_AddBoolToObject(obj, "bound", rt.ranks_bound);
-}
-
-/* A worker share under `key`; null when there is none. */
-static bool add_share(cJSON *root, const char *key,
-		      const az_worker_share *share)
-{
-	cJSON *obj;
-
-	if (!share->workers)
-		return cJSON_AddNullToObject(root, key) != NULL;
-	obj = cJSON_AddObjectToObject(root, key);
-	return obj && add_count(obj, "threads", true, share->threads) &&
-	       add_count(obj, "workers", true, share->workers) &&
-	       add_count(obj, "threads_per_worker", true,
-			 threads_per_worker(share));
-}
-
-/*
- * Lock held: what runs, as workers x threads per worker: the latest pool
- * this process started, else this process (times the workers of the share
- * it works under).  *threads is 0 when the budget is off.
- */
-static void running(unsigned *workers, unsigned *threads)
-{
-	bool off = !rt.explicit_threads && rt.budget.off;
-
-	if (rt.pool.workers) {
-		*workers = rt.pool.workers;
-		*threads = threads_per_worker(&rt.pool);
-		return;
-	}
-	*workers = rt.worker.workers ? rt.worker.workers : 1;
-	*threads = off ? 0 : rt.explicit_threads ? rt.explicit_threads
-						 : rt.budget.threads;
-}
-
-/* Lock held: running threads against the task's CPUs, and the policy. */
-static az_status add_oversubscription(cJSON *root, az_error *err)
-{
-	unsigned workers, threads, cpus = rt.budget.allocation;
-	az_oversubscription policy;
-	cJSON *obj;
-	az_status status = az_oversubscription_parse(
-		getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
-		&policy, err);
-
-	if (status != AZ_OK)
-		return status;
-	running(&workers, &threads);
-	obj = cJSON_AddObjectToObject(root, "oversubscription");
-	if (obj && add_count(obj, "workers", true, workers) &&
-	    add_count(obj, "threads_per_worker", threads, threads) &&
-	    add_count(obj, "running_threads", threads, workers * threads) &&
-	    add_count(obj, "cpus", cpus, cpus) &&
-	    add_count(obj, "ratio", threads && cpus,
-		      cpus ? (double)workers * threads / cpus : 0) &&
-	    add_text(obj, "policy", az_oversubscription_name(policy)))
-		return AZ_OK;
-	return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
-}
-
-/* Lock held. */
-static az_status build_thread_info(cJSON *root, az_error *err)
-{
-	az_status status = ensure_budget(err);
-
-	if (status != AZ_OK)
-		return status;
-	if (!add_threads(root) || !add_budget(root) || !add_sources(root) ||
-	    !add_ranks(root) || !add_share(root, "worker", &rt.worker) ||
-	    !add_share(root, "pool", &rt.pool))
-		return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
-	status = add_oversubscription(root, err);
-	return status == AZ_OK ? add_pools(root, err) : status;
-}
-
-az_status az_runtime_thread_info(char **json, az_error *err)
-{
-	cJSON *root;
-	az_status status;
-
-	if (!json)
-		return azi_fail(err, AZ_ERR_INVALID,
-				"thread_info: expected an output for the JSON");
-	root = cJSON_CreateObject();
-	if (!root)
-		return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
-	runtime_lock();
-	status = build_thread_info(root, err);
-	unlock_mutex();
-	*json = status == AZ_OK ? cJSON_PrintUnformatted(root) : NULL;
-	cJSON_Delete(root);
-	if (status == AZ_OK && !*json)
-		status = azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
 	return status;
 }
