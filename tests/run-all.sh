@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's one test command: installs the Debian packages it needs when
-# missing, builds (normal and ASan+UBSan), and runs every test suite:
-# Criterion unit tests (plain, sanitizers, valgrind), make distcheck, and the
-# Slurm scenarios on a throwaway cluster.  Run as root from the source tree.
+# missing, builds (normal, ASan+UBSan, without PMIx), and runs every test
+# suite: Criterion unit tests (plain, sanitizers, valgrind, without PMIx),
+# make distcheck, fuzzing, Python, R, packages, the Slurm scenarios on a
+# throwaway cluster and the benchmarks' quick mode.  Run as root from the
+# source tree.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,9 +94,12 @@ fi
 autoreconf -fi >/dev/null 2>&1
 az_build "$top" "$top/build"
 az_build "$top" "$top/build-asan" --enable-sanitizers
+# Sites without libpmix-dev build the other branch of lib/ranks.c.
+az_build "$top" "$top/build-nopmix" --without-pmix
 
 suite "unit tests" unit_tests "$top/build"
 suite "unit tests under ASan+UBSan" unit_tests "$top/build-asan"
+suite "unit tests, built without PMIx" unit_tests "$top/build-nopmix"
 suite "unit tests under valgrind" valgrind_unit_tests "$top/build"
 suite "make distcheck" distcheck "$top/build"
 suite "fuzzing (libFuzzer, ASan+UBSan)" bash "$top/tests/fuzz/run.sh" "$top/build"
