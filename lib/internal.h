@@ -31,4 +31,7 @@ az_status azi_read_all(int fd, const char *path, size_t limit, char **text,
 	azi_quote_len(text), (text), (text)[azi_quote_len(text)] ? "..." : ""
 int azi_quote_len(const char *text);
 
+/* Whether `name` is one of the `count` strings of `names`. */
+bool azi_names_contain(char *const *names, size_t count, const char *name);
+
 #endif

@@ -42,7 +42,7 @@ void az_names_free(char **names, size_t count)
 	free(names);
 }
 
-static bool names_contain(char *const *names, size_t count, const char *name)
+bool azi_names_contain(char *const *names, size_t count, const char *name)
 {
 	size_t i;
 
@@ -73,7 +73,7 @@ static az_status names_add(char **names, size_t *count, const char *item,
 		free(name);
 		return AZ_ERR_INVALID;
 	}
-	if (names_contain(names, *count, name))
+	if (azi_names_contain(names, *count, name))
 		free(name);
 	else
 		names[(*count)++] = name;

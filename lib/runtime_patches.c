@@ -171,16 +171,6 @@ static az_status mark_active(const az_patch *patch, const char *language,
 	return AZ_OK;
 }
 
-static bool names_include(char *const *names, size_t count, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		if (strcmp(names[i], name) == 0)
-			return true;
-	return false;
-}
-
 /* `parent` (the names already exported) then every active patch missing
  * from it, comma-separated; NULL when out of memory. */
 static char *join_active(char *const *parent, size_t n_parent)
@@ -198,7 +188,7 @@ static char *join_active(char *const *parent, size_t n_parent)
 	for (i = 0; list && i < azi_rt.n_active; i++) {
 		const char *name = az_patch_name(azi_rt.active[i].patch);
 
-		if (!names_include(parent, n_parent, name))
+		if (!azi_names_contain(parent, n_parent, name))
 			strcat(strcat(list, *list ? "," : ""), name);
 	}
 	return list;
