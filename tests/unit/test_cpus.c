@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <hwloc.h>
-#include <link.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "autozyme.h"
+#include "mapped.h"
 
 static az_topology *topo;
 
@@ -228,21 +228,10 @@ Test(taskset, one_cpu, .init = load_topology, .fini = free_topology)
 	az_cpus_release(&cpus);
 }
 
-/* Counts the hwloc plugins (".../hwloc/hwloc_*.so") mapped in this process. */
-static int count_plugin(struct dl_phdr_info *info, size_t size, void *count)
-{
-	(void)size;
-	if (strstr(info->dlpi_name, "/hwloc/hwloc_"))
-		++*(int *)count;
-	return 0;
-}
-
+/* The hwloc plugins (".../hwloc/hwloc_*.so") mapped in this process. */
 static int mapped_hwloc_plugins(void)
 {
-	int count = 0;
-
-	dl_iterate_phdr(count_plugin, &count);
-	return count;
+	return mapped_objects("/hwloc/hwloc_");
 }
 
 /* Whether hwloc has a plugin in its default place: "hwloc" beside the
