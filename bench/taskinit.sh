@@ -16,14 +16,25 @@ bench_cluster
 use_plugin "$plugin"
 log=$AZ_CLUSTER_DIR/log/slurmd-$AZ_NODES.log
 
+# "WALL CPU" of each task_init logged after byte BEFORE of the log.
+logged_times() {
+	tail -c +"$(($1 + 1))" "$log" |
+		sed -n 's/.*autozyme: task_init took \([0-9.]*\) ms (\([0-9.]*\) ms CPU.*/\1 \2/p'
+}
+
 # tasks N: srun -n N, then "WALL CPU" of each of the N task_init it logged.
+# srun can return before the last task's line reaches the log (seen once in
+# CI: 1 of 2), so the lines get up to 5 s to arrive.
 tasks() {
-	local n=$1 before times
+	local n=$1 before times tries=50
 	bench_idle
 	before=$(stat -c %s "$log")
 	bench_ms as_user srun -n"$n" --overcommit true >/dev/null
-	times=$(tail -c +"$((before + 1))" "$log" |
-		sed -n 's/.*autozyme: task_init took \([0-9.]*\) ms (\([0-9.]*\) ms CPU.*/\1 \2/p')
+	times=$(logged_times "$before")
+	while [[ $(grep -c . <<<"$times") != "$n" ]] && ((tries-- > 0)); do
+		sleep 0.1
+		times=$(logged_times "$before")
+	done
 	[[ $(grep -c . <<<"$times") == "$n" ]] ||
 		bench_fail "srun -n$n: expected $n task_init lines in $log, found: $times"
 	echo "$times"
