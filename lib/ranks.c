@@ -200,7 +200,10 @@ static bool pmix_number(const pmix_proc_t *me, const char *key,
 	pmix_value_t *val = NULL;
 	bool found;
 
-	PMIX_LOAD_PROCID(&job, me->nspace, PMIX_RANK_WILDCARD);
+	/* A plain copy, not PMIX_LOAD_PROCID: from PMIx 5 on that macro calls
+	 * PMIx_Load_procid(), a symbol of the libpmix we only dlopen. */
+	job = *me;
+	job.rank = PMIX_RANK_WILDCARD;
 	if (pmix.get(&job, key, NULL, 0, &val) != PMIX_SUCCESS &&
 	    pmix.get(me, key, NULL, 0, &val) != PMIX_SUCCESS)
 		return false;

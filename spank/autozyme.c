@@ -10,6 +10,12 @@
 
 SPANK_PLUGIN(autozyme, 1);
 
+#if HAVE_DECL_ESPANK_JOB_FAILURE
+/* Slurm 26.05 and later: should a callback ever fail on a compute node,
+ * fail that job only; the default (ESPANK_NODE_FAILURE) drains the node. */
+int slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE;
+#endif
+
 struct az_plugin az_plugin;
 
 int slurm_spank_init(spank_t sp, int ac, char **av)
@@ -22,11 +28,12 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	default:
 		return 0;
 	}
-	if (az_options_register(sp) != 0)
-		return -1;
-	az_plugin.config_ok = az_config_parse(&az_plugin.config, ac, av) == 0;
 	/* A broken plugstack.conf is refused at submission; on a compute node
-	 * failing here could fail the step, so the plugin only stands aside. */
+	 * failing here would fail the step (from Slurm 25.05 any non-zero
+	 * return does), so the plugin only stands aside there, and logs why. */
+	if (az_options_register(sp) != 0)
+		return spank_context() == S_CTX_REMOTE ? 0 : -1;
+	az_plugin.config_ok = az_config_parse(&az_plugin.config, ac, av) == 0;
 	return az_plugin.config_ok || spank_context() == S_CTX_REMOTE ? 0 : -1;
 }
 
