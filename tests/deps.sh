@@ -11,11 +11,12 @@ AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  r-base-core r-base-dev r-cran-testthat r-cran-jsonlite r-cran-future r-cran-parallelly
  r-bioc-biocparallel r-cran-seurat r-cran-snow
  debhelper dh-python rpm man-db groff-base dpkg-dev fakeroot
- clang libfuzzer-14-dev strace"
+ clang libfuzzer-14-dev strace debootstrap"
 
+# az_install_missing_packages [PACKAGE...]: those (default: all of the above).
 az_install_missing_packages() {
 	local missing=() pkg
-	for pkg in $AZ_DEBIAN_PACKAGES; do
+	for pkg in ${*:-$AZ_DEBIAN_PACKAGES}; do
 		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
 			grep -q "install ok installed" || missing+=("$pkg")
 	done

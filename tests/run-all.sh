@@ -10,24 +10,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc)
-passed=0
-failed=0
-
 . "$top/tests/deps.sh"
+. "$top/tests/suite.sh"
 
-# Record one suite's outcome; its output stays on the terminal.
-suite() {
-	local name=$1
-	shift
-	echo "=== $name"
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "=== $name: ok"
-	else
-		failed=$((failed + 1))
-		echo "=== $name: FAILED"
-	fi
-}
+slurm_release() { slurmd -V | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1; }
 
 # Criterion writes its Synthesis line to each test's log; show them all.
 unit_tests() {
@@ -76,15 +62,37 @@ distcheck() {
 	grep -A1 "archives ready" "$1/distcheck.out"
 }
 
+# Every scenario file under one site configuration (AZ_SITE_CONFIG), each
+# within a time limit on top of cluster.sh's per-command one.
 slurm_tests() {
-	local dir=$1 script status=0
+	local dir=$1 site=$2 script status=0
 	for script in "$top"/tests/slurm/test_*.sh; do
 		[ -e "$script" ] || continue
-		AZ_BUILDDIR=$dir bash "$script" || status=1
+		echo "--- $site: ${script##*/}"
+		AZ_SITE_CONFIG=$site AZ_BUILDDIR=$dir timeout -k 30 1500 bash "$script" || status=1
 	done
 	return $status
 }
 
+# The release matrix runs in the background from the start (its roots take
+# minutes to create on a new machine); its output is shown at the end.
+release_matrix_start() {
+	mkdir -p "$top/build-releases"
+	bash "$top/tests/releases/run.sh" >"$top/build-releases/matrix.out" 2>&1 &
+	release_matrix_pid=$!
+}
+
+release_matrix_wait() {
+	local status=0
+	wait "$release_matrix_pid" || status=$?
+	cat "$top/build-releases/matrix.out"
+	return $status
+}
+
+# The release roots come first: created on a new machine, they take minutes
+# of downloading that overlap the machine's own installs and builds.
+az_install_missing_packages debootstrap util-linux
+release_matrix_start
 az_install_missing_packages
 # The builds below are out of tree; an in-tree configure would stop them.
 if [ -f "$top/config.status" ]; then
@@ -106,8 +114,10 @@ suite "fuzzing (libFuzzer, ASan+UBSan)" bash "$top/tests/fuzz/run.sh" "$top/buil
 suite "python runtime (pytest)" bash "$top/tests/python/run.sh" "$top/build"
 suite "R runtime (testthat, R CMD check)" bash "$top/tests/r/run.sh" "$top/build"
 suite "packages, man pages, autozyme-info" bash "$top/tests/pkg/run.sh" "$top/build"
-suite "slurm scenarios" slurm_tests "$top/build"
+suite "slurm scenarios, Slurm $(slurm_release), task/affinity" slurm_tests "$top/build" affinity
+suite "slurm scenarios, Slurm $(slurm_release), task/cgroup" slurm_tests "$top/build" cgroup
 suite "benchmarks, quick mode (numbers not judged)" bash "$top/bench/run-quick.sh" "$top/build"
 
+suite "release matrix: Slurm 24.11 (Debian 13) and 26.05 (Debian unstable)" release_matrix_wait
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

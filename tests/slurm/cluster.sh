@@ -24,7 +24,11 @@
 #                              argument; none = empty).  Takes effect on the next
 #                              step, no restart.  Paths must be readable by the
 #                              test user: srun loads the plugin as the user.
-#   as_user CMD [ARG...]       Run CMD as $AZ_USER in $AZ_WORK_DIR with a clean
+#   as_user CMD [ARG...]       Run CMD as $AZ_USER in $AZ_WORK_DIR, within
+#                              AZ_JOB_TIMEOUT seconds (default 600: then it is
+#                              killed, the user's jobs are cancelled and a
+#                              TIMEOUT line goes to stderr and log/timeouts.log),
+#                              with a clean
 #                              environment: PATH=/usr/local/bin:/usr/bin:/bin,
 #                              HOME, USER, LOGNAME, SHELL, LANG=C.UTF-8,
 #                              SLURM_CONF, AZ_TEST_CLUSTER.  Pass more with
@@ -56,6 +60,9 @@
 #                         default line of the same Key (e.g. TaskPlugin=task/none),
 #                         an empty `Key=` just removes it (e.g. Epilog=)
 #   AZ_PLUGSTACK          initial plugstack.conf content (default empty)
+#   AZ_SITE_CONFIG        affinity (default: task/affinity, proctrack/linuxproc)
+#                         or cgroup (task/cgroup,task/affinity, proctrack/cgroup,
+#                         cgroup.conf CgroupPlugin=cgroup/v1 ConstrainCores=yes)
 #   AZ_CGROUP_CONF        if set, written as cgroup.conf next to slurm.conf
 #   AZ_CLUSTER_TMP        parent of the temp dir (default /tmp; must be
 #                         traversable by the test user)
@@ -287,6 +294,33 @@ cluster_set_plugstack() {
 	chmod 0644 "$f.tmp" && mv -f "$f.tmp" "$f"
 }
 
+# The two site configurations the scenarios run under (AZ_SITE_CONFIG):
+# `affinity`, task/affinity + proctrack/linuxproc; `cgroup`, what
+# slurm.conf(5) recommends and most sites run: task/cgroup,task/affinity +
+# proctrack/cgroup + ConstrainCores=yes (cgroup v1: v2 in hybrid mode is
+# refused by slurmd on these machines).
+_az_site_proctrack() {
+	case ${AZ_SITE_CONFIG:-affinity} in
+	cgroup) echo proctrack/cgroup ;;
+	*) echo proctrack/linuxproc ;;
+	esac
+}
+
+_az_site_task_plugin() {
+	case ${AZ_SITE_CONFIG:-affinity} in
+	cgroup) echo task/cgroup,task/affinity ;;
+	*) echo task/affinity ;;
+	esac
+}
+
+_az_site_cgroup_conf() {
+	if [[ -n ${AZ_CGROUP_CONF:-} ]]; then
+		printf '%s\n' "$AZ_CGROUP_CONF"
+	elif [[ ${AZ_SITE_CONFIG:-affinity} == cgroup ]]; then
+		printf '%s\n' CgroupPlugin=cgroup/v1 ConstrainCores=yes
+	fi
+}
+
 # Write slurm.conf: defaults, minus any key that AZ_SLURM_CONF_EXTRA sets.
 _az_write_slurm_conf() {
 	local d=$AZ_CLUSTER_DIR host=$1 ncpu line key skip
@@ -313,8 +347,12 @@ _az_write_slurm_conf() {
 		"SlurmdDebug=info"
 		"TmpFS=$d/tmp/%n"
 		"PlugStackConfig=$d/plugstack.conf"
-		"ProctrackType=proctrack/linuxproc"
-		"TaskPlugin=task/affinity"
+		"ProctrackType=$(_az_site_proctrack)"
+		"TaskPlugin=$(_az_site_task_plugin)"
+		# Concurrent clusters share the machine's cgroup tree, where
+		# task/cgroup names a job's directory by its id: start every
+		# cluster at a different one.
+		"FirstJobId=$_AZ_FIRST_JOB_ID"
 		"SelectType=select/cons_tres"
 		"SelectTypeParameters=CR_Core"
 		"ReturnToService=2"
@@ -449,8 +487,24 @@ as_user() {
 	if [[ -n ${AZ_CLUSTER_DIR:-} ]]; then
 		envv+=(SLURM_CONF="$AZ_CLUSTER_DIR/slurm.conf" AZ_TEST_CLUSTER="$AZ_CLUSTER_DIR")
 	fi
+	local rc=0 limit=${AZ_JOB_TIMEOUT:-600}
 	(cd "$dir" && exec setpriv --reuid="$AZ_USER_UID" --regid="$AZ_USER_GID" \
-		--init-groups -- env -i "${envv[@]}" "$@")
+		--init-groups -- env -i "${envv[@]}" timeout -k 10 "$limit" "$@") || rc=$?
+	if ((rc == 124 || rc == 137)) && [[ -n ${AZ_CLUSTER_DIR:-} ]]; then
+		_az_timed_out "$limit" "$*"
+	fi
+	return $rc
+}
+
+# A command of the test user ran out of time (a job that can never start,
+# a hang): say so where the test's log shows it, and cancel the user's jobs
+# so that the next check starts on an idle cluster.
+_az_timed_out() {
+	local jobs
+	jobs=$(squeue -h -u "$AZ_USER" -o '%i %T %r' 2>/dev/null | xargs)
+	echo "cluster: TIMEOUT after $1 s: $2${jobs:+ (jobs: $jobs)}; cancelling $AZ_USER's jobs" |
+		tee -a "$AZ_CLUSTER_DIR/log/timeouts.log" >&2
+	scancel -u "$AZ_USER" 2>/dev/null || true
 }
 
 # Wait until every node is idle (or the time $1 passes, or a daemon dies);
@@ -516,8 +570,17 @@ cluster_start() {
 	done
 	chown "$AZ_USER_UID:$AZ_USER_GID" "$d/work"
 	mkdir -m 0711 "$d/munge"
-	if [[ -n ${AZ_CGROUP_CONF:-} ]]; then
-		printf '%s\n' "$AZ_CGROUP_CONF" >"$d/cgroup.conf"
+	case ${AZ_SITE_CONFIG:-affinity} in
+	affinity | cgroup) ;;
+	*)
+		_az_err "cluster_start: AZ_SITE_CONFIG must be affinity or cgroup, not '$AZ_SITE_CONFIG'"
+		rm -rf "$d"
+		return 1
+		;;
+	esac
+	_AZ_FIRST_JOB_ID=$((1000 + (RANDOM * 32768 + RANDOM) % 60000000))
+	if [[ -n $(_az_site_cgroup_conf) ]]; then
+		_az_site_cgroup_conf >"$d/cgroup.conf"
 		chmod 0644 "$d/cgroup.conf"
 	fi
 	cluster_set_plugstack # AZ_PLUGSTACK goes in after the warm-up job

@@ -11,6 +11,50 @@ VARS = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
         "OMP_PLACES", "OMP_PROC_BIND", "SLURM_PROCID", "SLURM_NODEID",
         "SLURMD_NODENAME", "SLURM_STEP_ID"]
 
+
+
+def cgroup_cpuset():
+    """The task's cpuset cgroup, resolved as the kernel reports it
+    (/proc/self/cgroup and mountinfo, never a path built from Slurm's
+    naming): {"path": ..., "cpus": [...]}, or None without one."""
+    v1 = v2 = None
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, rel = line.rstrip("\n").split(":", 2)
+            if "cpuset" in controllers.split(","):
+                v1 = rel
+            elif controllers == "":
+                v2 = rel
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            root, point = fields[3], fields[4]
+            kind = fields[fields.index("-") + 1]
+            opts = fields[-1].split(",")
+            if kind == "cgroup" and "cpuset" in opts and v1 is not None:
+                name, rel = "cpuset.cpus", v1
+            elif kind == "cgroup2" and v2 is not None and v1 is None:
+                name, rel = "cpuset.cpus.effective", v2
+            else:
+                continue
+            if root != "/" and rel.startswith(root):
+                rel = rel[len(root):]
+            try:
+                with open(os.path.join(point + rel, name)) as c:
+                    return {"path": rel, "cpus": expand(c.read().strip())}
+            except OSError:
+                return None
+    return None
+
+
+def expand(cpulist):
+    cpus = []
+    for part in filter(None, cpulist.split(",")):
+        lo, _, hi = part.partition("-")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
 path = os.environ.get("AUTOZYME_ACTIVATION_FILE")
 activation = None
 if path:
@@ -19,6 +63,7 @@ if path:
 print(json.dumps({
     "label": os.environ.get("AZ_PROBE_LABEL", ""),
     "affinity": sorted(os.sched_getaffinity(0)),
+    "cgroup": cgroup_cpuset(),
     "env": {v: os.environ[v] for v in VARS if v in os.environ},
     "activation": activation,
 }, sort_keys=True), flush=True)

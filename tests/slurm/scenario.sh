@@ -13,6 +13,7 @@ probe=$here/probe.py
 pick=$here/pick.py
 . "$here/lib.sh"
 . "$here/cluster.sh"
+. "$here/release.sh"
 
 # scenario_start NNODES: a throwaway cluster, torn down when the script exits.
 scenario_start() {
@@ -59,4 +60,6 @@ scenario_done() {
 	done
 	check_eq "$name: no activation file left" "" "$left"
 	check_eq "$name: no drained node" "" "$(cluster_drained_nodes)"
+	check_eq "$name: no command ran out of time" "" "$(cat "$AZ_CLUSTER_DIR/log/timeouts.log" 2>/dev/null)"
+	rm -f "$AZ_CLUSTER_DIR/log/timeouts.log"
 }

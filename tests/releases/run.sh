@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The release matrix: the tree built and tested inside a Debian root for each
+# other Slurm release a site runs (the machine's own Slurm is the first
+# column, tested by tests/run-all.sh itself):
+#
+#   trixie  Debian 13: Slurm 24.11, PMIx 5.0
+#   sid     Debian unstable: Slurm 26.05, PMIx 7.0
+#
+# Usage (as root): tests/releases/run.sh [SUITE...]   (default: trixie sid)
+# The roots are created or reused by roots.sh; each gets a fresh copy of the
+# tree, runs inside.sh there (build, make check, every Slurm scenario under
+# both site configurations, the packages), and the releases run side by
+# side.  Logs: build-releases/SUITE.log.  The last lines are a table of pass
+# counts per release, site configuration and scenario, then
+# `releases: N passed, M failed` (suites).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/roots.sh"
+logs=$top/build-releases
+mkdir -p "$logs"
+
+# A fresh copy of the tree at /work/autozyme in the root: what git tracks
+# plus new files not ignored (a release tarball, which has no .git, whole).
+copy_tree() {
+	local dest=$1
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$top" ls-files -z --cached --others --exclude-standard |
+			xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' copy |
+			tar -C "$top" --null -T - -cf - | tar -C "$dest" -xf -
+	else
+		tar -C "$top" --exclude='./build*' -cf - . | tar -C "$dest" -xf -
+	fi
+}
+
+# run_release SUITE: ensure its root, copy, run inside.sh; log to $logs.
+run_release() {
+	local name=$1 log=$logs/$1.log r
+	r=$(root_dir "$name")
+	{
+		echo "##### $name: root"
+		root_ensure "$name" || exit 1
+		copy_tree "$r/work/autozyme" || exit 1
+		echo "##### $name: tests"
+		root_run "$name" /bin/bash /work/autozyme/tests/releases/inside.sh
+	} >"$log" 2>&1
+}
+
+# The table: one row per scenario script run, from the logs.
+table() {
+	local name
+	printf '%-8s %-14s %-9s %-22s %6s %6s\n' release slurm site scenario passed failed
+	for name in "$@"; do
+		awk -v rel="$name" '
+			/^release: / { slurm = $3; sub(/,$/, "", slurm) }
+			/^--- / { site = $2; sub(/:$/, "", site); script = $3; next }
+			script != "" && /^[0-9]+ passed, [0-9]+ failed$/ {
+				printf "%-8s %-14s %-9s %-22s %6s %6s\n", rel, slurm, site, script, $1, $3
+				script = "" }' "$logs/$name.log"
+	done
+}
+
+releases=("$@")
+((${#releases[@]})) || releases=(trixie sid)
+declare -A pid=()
+for name in "${releases[@]}"; do
+	run_release "$name" &
+	pid[$name]=$!
+done
+passed=0
+failed=0
+for name in "${releases[@]}"; do
+	if wait "${pid[$name]}"; then
+		passed=$((passed + 1))
+		echo "release $name: ok"
+	else
+		failed=$((failed + 1))
+		echo "release $name: FAILED (log: $logs/$name.log)"
+		grep -E '^(=== .*FAILED|not ok|roots: |cluster: )' "$logs/$name.log" | head -40
+	fi
+	grep -E '^(release: |=== .*: (ok|FAILED)$)' "$logs/$name.log"
+done
+table "${releases[@]}"
+echo "releases: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# What differs between the Slurm releases the scenarios run on (22.05, 24.11,
+# 26.05), in one place.  A scenario asks one of these questions instead of
+# testing a version number or skipping a check.  Source it (scenario.sh does).
+#
+#   release_number                 e.g. 2405 for the installed 24.05.x
+#   release_at_least 23.11         true on 23.11 and later
+#   srun_inherits_cpus_per_task    an srun inside `sbatch -c2` gets -c2 again
+#   overcommit_keeps_cpus_per_task `srun -n2 --overcommit -c2` needs 2x2 CPUs
+#   cgroup_has_task_level          task/cgroup puts each task in task_N
+
+# The installed release as MMmm (2211 for 22.11.x), from `slurmd -V` (sinfo
+# -V needs a configuration from 24.11 on).
+release_number() {
+	local v
+	v=$(slurmd -V 2>/dev/null | grep -oE '[0-9]+\.[0-9]+' | head -1)
+	[[ -n $v ]] || return 1
+	printf '%d%02d\n' "${v%%.*}" "$((10#${v#*.}))"
+}
+
+# release_at_least MM.mm
+release_at_least() {
+	local want have
+	want=$(printf '%d%02d' "${1%%.*}" "$((10#${1#*.}))")
+	have=$(release_number) || return 1
+	((have >= want))
+}
+
+# 23.11: srun reads SLURM_CPUS_PER_TASK again, so a step inside `sbatch -c2`
+# without -c has 2 CPUs per task (on 22.05 it has 1).
+srun_inherits_cpus_per_task() { release_at_least 23.11; }
+
+# 24.11 (seen on 24.11 and 26.05; 22.05 runs it): --overcommit no longer
+# lets tasks of -c2 share CPUs beyond the node, so `srun -n2 --overcommit
+# -c2` stays pending on a 2-CPU node.
+overcommit_keeps_cpus_per_task() { release_at_least 24.11; }
+
+# 24.11: task/cgroup adds a task_N level under the step's cgroup (22.05
+# stops at step_N).
+cgroup_has_task_level() { release_at_least 24.11; }
