@@ -267,11 +267,12 @@ az_status az_local_ranks_from_env(const az_env *env, az_local_ranks *out,
 
 /*
  * PMIx first (PMIx_Get of PMIX_LOCAL_SIZE and PMIX_LOCAL_RANK) when the
- * library was built with it and a PMIx server is present (PMIX_NAMESPACE
- * and a PMIX_SERVER_URI* variable set), else az_local_ranks_from_env.  The
- * PMIx client stays initialised until the process exits: finalising it
- * before MPI_Init makes Open MPI's MPI_Init fail; PMIx nests MPI's own
- * Init/Finalize pair inside it.  Asked once per process, then cached.
+ * library was built with it, a PMIx server is present (PMIX_NAMESPACE and a
+ * PMIX_SERVER_URI* variable set) and the process has already initialised
+ * PMIx (MPI_Init does), else az_local_ranks_from_env.  libautozyme never
+ * loads libpmix nor initialises PMIx on its own: a PMIx client initialised
+ * before MPI_Init makes Open MPI's MPI_Init fail.  PMIx's answer, once
+ * found, is kept for the process's life.
  */
 az_status az_local_ranks_discover(const az_env *env, az_local_ranks *out,
 				  az_error *err);

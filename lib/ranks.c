@@ -3,27 +3,23 @@
  * srun) run on this node, and which one this is, so that unbound ranks
  * can split the CPUs they share.
  *
- * PMIx is asked first, when the library was built with it and a PMIx
- * server launched the process (PMIX_NAMESPACE and PMIX_SERVER_URI* are
- * set): Open MPI's mpirun and srun --mpi=pmix both serve PMIX_LOCAL_SIZE
- * and PMIX_LOCAL_RANK.  libpmix is loaded then, not linked: every other
- * Python or R process would map it (about 2 MiB, 0.6 ms) for nothing.  An
- * MPI library loading it later gets the same copy (the loader matches its
- * soname), so the PMIx state below is shared with MPI's.
+ * PMIx is asked first, when the library was built with it, a PMIx server
+ * launched the process (PMIX_NAMESPACE and PMIX_SERVER_URI* are set) and
+ * the process has already initialised PMIx, normally in MPI_Init: mpirun
+ * and srun --mpi=pmix both serve PMIX_LOCAL_SIZE and PMIX_LOCAL_RANK.
+ * libautozyme never loads libpmix nor initialises PMIx itself: from Open
+ * MPI 5 on, a PMIx client initialised before MPI_Init makes MPI_Init fail
+ * ("local rank ... Not found"; seen with Open MPI 5.0 + PMIx 5.0 and
+ * Open MPI 6.0 + PMIx 7.0), and with Open MPI 4.1 + PMIx 4.2 a client
+ * initialised and finalised before it fails too.  Nested inside MPI's own
+ * initialisation, an Init/Finalize pair only counts up and down.
  *
- * Without a PMIx server the launcher's variables stand in: Open MPI's
- * OMPI_COMM_WORLD_LOCAL_*, else an srun task's SLURM_STEP_TASKS_PER_NODE
- * and SLURM_LOCALID.  SLURM_TASKS_PER_NODE is not one of them: a batch
- * script has it too (the job's tasks), while it is one process.
- *
- * The PMIx client is initialised once and never finalised before exit:
- * with Open MPI 4.1 and PMIx 4.2, PMIx_Init then PMIx_Finalize makes a
- * later MPI_Init fail ("getting local rank failed"), and leaving the
- * client initialised without a final PMIx_Finalize makes mpirun report the
- * process as "exiting improperly" (both measured).  PMIx counts its
- * Init/Finalize pairs, so MPI's own pair nests inside ours and the last
- * PMIx_Finalize, at exit, is ours; a fork child must not send it for its
- * parent, hence the pid check.
+ * Otherwise (before MPI_Init, or a program that never calls it) the
+ * launcher's variables count the ranks: Open MPI's OMPI_COMM_WORLD_LOCAL_*
+ * (mpirun 4.1 to 6.0 sets them), else an srun task's
+ * SLURM_STEP_TASKS_PER_NODE and SLURM_LOCALID.  SLURM_TASKS_PER_NODE is
+ * not one of them: a batch script has it too (the job's tasks), while it
+ * is one process.
  */
 #include "config.h"
 
@@ -161,35 +157,35 @@ static bool pmix_server_present(const az_env *env)
 	return false;
 }
 
-/* The PMIx calls used here, from libpmix loaded at run time. */
+/* The PMIx calls used here, from the libpmix the process already has. */
 static struct {
+	__typeof__(PMIx_Initialized) *initialized;
 	__typeof__(PMIx_Init) *init;
 	__typeof__(PMIx_Get) *get;
 	__typeof__(PMIx_Finalize) *finalize;
 	__typeof__(PMIx_Value_destruct) *value_destruct;
 } pmix;
 
-/* False when libpmix (AZ_PMIX_LIBRARY, found by configure) is missing or
- * lacks a call: the launcher's variables then stand in. */
-static bool load_pmix(void)
+/*
+ * True when libpmix (by its soname, whatever its directory) is already
+ * loaded and initialised, by MPI_Init or another PMIx client: it is never
+ * loaded here.  The handle is kept, so the calls stay valid.
+ */
+static bool pmix_initialised_by_others(void)
 {
-	void *lib = dlopen(AZ_PMIX_LIBRARY, RTLD_NOW | RTLD_GLOBAL);
+	static void *lib;
 
 	if (!lib)
+		lib = dlopen(AZ_PMIX_SONAME, RTLD_NOW | RTLD_NOLOAD);
+	if (!lib)
 		return false;
+	pmix.initialized = dlsym(lib, "PMIx_Initialized");
 	pmix.init = dlsym(lib, "PMIx_Init");
 	pmix.get = dlsym(lib, "PMIx_Get");
 	pmix.finalize = dlsym(lib, "PMIx_Finalize");
 	pmix.value_destruct = dlsym(lib, "PMIx_Value_destruct");
-	return pmix.init && pmix.get && pmix.finalize && pmix.value_destruct;
-}
-
-static pid_t pmix_owner;
-
-static void pmix_release(void)
-{
-	if (getpid() == pmix_owner)
-		pmix.finalize(NULL, 0);
+	return pmix.initialized && pmix.init && pmix.get && pmix.finalize &&
+	       pmix.value_destruct && pmix.initialized();
 }
 
 /* A job-level value (asked of the wildcard rank), else the process's own. */
@@ -201,7 +197,7 @@ static bool pmix_number(const pmix_proc_t *me, const char *key,
 	bool found;
 
 	/* A plain copy, not PMIX_LOAD_PROCID: from PMIx 5 on that macro calls
-	 * PMIx_Load_procid(), a symbol of the libpmix we only dlopen. */
+	 * PMIx_Load_procid(), a symbol of a libpmix we do not link. */
 	job = *me;
 	job.rank = PMIX_RANK_WILDCARD;
 	if (pmix.get(&job, key, NULL, 0, &val) != PMIX_SUCCESS &&
@@ -215,40 +211,39 @@ static bool pmix_number(const pmix_proc_t *me, const char *key,
 	else
 		found = false;
 	pmix.value_destruct(val);
-	free(val);
 	return found;
 }
 
-static az_local_ranks pmix_ranks;
-
-/* Once per process (see the top of this file for why it stays open). */
-static void ask_pmix(void)
+/* Our Init/Finalize pair nests inside the one that is already open. */
+static void ask_pmix(az_local_ranks *out)
 {
 	pmix_proc_t me;
 	unsigned size, rank;
 
-	if (!load_pmix() || pmix.init(&me, NULL, 0) != PMIX_SUCCESS)
+	if (pmix.init(&me, NULL, 0) != PMIX_SUCCESS)
 		return;
-	pmix_owner = getpid();
-	atexit(pmix_release);
-	if (!pmix_number(&me, PMIX_LOCAL_SIZE, &size) || size == 0 ||
-	    !pmix_number(&me, PMIX_LOCAL_RANK, &rank) || rank >= size)
-		return;
-	pmix_ranks = (az_local_ranks){
-		.size = size, .rank = rank, .source = AZ_LOCAL_PMIX,
-		/* srun --mpi=pmix names its namespaces so */
-		.slurm_tasks = strncmp(me.nspace, "slurm.pmix.", 11) == 0,
-	};
+	if (pmix_number(&me, PMIX_LOCAL_SIZE, &size) && size > 0 &&
+	    pmix_number(&me, PMIX_LOCAL_RANK, &rank) && rank < size)
+		*out = (az_local_ranks){
+			.size = size, .rank = rank, .source = AZ_LOCAL_PMIX,
+			/* srun --mpi=pmix names its namespaces so */
+			.slurm_tasks = strncmp(me.nspace, "slurm.pmix.", 11) == 0,
+		};
+	pmix.finalize(NULL, 0);
 }
-
-static pthread_once_t pmix_once = PTHREAD_ONCE_INIT;
 
 static bool from_pmix(const az_env *env, az_local_ranks *out)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static az_local_ranks answer; /* once found, for the process's life */
+
 	if (!pmix_server_present(env))
 		return false;
-	pthread_once(&pmix_once, ask_pmix);
-	*out = pmix_ranks;
+	pthread_mutex_lock(&lock);
+	if (!answer.size && pmix_initialised_by_others())
+		ask_pmix(&answer);
+	*out = answer;
+	pthread_mutex_unlock(&lock);
 	return out->size != 0;
 }
 

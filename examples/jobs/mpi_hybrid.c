@@ -1,8 +1,8 @@
 /*
  * A hybrid MPI + OpenMP rank for examples/jobs/mpi.sbatch.  The ranks that
  * mpirun starts on one node share the cpuset of the Slurm task that started
- * them; libautozyme counts them (PMIx, else mpirun's variables) and gives
- * each rank its share (provenance "pmix" or "mpi_env").  The count goes to
+ * them; libautozyme counts them (mpirun's variables before MPI_Init, PMIx
+ * after it) and gives each rank its share (provenance "mpi_env" or "pmix").  The count goes to
  * OpenMP and the loaded BLAS with az_runtime_set_threads.
  *
  *   mpicc -fopenmp -o mpi_hybrid mpi_hybrid.c $(pkg-config --cflags --libs autozyme)

@@ -6,8 +6,8 @@ Started by the job scripts beside this file, or outside Slurm:
     mpirun --bind-to none -np 2 python3 rank.py
 
 Ranks that share their node's CPUs split them: the runtime counts the
-ranks on the node through PMIx (provenance "pmix"; "mpi_env" from the
-launcher's variables without it).  Ranks bound to CPUs of their own keep
+ranks on the node from the launcher's variables (provenance "mpi_env"), or
+through PMIx once the rank has called MPI_Init ("pmix").  Ranks bound to CPUs of their own keep
 them ("cpuset").  Under the Slurm plugin, srun's tasks read the split the
 plugin already made from their activation file.
 """

@@ -61,11 +61,11 @@ holds() {
 # ------------------------------------------------------- what is linked
 # slurmstepd maps the plugin into every step: PMIx is the runtime's alone.
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' '; }
-# The runtime loads libpmix only under a PMIx server (test_mpi.sh).
+# The runtime uses libpmix only once MPI has loaded it (test_mpi.sh).
 check_eq "the plugin does not link libpmix" "" "$(needed "$build/spank/.libs/autozyme.so" | grep -o 'libpmix[^ ]*')"
 check_eq "... nor does libautozyme" "" "$(needed "$build/lib/.libs/libautozyme.so" | grep -o 'libpmix[^ ]*')"
 if grep -q '^#define HAVE_PMIX 1' "$build/config.h"; then
-	check_match "... which names the libpmix it loads, in this PMIx build" '/libpmix\.so\.[0-9]+$' \
+	check_match "... which names the libpmix soname it looks for, in this PMIx build" '^libpmix\.so\.[0-9]+$' \
 		"$(strings "$build/lib/.libs/libautozyme.so" | grep libpmix)"
 fi
 

@@ -2,7 +2,10 @@
 # Run inside a release root by tests/releases/run.sh, from a copy of the tree:
 # build as a site admin would (`./configure && make && make check`, no
 # option), then every Slurm scenario under both site configurations, then
-# the Debian packages of this release on a cluster.  Prints one
+# the Debian packages of this release on a cluster.  AZ_SCENARIOS (a glob
+# under tests/slurm, e.g. test_mpi.sh) runs only those scenarios and no
+# packages; AZ_SITE_CONFIGS (default "affinity cgroup") the configurations.
+# Prints one
 # `=== NAME: ok|FAILED` line per suite and ends with `N passed, M failed`.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,7 +36,7 @@ unit_tests() {
 scenarios() {
 	local site=$1 script status=0
 	ls tests/slurm/test_*.sh >/dev/null || return 1
-	for script in tests/slurm/test_*.sh; do
+	for script in tests/slurm/${AZ_SCENARIOS:-test_*.sh}; do
 		echo "--- $site: ${script##*/}"
 		AZ_SITE_CONFIG=$site AZ_BUILDDIR=$top/build timeout -k 30 1500 bash "$script" | grep -v '^ok - ' ||
 			true
@@ -51,6 +54,7 @@ suite "unit tests (make check)" unit_tests
 for site in ${AZ_SITE_CONFIGS:-affinity cgroup}; do
 	suite "slurm scenarios, $site" scenarios "$site"
 done
-suite "packages (make deb, make rpm) and the installed plugin on a cluster" bash tests/pkg/run.sh "$top/build"
+[ -n "${AZ_SCENARIOS:-}" ] ||
+	suite "packages (make deb, make rpm) and the installed plugin on a cluster" bash tests/pkg/run.sh "$top/build"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -18,14 +18,14 @@
 AZ_ROOTS_DIR=${AZ_ROOTS_DIR:-/var/cache/autozyme-roots}
 
 # What the suites need inside a root: the build, the Slurm daemons, Open MPI,
-# Python with numpy/OpenBLAS, R, strace for the security audit, and the
-# Debian packaging tools.
+# Python with numpy/OpenBLAS, R with Seurat (the real upstream of the R
+# scenarios), strace for the security audit, the packaging tools and man.
 AZ_ROOT_PACKAGES="build-essential autoconf automake libtool pkg-config binutils
  libslurm-dev libhwloc-dev hwloc libpmix-dev libcjson-dev libcriterion-dev
  slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
  python3 python3-numpy python3-threadpoolctl libopenblas0-pthread
- r-base-core r-base-dev r-cran-jsonlite procps util-linux strace
- debhelper dh-python dpkg-dev fakeroot"
+ r-base-core r-base-dev r-cran-jsonlite r-cran-seurat procps util-linux strace
+ debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base"
 
 _root_err() { echo "roots: $*" >&2; }
 

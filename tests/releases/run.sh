@@ -7,6 +7,7 @@
 #   sid     Debian unstable: Slurm 26.05, PMIx 7.0
 #
 # Usage (as root): tests/releases/run.sh [SUITE...]   (default: trixie sid)
+# AZ_SCENARIOS and AZ_SITE_CONFIGS narrow what runs (see inside.sh).
 # The roots are created or reused by roots.sh; each gets a fresh copy of the
 # tree, runs inside.sh there (build, make check, every Slurm scenario under
 # both site configurations, the packages), and the releases run side by
@@ -44,7 +45,9 @@ run_release() {
 		root_ensure "$name" || exit 1
 		copy_tree "$r/work/autozyme" || exit 1
 		echo "##### $name: tests"
-		root_run "$name" /bin/bash /work/autozyme/tests/releases/inside.sh
+		root_run "$name" env AZ_SCENARIOS="${AZ_SCENARIOS:-}" \
+			AZ_SITE_CONFIGS="${AZ_SITE_CONFIGS:-affinity cgroup}" \
+			/bin/bash /work/autozyme/tests/releases/inside.sh
 	} >"$log" 2>&1
 }
 

@@ -487,10 +487,12 @@ as_user() {
 	if [[ -n ${AZ_CLUSTER_DIR:-} ]]; then
 		envv+=(SLURM_CONF="$AZ_CLUSTER_DIR/slurm.conf" AZ_TEST_CLUSTER="$AZ_CLUSTER_DIR")
 	fi
-	local rc=0 limit=${AZ_JOB_TIMEOUT:-600}
+	local rc=0 limit=${AZ_JOB_TIMEOUT:-600} start=$SECONDS
 	(cd "$dir" && exec setpriv --reuid="$AZ_USER_UID" --regid="$AZ_USER_GID" \
 		--init-groups -- env -i "${envv[@]}" timeout -k 10 "$limit" "$@") || rc=$?
-	if ((rc == 124 || rc == 137)) && [[ -n ${AZ_CLUSTER_DIR:-} ]]; then
+	# 124 (TERM) or 137 (KILL) from timeout; a task killed by SIGKILL also
+	# makes srun exit 137, so the time tells them apart.
+	if ((rc == 124 || rc == 137)) && ((SECONDS - start >= limit)) && [[ -n ${AZ_CLUSTER_DIR:-} ]]; then
 		_az_timed_out "$limit" "$*"
 	fi
 	return $rc

@@ -8,6 +8,7 @@
 #   srun_inherits_cpus_per_task    an srun inside `sbatch -c2` gets -c2 again
 #   overcommit_keeps_cpus_per_task `srun -n2 --overcommit -c2` needs 2x2 CPUs
 #   cgroup_has_task_level          task/cgroup puts each task in task_N
+#   srun_has_mpi_pmix              srun --mpi=pmix is there (a running cluster)
 
 # The installed release as MMmm (2211 for 22.11.x), from `slurmd -V` (sinfo
 # -V needs a configuration from 24.11 on).
@@ -38,3 +39,9 @@ overcommit_keeps_cpus_per_task() { release_at_least 24.11; }
 # 24.11: task/cgroup adds a task_N level under the step's cgroup (22.05
 # stops at step_N).
 cgroup_has_task_level() { release_at_least 24.11; }
+
+# Slurm's mpi/pmix plugin, which `srun --mpi=pmix` needs: Debian's 22.05 and
+# 24.11 ship it; Debian's 26.05 (built with PMIx 7) does not, so there srun
+# cannot start Open MPI programs, whose 5.0 and later speak only PMIx.
+# Asks the running cluster (srun --mpi=list).
+srun_has_mpi_pmix() { srun --mpi=list 2>&1 | grep -qw pmix; }

@@ -2,11 +2,13 @@
 # MPI ranks and the runtime, asserted from each rank's own thread_info()
 # (tests/slurm/mpi_rank.py, run as the test user): Open MPI's mpirun outside
 # Slurm and inside sbatch, and srun --mpi=pmix on two emulated nodes, with
-# and without the plugin.  Unbound ranks sharing a cpuset split it
-# (provenance "pmix", or "mpi_env" from the launcher's variables when PMIx
-# is not there); bound ranks keep their own cpuset; a program that asks
-# libautozyme first (which initialises PMIx) still runs MPI_Init and a
-# collective, on one node and across two.
+# and without the plugin.  Unbound ranks sharing a cpuset split it: before
+# MPI_Init (or without it) the launcher's variables count them (provenance
+# "mpi_env"), after MPI_Init PMIx does ("pmix"); bound ranks keep their own
+# cpuset; a program that asks libautozyme first still runs MPI_Init and a
+# collective (libautozyme must not initialise PMIx), on one node and across
+# two.  Where Slurm has no mpi/pmix plugin (release.sh), the srun scenarios
+# run with --mpi=none, and srun --mpi=pmix is shown refused.
 set -u
 . "$(dirname "$0")/scenario.sh"
 scenario_start 2 || exit 1
@@ -65,8 +67,8 @@ chmod 755 "$mpi_prog" 2>/dev/null
 
 # --------------------------------------------------- Open MPI outside Slurm
 launch "mpirun --bind-to none -np 2" mpirun --bind-to none -np 2
-expect_split "mpirun --bind-to none -np 2" 2 pmix "$half"
-check_eq "mpirun: local size and ranks from PMIx" "2/0/pmix 2/1/pmix" \
+expect_split "mpirun --bind-to none -np 2" 2 mpi_env "$half"
+check_eq "mpirun: local size and ranks from its variables, before MPI_Init" "2/0/mpi_env 2/1/mpi_env" \
 	"$(field "$out" '"%d/%d/%s" % (r["ranks"]["local_size"], r["ranks"]["local_rank"], r["ranks"]["source"])')"
 check_eq "mpirun: not Slurm's tasks, no activation file" "False/False False/False" \
 	"$(field "$out" '"%s/%s" % (r["ranks"]["slurm_tasks"], r["file_read"])')"
@@ -82,35 +84,43 @@ launch "mpirun without PMIx variables" mpirun --bind-to none -np 2 env -u PMIX_N
 expect_split "mpirun, OMPI_COMM_WORLD_LOCAL_SIZE" 2 mpi_env "$half"
 
 outcome=$(as_user "${user_env[@]}" mpirun --bind-to none -np 2 "$mpi_prog" 2>"$err")
-check_eq "mpirun: MPI_Init and a collective after libautozyme's PMIx" \
-	"rank 0 of 2: sum 1, $half threads (pmix)|rank 1 of 2: sum 1, $half threads (pmix)" \
+check_eq "mpirun: MPI_Init and a collective after libautozyme; then PMIx counts the ranks" \
+	"rank 0 of 2: sum 1, $half threads (mpi_env), local ranks 2/0/mpi_env, after MPI_Init 2/0/pmix|rank 1 of 2: sum 1, $half threads (mpi_env), local ranks 2/1/mpi_env, after MPI_Init 2/1/pmix" \
 	"$(sort <<<"$outcome" | paste -sd'|')"
 check_eq "mpirun: no rank exits improperly" "" "$(grep -i 'improperly\|abort' "$err")"
 
 # ----------------------------------------------- srun --mpi=pmix, no plugin
-launch "srun --mpi=pmix -n2 --cpu-bind=none" srun --mpi=pmix -n2 --cpu-bind=none
-expect_split "srun --mpi=pmix -n2 --cpu-bind=none" 2 pmix "$half"
-check_eq "srun --mpi=pmix: Slurm's own tasks, local size 2" "True/2 True/2" \
+mpi=pmix
+if ! srun_has_mpi_pmix; then
+	mpi=none
+	diag "Slurm $(release_number) here has no mpi/pmix plugin: srun scenarios with --mpi=none"
+	check_fails "srun --mpi=pmix refused where Slurm lacks the plugin" as_user srun --mpi=pmix -n1 true
+fi
+launch "srun --mpi=$mpi -n2 --cpu-bind=none" srun --mpi=$mpi -n2 --cpu-bind=none
+expect_split "srun --mpi=$mpi -n2 --cpu-bind=none" 2 mpi_env "$half"
+check_eq "srun --mpi=$mpi: Slurm's own tasks, local size 2" "True/2 True/2" \
 	"$(field "$out" '"%s/%d" % (r["ranks"]["slurm_tasks"], r["ranks"]["local_size"])')"
 
-launch "srun --mpi=pmix -N2 -n4 --cpu-bind=none" srun --mpi=pmix -N2 -n4 --cpu-bind=none
-expect_split "srun --mpi=pmix -N2 -n4" 4 pmix "$half"
-check_eq "srun --mpi=pmix -N2 -n4: two ranks on each node" "n1/2 n1/2 n2/2 n2/2" \
+launch "srun --mpi=$mpi -N2 -n4 --cpu-bind=none" srun --mpi=$mpi -N2 -n4 --cpu-bind=none
+expect_split "srun --mpi=$mpi -N2 -n4" 4 mpi_env "$half"
+check_eq "srun --mpi=$mpi -N2 -n4: two ranks on each node" "n1/2 n1/2 n2/2 n2/2" \
 	"$(field "$out" '"%s/%d" % (r["node"], r["ranks"]["local_size"])')"
 
 launch "srun -n2 --cpu-bind=none without PMIx" srun --mpi=none -n2 --cpu-bind=none
 expect_split "srun, SLURM_STEP_TASKS_PER_NODE" 2 mpi_env "$half"
 
 if ((cpus >= 2)); then
-	launch "srun --mpi=pmix -n2 (bound)" srun --mpi=pmix -n2
+	launch "srun --mpi=$mpi -n2 (bound)" srun --mpi=$mpi -n2
 	check_eq "srun bound: each task keeps its own cpuset" "cpuset/1/True cpuset/1/True" \
 		"$(field "$out" '"%s/%s/%s" % (r["provenance"], r["threads"], r["ranks"]["bound"])')"
 fi
 
-outcome=$(as_user "${user_env[@]}" srun --mpi=pmix -N2 -n4 --cpu-bind=none "$mpi_prog" 2>"$err")
-check_eq "srun --mpi=pmix -N2 -n4: MPI_Init and a collective after libautozyme's PMIx" \
-	"$(for r in 0 1 2 3; do echo "rank $r of 4: sum 6, $half threads (pmix)"; done | paste -sd'|')" \
-	"$(sort <<<"$outcome" | paste -sd'|')"
+if [[ $mpi == pmix ]]; then
+	outcome=$(as_user "${user_env[@]}" srun --mpi=pmix -N2 -n4 --cpu-bind=none "$mpi_prog" 2>"$err")
+	check_eq "srun --mpi=pmix -N2 -n4: MPI_Init and a collective after libautozyme; then PMIx counts" \
+		"$(for r in 0 1 2 3; do echo "rank $r of 4: sum 6, $half threads (mpi_env), local ranks 2/$((r % 2))/mpi_env, after MPI_Init 2/$((r % 2))/pmix"; done | paste -sd'|')" \
+		"$(sort <<<"$outcome" | paste -sd'|')"
+fi
 
 # ------------------------------------------------------- mpirun in sbatch
 # job NAME SBATCH_ARGS -- MPIRUN_ARGS: an sbatch job running mpirun over the
@@ -131,27 +141,30 @@ job() {
 }
 
 job "sbatch -N1 -n2, mpirun --bind-to none" -N1 -n2 -- --bind-to none -np 2
-expect_split "mpirun in sbatch, no plugin" 2 pmix "$half"
+expect_split "mpirun in sbatch, no plugin" 2 mpi_env "$half"
 
 job "sbatch -N2 -n4, mpirun --bind-to none over both nodes" -N2 -n4 -- --bind-to none -np 4 --map-by ppr:2:node
-expect_split "mpirun in sbatch over two nodes" 4 pmix "$half"
+expect_split "mpirun in sbatch over two nodes" 4 mpi_env "$half"
 check_eq "mpirun in sbatch over two nodes: two ranks on each" "n1 n1 n2 n2" "$(field "$out" 'r["node"]')"
-# examples/mpi: the two job scripts, each rank's line from rank.py.
-for script in srun-pmix mpirun; do
+# examples/mpi: the two job scripts (srun-pmix where srun has mpi/pmix),
+# each rank's line from rank.py.
+scripts=(mpirun)
+[[ $mpi == pmix ]] && scripts=(srun-pmix mpirun)
+for script in "${scripts[@]}"; do
 	log=$(new_out)/job.log
 	id=$(as_user "${user_env[@]}" PYTHON=/usr/bin/python3 sbatch --parsable \
 		--chdir="$top/examples/mpi" -o "$log" "$top/examples/mpi/$script.sbatch" 2>"$err")
 	check_eq "examples/mpi/$script.sbatch: completed" COMPLETED "$(cluster_wait_job "$id" 120)" ||
 		diag "$(cat "$log" "$err" 2>/dev/null)"
-	check_eq "examples/mpi/$script.sbatch: 4 ranks, 2 per node, $half threads each (pmix)" \
-		"n1:$half:pmix:0 n1:$half:pmix:1 n2:$half:pmix:0 n2:$half:pmix:1" \
+	check_eq "examples/mpi/$script.sbatch: 4 ranks, 2 per node, $half threads each (mpi_env)" \
+		"n1:$half:mpi_env:0 n1:$half:mpi_env:1 n2:$half:mpi_env:0 n2:$half:mpi_env:1" \
 		"$(sed -n 's/^rank [0-9]* on \(n[12]\): \([0-9]*\) threads (\([a-z_]*\)), local rank \([0-9]\) of 2, matmul .*/\1:\2:\3:\4/p' "$log" | sort | xargs)"
 done
 scenario_done "MPI without the plugin"
 
 # ----------------------------------------------------------- with the plugin
 use_plugin
-launch "plugin, srun --mpi=pmix -n2 --cpu-bind=none" srun --mpi=pmix -n2 --cpu-bind=none
+launch "plugin, srun --mpi=$mpi -n2 --cpu-bind=none" srun --mpi=$mpi -n2 --cpu-bind=none
 check_eq "plugin, srun: the ranks are the tasks the activation file was decided for" \
 	"$(field "$out" 'r["task"]')" "$(field "$out" '"%s/%s" % (r["provenance"], r["threads"])')"
 check_eq "plugin, srun: $half threads each" "$half $half" "$(field "$out" 'r["threads"]')"
@@ -159,7 +172,7 @@ check_eq "plugin, srun: $half threads each" "$half $half" "$(field "$out" 'r["th
 # mpirun's ranks inherit the activation file of the Slurm task that started
 # them, decided for one task: unbound, they split it.
 job "plugin, sbatch -N1 -n2, mpirun --bind-to none" -N1 -n2 -- --bind-to none -np 2
-expect_split "plugin, mpirun in sbatch" 2 pmix "$half"
+expect_split "plugin, mpirun in sbatch" 2 mpi_env "$half"
 check_eq "plugin, mpirun in sbatch: the task's activation file was read" "True True" \
 	"$(field "$out" 'r["file_read"]')"
 if ((cpus >= 2)); then

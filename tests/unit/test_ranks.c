@@ -1,8 +1,8 @@
 /*
  * Co-located ranks from the launchers' variables (Open MPI, srun), the
  * bound/unbound decision, worker shares ("T/W") and the oversubscription
- * policy.  PMIx itself needs a server: tests/slurm/test_mpi.sh runs it
- * under mpirun and srun --mpi=pmix.
+ * policy.  PMIx itself needs a server and MPI_Init: tests/slurm/test_mpi.sh
+ * runs it under mpirun and srun --mpi=pmix.
  */
 #include "config.h"
 
@@ -131,6 +131,30 @@ Test(ranks, no_pmix_server_maps_no_libpmix)
 	az_local_ranks out;
 
 	cr_assert_eq(az_local_ranks_discover(&env, &out, NULL), AZ_OK);
+	cr_expect_eq(mapped_objects("libpmix"), 0);
+}
+
+/*
+ * Under a PMIx server (mpirun's variables), before anything in the process
+ * initialised PMIx: libautozyme must neither load libpmix nor initialise
+ * PMIx (that makes Open MPI 5's MPI_Init fail), so the launcher's
+ * variables count the ranks.  The server is not real here (no mpirun):
+ * its variables are all this path reads before it would call PMIx.
+ */
+Test(ranks, a_pmix_server_before_mpi_init_uses_the_variables_and_loads_no_libpmix)
+{
+	fake_env vars = {
+		.names = { "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+			   "PMIX_NAMESPACE", "PMIX_SERVER_URI41" },
+		.values = { "3", "2", "prterun-node-1@1", "prterun-node-1;tcp4://127.0.0.1:1" },
+	};
+	az_env env = env_of(&vars);
+	az_local_ranks out;
+
+	cr_assert_eq(az_local_ranks_discover(&env, &out, NULL), AZ_OK);
+	cr_expect_eq(out.size, 3);
+	cr_expect_eq(out.rank, 2);
+	cr_expect_eq(out.source, AZ_LOCAL_MPI_ENV);
 	cr_expect_eq(mapped_objects("libpmix"), 0);
 }
 
