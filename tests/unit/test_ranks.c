@@ -111,27 +111,25 @@ ParameterizedTest(ranks_case *c, ranks, from_env)
 		cr_expect_eq(out.source, AZ_LOCAL_MPI_ENV, "%s", c->name);
 }
 
-Test(ranks, discover_without_a_pmix_server_reads_the_variables)
+/* Open MPI's variables say 3 ranks, this one 2: they count, and no libpmix
+ * is mapped. */
+static void expect_variables_count(fake_env *vars)
 {
-	fake_env vars = { OMPI("3", "2") };
-	az_env env = env_of(&vars);
+	az_env env = env_of(vars);
 	az_local_ranks out;
 
 	cr_assert_eq(az_local_ranks_discover(&env, &out, NULL), AZ_OK);
 	cr_expect_eq(out.size, 3);
 	cr_expect_eq(out.rank, 2);
 	cr_expect_eq(out.source, AZ_LOCAL_MPI_ENV);
+	cr_expect_eq(mapped_objects("libpmix"), 0);
 }
 
-/* libpmix is loaded only for a process a PMIx server launched. */
-Test(ranks, no_pmix_server_maps_no_libpmix)
+Test(ranks, without_a_pmix_server_the_variables_count)
 {
 	fake_env vars = { OMPI("3", "2") };
-	az_env env = env_of(&vars);
-	az_local_ranks out;
 
-	cr_assert_eq(az_local_ranks_discover(&env, &out, NULL), AZ_OK);
-	cr_expect_eq(mapped_objects("libpmix"), 0);
+	expect_variables_count(&vars);
 }
 
 /*
@@ -141,21 +139,15 @@ Test(ranks, no_pmix_server_maps_no_libpmix)
  * variables count the ranks.  The server is not real here (no mpirun):
  * its variables are all this path reads before it would call PMIx.
  */
-Test(ranks, a_pmix_server_before_mpi_init_uses_the_variables_and_loads_no_libpmix)
+Test(ranks, under_a_pmix_server_before_mpi_init_the_variables_count)
 {
 	fake_env vars = {
 		.names = { "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
 			   "PMIX_NAMESPACE", "PMIX_SERVER_URI41" },
 		.values = { "3", "2", "prterun-node-1@1", "prterun-node-1;tcp4://127.0.0.1:1" },
 	};
-	az_env env = env_of(&vars);
-	az_local_ranks out;
 
-	cr_assert_eq(az_local_ranks_discover(&env, &out, NULL), AZ_OK);
-	cr_expect_eq(out.size, 3);
-	cr_expect_eq(out.rank, 2);
-	cr_expect_eq(out.source, AZ_LOCAL_MPI_ENV);
-	cr_expect_eq(mapped_objects("libpmix"), 0);
+	expect_variables_count(&vars);
 }
 
 Test(ranks, refuses_missing_arguments)
