@@ -31,9 +31,9 @@ release_at_least() {
 # without -c has 2 CPUs per task (on 22.05 it has 1).
 srun_inherits_cpus_per_task() { release_at_least 23.11; }
 
-# 24.11 (seen on 24.11 and 26.05; 22.05 runs it): --overcommit no longer
-# lets tasks of -c2 share CPUs beyond the node, so `srun -n2 --overcommit
-# -c2` stays pending on a 2-CPU node.
+# 24.11 (seen on 24.11 and 26.05; 22.05 runs it): a job allocation of
+# `srun -n2 --overcommit -c2` stays pending on a 2-CPU node (Reason
+# Resources), while the same step inside a whole-node job runs.
 overcommit_keeps_cpus_per_task() { release_at_least 24.11; }
 
 # 24.11: task/cgroup adds a task_N level under the step's cgroup (22.05
