@@ -25,7 +25,7 @@ test_cpuset() {
 	check_eq "-n1 -c1 --cpu-bind=none: the file's CPUs are the task's affinity within its cgroup" "True" \
 		"$(echo "$out" | $pick 'act["cpus"]["pus"] == len(set(r["affinity"]) & set(r["cgroup"]["cpus"]))')"
 	if [[ ${AZ_SITE_CONFIG:-affinity} == cgroup ]]; then
-		check_eq "task/cgroup: the unbound task's cgroup holds its 1 allocated CPU, and so does its budget" "1 1 cpuset" \
+		check_eq "task/cgroup: the unbound task's cgroup holds its 1 allocated CPU, and so does its budget" "1 1 cpus_per_task" \
 			"$(echo "$out" | $pick 'len(r["cgroup"]["cpus"])') $(echo "$out" | $pick 'act["threads"]["count"]') $(echo "$out" | $pick 'act["threads"]["provenance"]')"
 		local level=step_
 		cgroup_has_task_level && level=task_
