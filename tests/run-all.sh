@@ -68,8 +68,10 @@ slurm_tests() {
 	local dir=$1 site=$2 script status=0
 	for script in "$top"/tests/slurm/test_*.sh; do
 		[ -e "$script" ] || continue
+		local start=$SECONDS
 		echo "--- $site: ${script##*/}"
 		AZ_SITE_CONFIG=$site AZ_BUILDDIR=$dir timeout -k 30 1500 bash "$script" || status=1
+		echo "--- $site: ${script##*/} done in $((SECONDS - start)) s"
 	done
 	return $status
 }

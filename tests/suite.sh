@@ -5,14 +5,14 @@ passed=0
 failed=0
 
 suite() {
-	local name=$1
+	local name=$1 start=$SECONDS
 	shift
 	echo "=== $name"
 	if "$@"; then
 		passed=$((passed + 1))
-		echo "=== $name: ok"
+		echo "=== $name: ok ($((SECONDS - start)) s)"
 	else
 		failed=$((failed + 1))
-		echo "=== $name: FAILED"
+		echo "=== $name: FAILED ($((SECONDS - start)) s)"
 	fi
 }

@@ -37,10 +37,12 @@ scenarios() {
 	local site=$1 script status=0
 	ls tests/slurm/test_*.sh >/dev/null || return 1
 	for script in tests/slurm/${AZ_SCENARIOS:-test_*.sh}; do
+		local start=$SECONDS
 		echo "--- $site: ${script##*/}"
 		AZ_SITE_CONFIG=$site AZ_BUILDDIR=$top/build timeout -k 30 1500 bash "$script" | grep -v '^ok - ' ||
 			true
 		[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+		echo "--- $site: ${script##*/} done in $((SECONDS - start)) s"
 	done
 	return $status
 }

@@ -54,14 +54,15 @@ run_release() {
 # The table: one row per scenario script run, from the logs.
 table() {
 	local name
-	printf '%-8s %-14s %-9s %-22s %6s %6s\n' release slurm site scenario passed failed
+	printf '%-8s %-9s %-9s %-20s %6s %6s %8s\n' release slurm site scenario passed failed seconds
 	for name in "$@"; do
 		awk -v rel="$name" '
 			/^release: / { slurm = $3; sub(/,$/, "", slurm) }
-			/^--- / { site = $2; sub(/:$/, "", site); script = $3; next }
-			script != "" && /^[0-9]+ passed, [0-9]+ failed$/ {
-				printf "%-8s %-14s %-9s %-22s %6s %6s\n", rel, slurm, site, script, $1, $3
-				script = "" }' "$logs/$name.log"
+			/^--- .* done in [0-9]+ s$/ {
+				printf "%-8s %-9s %-9s %-20s %6s %6s %8s\n", rel, slurm, site, script, p, f, $(NF - 1)
+				next }
+			/^--- / { site = $2; sub(/:$/, "", site); script = $3; p = "-"; f = "-"; next }
+			/^[0-9]+ passed, [0-9]+ failed$/ { p = $1; f = $3 }' "$logs/$name.log"
 	done
 }
 
@@ -83,7 +84,7 @@ for name in "${releases[@]}"; do
 		echo "release $name: FAILED (log: $logs/$name.log)"
 		grep -E '^(=== .*FAILED|not ok|roots: |cluster: )' "$logs/$name.log" | head -40
 	fi
-	grep -E '^(release: |=== .*: (ok|FAILED)$)' "$logs/$name.log"
+	grep -E '^(release: |=== .*: (ok|FAILED) \([0-9]+ s\)$)' "$logs/$name.log"
 done
 table "${releases[@]}"
 echo "releases: $passed passed, $failed failed"
