@@ -39,9 +39,9 @@ scenarios() {
 	for script in tests/slurm/${AZ_SCENARIOS:-test_*.sh}; do
 		local start=$SECONDS
 		echo "--- $site: ${script##*/}"
-		AZ_SITE_CONFIG=$site AZ_BUILDDIR=$top/build timeout -k 30 1500 bash "$script" | grep -v '^ok - ' ||
-			true
-		[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+		AZ_SITE_CONFIG=$site AZ_BUILDDIR=$top/build timeout -k 30 1500 bash "$script" >build/scenario.out 2>&1 ||
+			status=1
+		grep -v '^ok - ' build/scenario.out
 		echo "--- $site: ${script##*/} done in $((SECONDS - start)) s"
 	done
 	return $status
