@@ -70,13 +70,17 @@ check_variants() {
 check_variants
 
 # slurmstepd's memory (kB field $1 of /proc/PID/status, printed in MiB),
-# polled while the step's tasks sleep: by then user_init (topology,
+# polled while the step's tasks wait: by then user_init (topology,
 # registry) and every task_init have run.  VmHWM is the peak, VmRSS what
-# stays resident while the tasks run.
+# stays resident while the tasks run.  The tasks wait until the poller has
+# sampled the step for a while (a flag file; at most 60 s), however slow a
+# busy machine is to start them.
 stepd_memory() {
-	local field=$1 pid best=0 kb srun_pid
+	local field=$1 pid best=0 kb srun_pid seen="" flag=$AZ_WORK_DIR/stepd-sampled
+	rm -f "$flag"
 	bench_idle
-	as_user srun -n2 sleep "$(bench_pick 0.3 1)" >>"$bench_tmp/log" 2>&1 &
+	as_user srun -n2 sh -c "i=0; while [ ! -e $flag ] && [ \$i -lt 1200 ]; do sleep 0.05; i=\$((i + 1)); done" \
+		>>"$bench_tmp/log" 2>&1 &
 	srun_pid=$!
 	while kill -0 "$srun_pid" 2>/dev/null; do
 		for pid in $(pgrep -x slurmstepd); do
@@ -84,7 +88,12 @@ stepd_memory() {
 			grep -q '^slurmstepd: \[[0-9]*\.0\]' "/proc/$pid/cmdline" 2>/dev/null || continue
 			kb=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null)
 			((${kb:-0} > best)) && best=$kb
+			[[ -n $seen ]] || seen=$EPOCHREALTIME
 		done
+		if [[ -n $seen ]] && awk -v a="$seen" -v b="$EPOCHREALTIME" -v t="$(bench_pick 0.3 1)" \
+			'BEGIN { exit !(b - a >= t) }'; then
+			touch "$flag"
+		fi
 		sleep 0.02
 	done
 	wait "$srun_pid" || bench_fail "srun -n2 sleep failed"

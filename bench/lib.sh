@@ -138,15 +138,16 @@ bench_cluster() {
 	chmod 755 "$AZ_CLUSTER_DIR"
 }
 
-# bench_idle: wait (untimed, <= 20 s) until the previous job has left the
-# queue, so a run never waits for its predecessor's completion.
+# bench_idle: wait (untimed, <= 120 s: a busy machine may be slow to end a
+# job) until the previous job has left the queue, so a run never waits for
+# its predecessor's completion.
 bench_idle() {
 	local i
-	for ((i = 0; i < 400; i++)); do
+	for ((i = 0; i < 2400; i++)); do
 		[[ -z $(squeue -h -o %i 2>/dev/null) ]] && return 0
 		sleep 0.05
 	done
-	bench_fail "jobs still queued after 20 s: $(squeue -h 2>&1)"
+	bench_fail "jobs still queued after 120 s: $(squeue -h 2>&1)"
 }
 
 # use_plugin SO: that plugin (with the source tree's patches) in plugstack.conf.
