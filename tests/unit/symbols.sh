@@ -1,0 +1,79 @@
+#!/bin/sh
+# What the built objects ask of the dynamic linker and offer to Slurm:
+# - libautozyme and the plugin use libpmix only as MPI loaded it (dlopen), so
+#   neither may leave a PMIx symbol undefined: from PMIx 5 on, a PMIx macro
+#   such as PMIX_LOAD_PROCID calls an exported function, and one such use
+#   makes every program linked with libautozyme fail to link or to start;
+# - every other undefined symbol of libautozyme resolves against what it links;
+# - where spank.h has it (Slurm 26.05), the plugin exports
+#   slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE, so that a failing
+#   callback fails the job rather than drain the node; elsewhere it exports
+#   no such symbol.
+set -u
+build="${AZ_TEST_BUILDDIR:?AZ_TEST_BUILDDIR unset: run through make check}"
+plugin=$build/spank/.libs/autozyme.so
+status=0
+fail() {
+	echo "FAIL: $*"
+	status=1
+}
+
+for so in "$build/lib/.libs/libautozyme.so" "$plugin"; do
+	[ -r "$so" ] || {
+		fail "$so not built"
+		continue
+	}
+	pmix=$(nm -D --undefined-only "$so" | grep -i ' U .*pmix' || true)
+	if [ -n "$pmix" ]; then
+		fail "$so leaves PMIx symbols undefined: $pmix"
+	else
+		echo "ok: $so: no undefined PMIx symbol"
+	fi
+done
+unresolved=$(ldd -r "$build/lib/.libs/libautozyme.so" 2>&1 | grep 'undefined symbol' || true)
+if [ -n "$unresolved" ]; then
+	fail "libautozyme.so: $unresolved"
+else
+	echo "ok: every undefined symbol of libautozyme.so resolves (ldd -r)"
+fi
+
+# The initial value of a 4-byte data symbol, read from the file.
+initial_int() {
+	python3 - "$1" "$2" <<'PY'
+import struct, subprocess, sys
+so, name = sys.argv[1], sys.argv[2]
+addr = None
+for line in subprocess.run(["readelf", "-sW", "--dyn-syms", so], capture_output=True, text=True).stdout.splitlines():
+    f = line.split()
+    if len(f) >= 8 and f[7] == name:
+        addr = int(f[1], 16)
+for line in subprocess.run(["readelf", "-SW", so], capture_output=True, text=True).stdout.splitlines():
+    f = line.replace("[ ", "[").split()
+    if len(f) > 5 and f[0].startswith("[") and f[2] in ("PROGBITS",) and addr is not None:
+        start, off, size = int(f[3], 16), int(f[4], 16), int(f[5], 16)
+        if start <= addr < start + size:
+            with open(so, "rb") as obj:
+                obj.seek(off + addr - start)
+                print(struct.unpack("<i", obj.read(4))[0])
+            break
+PY
+}
+
+exported=$(nm -D --defined-only "$plugin" | awk '$3 == "slurm_spank_init_failure_mode"')
+if grep -q '^#define HAVE_DECL_ESPANK_JOB_FAILURE 1' "$build/config.h"; then
+	tmp=$(mktemp -d)
+	printf '#include <slurm/spank.h>\n#include <stdio.h>\nint main(void) { printf("%%d", (int)ESPANK_JOB_FAILURE); return 0; }\n' >"$tmp/v.c"
+	want=$(${CC:-cc} -o "$tmp/v" "$tmp/v.c" && "$tmp/v")
+	rm -rf "$tmp"
+	have=$(initial_int "$plugin" slurm_spank_init_failure_mode)
+	if [ -n "$exported" ] && [ -n "$want" ] && [ "$have" = "$want" ]; then
+		echo "ok: the plugin sets slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE ($want)"
+	else
+		fail "slurm_spank_init_failure_mode: exported '$exported', value '$have', ESPANK_JOB_FAILURE '$want'"
+	fi
+elif [ -n "$exported" ]; then
+	fail "the plugin exports slurm_spank_init_failure_mode, which this Slurm does not know"
+else
+	echo "ok: this Slurm has no slurm_spank_init_failure_mode, and the plugin sets none"
+fi
+exit $status
