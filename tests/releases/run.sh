@@ -37,9 +37,13 @@ copy_tree() {
 }
 
 # run_release SUITE: ensure its root, copy, run inside.sh; log to $logs.
+# One run at a time per root: a second waits for the first.
 run_release() {
 	local name=$1 log=$logs/$1.log r
 	r=$(root_dir "$name")
+	mkdir -p "$AZ_ROOTS_DIR"
+	exec 9>"$r.use.lock"
+	flock 9
 	{
 		echo "##### $name: root"
 		root_ensure "$name" || exit 1
