@@ -1,11 +1,14 @@
 /*
  * Activation files: <activation_dir>/autozyme.<uid>.<job>/<step>.<rank>.json.
  * Created by the task itself, already running as the user; removed at the
- * step's end by a child of slurmstepd that first drops to the user, so no
- * privileged process ever opens, writes or removes a path the user controls.
+ * step's end by a child of slurmstepd that first drops to the user, and
+ * swept at the job's end on every node (the job epilog, for what a killed
+ * slurmstepd left) by such a child too, so no privileged process ever
+ * opens, writes or removes a path the user controls.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugin.h"
@@ -230,34 +234,151 @@ static uint32_t *local_ranks(spank_t sp, size_t *count)
 	return ranks;
 }
 
+/* What a clean-up child did, as its exit status. */
+enum cleanup_status {
+	CLEANUP_DONE = 0,
+	CLEANUP_SOME_LEFT = 1,	/* a file could not be removed */
+	CLEANUP_NOT_USER = 2,	/* could not become the user */
+	CLEANUP_REFUSED = 3,	/* something not a regular file was left alone */
+};
+
+struct cleanup {
+	const char *base;
+	uid_t uid;
+	uint32_t job_id;
+	const char *step_name;	/* NULL: the whole job (the epilog's sweep) */
+	const uint32_t *ranks;
+	size_t n_ranks;
+};
+
+/*
+ * The job's sweep, as the user: every regular file in the job directory,
+ * then the directory.  Anything else in it (a symbolic link, a FIFO, a
+ * directory) is the user's own doing: left alone and reported.
+ */
+static int sweep_as_user(const struct cleanup *c, unsigned *removed)
+{
+	char dir_name[64];
+	struct dirent *entry;
+	struct stat st;
+	int base_fd, dir_fd, rc = CLEANUP_DONE;
+	DIR *dir;
+
+	*removed = 0;
+	job_dir_name(c->uid, c->job_id, dir_name, sizeof(dir_name));
+	base_fd = open(c->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (base_fd < 0)
+		return CLEANUP_DONE;
+	dir_fd = open_job_dir(base_fd, dir_name, c->uid);
+	if (dir_fd < 0)
+		return errno == ENOENT ? CLEANUP_DONE : CLEANUP_REFUSED;
+	dir = fdopendir(dir_fd);
+	if (!dir)
+		return CLEANUP_SOME_LEFT;
+	while ((entry = readdir(dir)))
+		if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
+			if (fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(st.st_mode))
+				rc = CLEANUP_REFUSED;
+			else if (unlinkat(dir_fd, entry->d_name, 0) == 0)
+				(*removed)++;
+			else if (errno != ENOENT && rc == CLEANUP_DONE)
+				rc = CLEANUP_SOME_LEFT;
+		}
+	closedir(dir);
+	if (unlinkat(base_fd, dir_name, AT_REMOVEDIR) != 0 && errno != ENOENT &&
+	    rc == CLEANUP_DONE)
+		rc = CLEANUP_SOME_LEFT;
+	return rc;
+}
+
+/* The child's work, as the user; the count of files the sweep removed goes
+ * to `report`. */
+static int cleanup_as_user(const struct cleanup *c, int report)
+{
+	unsigned removed = 0;
+	int rc;
+
+	if (!c->step_name) {
+		rc = sweep_as_user(c, &removed);
+		if (write(report, &removed, sizeof(removed)) != sizeof(removed))
+			rc = CLEANUP_SOME_LEFT;
+		return rc;
+	}
+	return remove_as_user(c->base, c->uid, c->job_id, c->step_name, c->ranks, c->n_ranks);
+}
+
+/* A child of this privileged process that drops to the user, then cleans up;
+ * *removed: the files the sweep removed. */
+static int cleanup_in_child(const struct cleanup *c, gid_t gid, unsigned *removed)
+{
+	int status = 0, report[2];
+	pid_t pid;
+
+	*removed = 0;
+	if (pipe2(report, O_CLOEXEC) != 0) {
+		slurm_error(AZ_LOG_PREFIX "cannot make a pipe to remove activation files: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(report[0]);
+		_exit(drop_to_user(c->uid, gid) ? cleanup_as_user(c, report[1]) : CLEANUP_NOT_USER);
+	}
+	close(report[1]);
+	if (pid < 0) {
+		slurm_error(AZ_LOG_PREFIX "cannot fork to remove activation files: %s", strerror(errno));
+		close(report[0]);
+		return -1;
+	}
+	if (read(report[0], removed, sizeof(*removed)) != sizeof(*removed))
+		*removed = 0;
+	close(report[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 void az_files_remove_step(spank_t sp, const char *base, uid_t uid, gid_t gid,
 			  uint32_t job_id, uint32_t step_id)
 {
 	char step_name[AZ_STEP_NAME_MAX];
+	struct cleanup c = { .base = base, .uid = uid, .job_id = job_id, .step_name = step_name };
 	uint32_t *ranks;
-	size_t n_ranks;
-	int status = 0;
-	pid_t pid;
+	int status;
 
 	az_files_step_name(step_id, step_name);
-	ranks = local_ranks(sp, &n_ranks);
+	ranks = local_ranks(sp, &c.n_ranks);
 	if (!ranks) {
 		slurm_error(AZ_LOG_PREFIX "cannot list the step's local tasks; activation files of job %u step %s stay",
 			    job_id, step_name);
 		return;
 	}
-	pid = fork();
-	if (pid == 0)
-		_exit(drop_to_user(uid, gid)
-		      ? remove_as_user(base, uid, job_id, step_name, ranks, n_ranks) : 2);
+	c.ranks = ranks;
+	status = cleanup_in_child(&c, gid, &(unsigned){ 0 });
 	free(ranks);
-	if (pid < 0) {
-		slurm_error(AZ_LOG_PREFIX "cannot fork to remove activation files: %s", strerror(errno));
-		return;
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (status != CLEANUP_DONE)
 		slurm_error(AZ_LOG_PREFIX "activation files of job %u step %s under %s not removed (status %d)",
 			    job_id, step_name, base, status);
+}
+
+void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id)
+{
+	struct cleanup c = { .base = base, .uid = uid, .job_id = job_id };
+	struct timespec start, end;
+	unsigned removed;
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	status = cleanup_in_child(&c, gid, &removed);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	slurm_debug(AZ_LOG_PREFIX "job %u: swept %u files in %.3f ms", job_id, removed,
+		    (double)(end.tv_sec - start.tv_sec) * 1e3 + (double)(end.tv_nsec - start.tv_nsec) / 1e6);
+
+	if (status == CLEANUP_REFUSED)
+		slurm_error(AZ_LOG_PREFIX "job %u: left %s/autozyme.%u.%u or part of it alone: not the user's 0700 directory, or holding something other than regular files",
+			    job_id, base, (unsigned)uid, job_id);
+	else if (status != CLEANUP_DONE)
+		slurm_error(AZ_LOG_PREFIX "job %u: the sweep of %s/autozyme.%u.%u failed (status %d)",
+			    job_id, base, (unsigned)uid, job_id, status);
 }

@@ -110,5 +110,10 @@ int az_files_write(const char *base, uint32_t job_id, const char *step_name,
 /* Remove this node's files of the step (and the job's directory once empty), as the user. */
 void az_files_remove_step(spank_t sp, const char *base, uid_t uid, gid_t gid,
 			  uint32_t job_id, uint32_t step_id);
+/* Remove the job's directory and every regular file in it, as the user. */
+void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id);
+
+/* epilog.c: the job's end on a node (S_CTX_JOB_SCRIPT). */
+void az_epilog_sweep(spank_t sp, int ac, char **av);
 
 #endif

@@ -5,7 +5,7 @@
 #
 #   . tests/slurm/cluster.sh
 #   trap cluster_stop EXIT            # REQUIRED: no process or file left behind
-#   cluster_start 1                   # or 2: emulated nodes n1,n2
+#   cluster_start 1                   # or 2 to 4: emulated nodes n1,n2...
 #   cluster_set_plugstack "required /abs/path/autozyme.so key=value"
 #   as_user srun -n2 hostname         # jobs run as $AZ_USER, never root
 #   cluster_assert_healthy            # no drained/down node
@@ -13,7 +13,7 @@
 #
 # Functions
 #   cluster_start [NNODES]     NNODES 1 (default; node named `hostname -s`) or 2
-#                              (nodes n1,n2, `slurmd -N`).  Returns non-zero,
+#                              to 4 (nodes n1..nN, `slurmd -N`).  Returns non-zero,
 #                              with log tails on stderr and everything cleaned
 #                              up, if the node(s) are not idle in time.
 #   cluster_stop               Stop every process of this cluster (daemons,
@@ -36,6 +36,8 @@
 #   cluster_drained_nodes      Print "NODE STATE REASON" for each drained, down,
 #                              failing or unresponsive node; nothing if healthy.
 #   cluster_assert_healthy     Non-zero (and the list on stderr) if any such node.
+#   cluster_restart_slurmd NODE  Restart that node's slurmd (its steps go on);
+#                              wait until the node responds.
 #   cluster_resume_nodes       scontrol update State=RESUME for those nodes,
 #                              then wait (<= 10 s) until they respond again.
 #   cluster_wait_job JOBID [TIMEOUT]  Wait (0.1 s polls) for a batch job to end,
@@ -547,8 +549,8 @@ cluster_start() {
 		_az_err "cluster_start: must run as root"
 		return 1
 	fi
-	[[ $nnodes == 1 || $nnodes == 2 ]] || {
-		_az_err "cluster_start: NNODES must be 1 or 2"
+	[[ $nnodes =~ ^[1-4]$ ]] || {
+		_az_err "cluster_start: NNODES must be 1 to 4"
 		return 1
 	}
 	_az_user_setup || return 1
@@ -558,7 +560,7 @@ cluster_start() {
 	d=$(mktemp -d "${AZ_CLUSTER_TMP:-/tmp}/azslurm.XXXXXX") || return 1
 	_AZ_OWNER=$BASHPID
 	export AZ_CLUSTER_DIR=$d SLURM_CONF=$d/slurm.conf AZ_WORK_DIR=$d/work AZ_NNODES=$nnodes
-	if ((nnodes == 1)); then AZ_NODES=$host; else AZ_NODES="n1 n2"; fi
+	if ((nnodes == 1)); then AZ_NODES=$host; else AZ_NODES=$(seq -f 'n%g' -s ' ' "$nnodes"); fi
 	export AZ_NODES
 
 	# Layout: the user may traverse $d and read the confs, spool and tmp;
@@ -695,6 +697,34 @@ cluster_start() {
 	export AZ_START_SECONDS
 	AZ_START_SECONDS=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 	return 0
+}
+
+# cluster_restart_slurmd NODE: stop that slurmd (SIGTERM; its slurmstepds
+# and their tasks go on), start it again, and wait (<= 60 s) until the node
+# responds.  The old daemon's pid files are kept as *.N.pid/*.N.reaper, so
+# that cluster_stop still finds its reaper and what it holds.
+cluster_restart_slurmd() {
+	local node=$1 d=${AZ_CLUSTER_DIR:?cluster_restart_slurmd: no cluster} pid n=1 i
+	pid=$(_az_pid_of "slurmd-$node")
+	_az_alive "$pid" || {
+		_az_err "cluster_restart_slurmd: slurmd $node is not running"
+		return 1
+	}
+	kill -TERM "$pid"
+	_az_wait_dead 30 "$pid" || {
+		_az_err "cluster_restart_slurmd: slurmd $node did not stop"
+		return 1
+	}
+	while [[ -e $d/pids/slurmd-$node.$n.reaper ]]; do n=$((n + 1)); done
+	mv "$d/pids/slurmd-$node.pid" "$d/pids/slurmd-$node.$n.pid"
+	mv "$d/pids/slurmd-$node.reaper" "$d/pids/slurmd-$node.$n.reaper"
+	_az_spawn "slurmd-$node" slurmd -D -N "$node" -f "$d/slurm.conf" || return 1
+	for ((i = 0; i < 1200; i++)); do
+		[[ $(sinfo -h -n "$node" -o %T 2>/dev/null) =~ ^(idle|mixed|allocated|completing)$ ]] && return 0
+		sleep 0.05
+	done
+	_az_err "cluster_restart_slurmd: $node not responding after 60 s"
+	return 1
 }
 
 cluster_stop() {

@@ -142,7 +142,7 @@ test_swap_before_exit() {
 # paths (-y) so an openat relative to a directory names it.
 trace_start() {
 	local pid task_ids="" t i
-	pid=$(cluster_pids | awk '/^slurmd/ && !/reaper/ {print $2; exit}')
+	pid=$(cluster_pids | awk '$1 ~ /^slurmd-[^.]*$/ {print $2; exit}')
 	trace_dir=$AZ_CLUSTER_DIR/trace
 	trace_roots=""
 	mkdir -p "$trace_dir"
@@ -221,12 +221,17 @@ EOF
 test_no_root_file_access() {
 	local job lines
 	use_plugin
+	# slurmd reads plugstack.conf as it starts: restarted, it runs the
+	# plugin's job-end sweep too, which the trace must cover.
+	check "slurmd restarted with the plugin (for its job epilog)" cluster_restart_slurmd "${AZ_NODES%% *}"
 	if ! trace_start; then
 		not_ok "strace attached to slurmd"
 		diag "$(cat "$trace_dir/strace.err")"
 		return
 	fi
-	job=$(as_user sbatch --parsable -n2 -c1 -o "$out_file" -e "$err_file" --wrap="srun -n2 -c1 true; srun -n1 -c1 bash -c 'rm -f \"\$AUTOZYME_ACTIVATION_FILE\"'")
+	# The last step leaves a file of its own in the job directory: the
+	# steps' clean-up leaves it, the job-end sweep removes it.
+	job=$(as_user sbatch --parsable -n2 -c1 -o "$out_file" -e "$err_file" --wrap="srun -n2 -c1 true; srun -n1 -c1 bash -c 'rm -f \"\$AUTOZYME_ACTIVATION_FILE\"'; srun -n1 -c1 bash -c 'touch \"\$(dirname \"\$AUTOZYME_ACTIVATION_FILE\")/extra.json\"'")
 	cluster_wait_job "$job" 60 >/dev/null
 	scenario_done "traced job"
 	trace_stop
@@ -236,6 +241,7 @@ test_no_root_file_access() {
 	check_match "strace: the tasks and the clean-up touched activation_dir as the user" \
 		"user (mkdirat|openat)\(.*autozyme\.$uid\.$job" "$lines"
 	check_match "strace: the clean-up removed the files as the user" "user unlinkat\(.*batch\.0\.json" "$lines"
+	check_match "strace: the job-end sweep removed the step's extra file as the user" "user unlinkat\(.*extra\.json" "$lines"
 	check_eq "strace: no call with root's credentials opened, created or removed anything under activation_dir" \
 		"" "$(grep '^root ' <<<"$lines")"
 }

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Nothing left behind, whatever dies.  The job-end sweep
+# (slurm_spank_job_epilog, once per node, as the job's user) removes what a
+# step's own clean-up missed.  Each scenario ends with no file under
+# activation_dir, no drained node, and the next job on the node running
+# normally:
+#  - kill -9 of a step's slurmstepd, then of the batch step's slurmstepd;
+#  - scontrol requeue of a running job: the second run gets fresh files;
+#  - scancel --signal=KILL of a 64-task step;
+#  - slurmd restarted while a step runs;
+#  - a job killed by its time limit;
+#  - what the sweep refuses: a symbolic link or FIFO the user put in the job
+#    directory stays (with one log line), the rest goes;
+#  - an array of AZ_SWEEP_ARRAY_TASKS (500) tasks over 4 emulated nodes,
+#    with random tasks' slurmstepd killed;
+#  - the sweep of a job directory holding 64 files, timed (slurmd log).
+# Run as root; AZ_BUILDDIR names the build tree holding spank/.libs/autozyme.so.
+set -u
+. "$(dirname "$0")/scenario.sh"
+array_tasks=${AZ_SWEEP_ARRAY_TASKS:-500}
+
+job_dir() { echo "$act_dir/autozyme.$AZ_USER_UID.$1"; }
+
+# wait_for NAME SECONDS CMD...: until CMD succeeds (polled every 0.1 s).
+wait_for() {
+	local name=$1 seconds=$2 i
+	shift 2
+	for ((i = 0; i < seconds * 10; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	diag "$name: not so after $seconds s"
+	return 1
+}
+has_file() { [ -e "$1" ]; }
+# files_of JOB N: the job directory holds N step-0 files.
+files_of() { [ "$(find "$(job_dir "$1")" -name '0.*.json' 2>/dev/null | wc -l)" -eq "$2" ]; }
+all_idle() { [ -z "$(sinfo -h -o %T | grep -v '^idle$')" ]; }
+gone() { [ -z "$(squeue -h -j "$1" 2>/dev/null)" ]; }
+requeued() { scontrol show job "$1" 2>/dev/null | grep -q 'JobState=PENDING'; }
+
+# The pid of slurmstepd for JOB.STEP (STEP: 0, batch ...), from its title.
+stepd_of() { pgrep -f "^slurmstepd: \[$1\.$2\]" | head -1; }
+
+# slurmd runs a plugin's job epilog only when the plugin was in
+# plugstack.conf as slurmd started (a reconfigure does not reread it), as on
+# a real node: the plugin, then every slurmd restarted.
+plugin_everywhere() {
+	local node
+	use_plugin
+	for node in $AZ_NODES; do
+		check "slurmd $node restarted with the plugin" cluster_restart_slurmd "$node"
+	done
+	wait_for "idle after the restarts" 60 all_idle
+}
+
+# after NAME: every scenario's ending, then a normal job on the node.
+after() {
+	scenario_done "$1"
+	check_eq "$1: the next job runs normally" "1" "$(as_user srun -n1 -c1 printenv OMP_NUM_THREADS 2>"$err")"
+}
+
+# kill_stepd NAME STEP WRAP: a job whose STEP holds its file; kill -9 of that
+# step's slurmstepd, then scancel; the sweep must remove what was left.
+kill_stepd() {
+	local name=$1 step=$2 job pid
+	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="$3")
+	check "$name: the step's file appears" wait_for "$name file" 60 has_file "$(job_dir "$job")/$step.0.json"
+	pid=$(stepd_of "$job" "$step")
+	check "$name: slurmstepd [$job.$step] found" test -n "$pid"
+	kill -9 "$pid" 2>/dev/null
+	scancel "$job"
+	check "$name: the job ends" wait_for "$name end" 120 gone "$job"
+	after "$name"
+}
+
+test_killed_stepds() {
+	kill_stepd "kill -9 of a step's slurmstepd" 0 "srun -n1 -c1 sleep 120"
+	kill_stepd "kill -9 of the batch step's slurmstepd" batch "sleep 120"
+}
+
+# Each run's task records its file's inode and the run; the first run is
+# requeued while it sleeps.
+test_requeue() {
+	local job out=$AZ_WORK_DIR/requeue.out lines
+	job=$(as_user sbatch --parsable --requeue -n1 -c1 -o /dev/null \
+		--wrap="srun -n1 -c1 sh -c 'echo run=\${SLURM_RESTART_COUNT:-0} \$(stat -c %Y.%i \"\$AUTOZYME_ACTIVATION_FILE\") >>$out'; [ \${SLURM_RESTART_COUNT:-0} -ge 1 ] || sleep 120")
+	check "requeue: the first run's step wrote its record" wait_for "first run" 60 test -s "$out"
+	scontrol requeue "$job"
+	# Slurm holds a requeued job back for a while (Reason BeginTime).
+	wait_for "requeued" 60 requeued "$job"
+	scontrol update JobId="$job" StartTime=now
+	check "requeue: the second run ends" wait_for "second run" 120 gone "$job"
+	lines=$(sort "$out" 2>/dev/null)
+	check_match "requeue: both runs' tasks had a file, the second a fresh one" \
+		"^run=0 [0-9.]+"$'\n'"run=1 [0-9.]+$" "$lines"
+	check "requeue: the second run's file is not the first's" test "$(sed -n 1p <<<"$lines" | cut -d' ' -f2)" != "$(sed -n 2p <<<"$lines" | cut -d' ' -f2)"
+	after "scontrol requeue"
+}
+
+test_kill_64() {
+	local job
+	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n64 --overcommit sleep 120")
+	check "scancel --signal=KILL, 64 tasks: their files appear" \
+		wait_for "64 files" 120 files_of "$job" 64
+	scancel --signal=KILL "$job"
+	scancel "$job"
+	check "scancel --signal=KILL, 64 tasks: the job ends" wait_for "64 end" 120 gone "$job"
+	after "scancel --signal=KILL of a 64-task step"
+}
+
+test_slurmd_restart() {
+	local job
+	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 8")
+	check "slurmd restart: the step's file appears" wait_for "restart file" 60 has_file "$(job_dir "$job")/0.0.json"
+	check "slurmd restart: slurmd stops and starts while the step runs" cluster_restart_slurmd "${AZ_NODES%% *}"
+	check "slurmd restart: the job ends" wait_for "restart end" 120 gone "$job"
+	check_match "slurmd restart: the job completed" "COMPLETED" "$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z]*')"
+	after "slurmd restarted while a step runs"
+}
+
+# slurmctld enforces time limits in its periodic pass (about every 30 s).
+test_time_limit() {
+	local job
+	job=$(as_user sbatch --parsable -n1 -c1 --time=0:05 -o /dev/null --wrap="srun -n1 -c1 sleep 300")
+	check "time limit: the job is killed" wait_for "time limit" 180 gone "$job"
+	check_match "time limit: state" "TIMEOUT" "$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z]*')"
+	after "a job killed by its time limit"
+}
+
+# The user leaves a symbolic link to a file of theirs, and a FIFO, in the job
+# directory while the step runs, then the step's slurmstepd dies: the sweep
+# removes the regular files, leaves those two and the directory, follows
+# nothing (the link's target survives), and says so in the slurmd log.
+test_refused() {
+	local job dir target=$AZ_WORK_DIR/precious
+	as_user sh -c "echo keep >$target"
+	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 120")
+	dir=$(job_dir "$job")
+	check "refused: the step's file appears" wait_for "refused file" 60 has_file "$dir/0.0.json"
+	as_user sh -c "ln -s $target $dir/link.json && mkfifo $dir/fifo.json"
+	kill -9 "$(stepd_of "$job" 0)" 2>/dev/null
+	scancel "$job"
+	check "refused: the job ends" wait_for "refused end" 120 gone "$job"
+	check_eq "refused: the link and the FIFO stay, the regular file went" "fifo.json link.json" \
+		"$(ls "$dir" 2>&1 | xargs)"
+	check_eq "refused: the link's target was not followed" "keep" "$(cat "$target")"
+	check "refused: the slurmd log names the directory it left" \
+		grep -q "autozyme: job $job: left .*autozyme.$AZ_USER_UID.$job or part of it alone" "$AZ_CLUSTER_DIR"/log/slurmd-*.log
+	rm -rf "$dir"
+	after "the sweep's refusals"
+}
+
+# The sweep's own time for a directory of 64 files: the epilog logs it at
+# debug level.
+test_sweep_time() {
+	local job line
+	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n64 --overcommit sleep 120")
+	check "sweep time: 64 files" \
+		wait_for "64 files" 120 files_of "$job" 64
+	kill -9 "$(stepd_of "$job" 0)" 2>/dev/null
+	scancel "$job"
+	check "sweep time: the job ends" wait_for "sweep end" 120 gone "$job"
+	line=$(grep -h "autozyme: job $job: swept " "$AZ_CLUSTER_DIR"/log/slurmd-*.log | tail -1)
+	check_match "sweep time: the epilog swept the 64 files" "swept 64 files in [0-9.]+ ms" "$line"
+	diag "sweep of 64 files: ${line##*swept 64 files in }"
+	after "sweep of 64 files"
+}
+
+# Random running tasks of a big array lose their batch slurmstepd while the
+# array runs over 4 nodes; at the end nothing is left on any node.
+test_array() {
+	local job killed=0 id pid started=$SECONDS
+	job=$(as_user sbatch --parsable --array=1-"$array_tasks" -c1 -o /dev/null --wrap="sleep 0.\$((RANDOM % 5))")
+	while ! gone "$job" && ((SECONDS - started < 900)); do
+		if ((killed < array_tasks / 20)); then
+			# each running element has a job id of its own
+			id=$(squeue -h -j "$job" -t R -o %A 2>/dev/null | shuf -n1)
+			pid=$([ -n "$id" ] && stepd_of "$id" batch)
+			if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
+				killed=$((killed + 1))
+				scancel "$id"
+			fi
+		fi
+		sleep 0.2
+	done
+	check "$array_tasks-task array over $AZ_NNODES nodes: done in time ($killed slurmstepds killed)" gone "$job"
+	diag "$array_tasks-task array: $((SECONDS - started)) s, $killed batch slurmstepds killed"
+	check "$array_tasks-task array: some slurmstepds were really killed" test "$killed" -gt 0
+	after "$array_tasks-task array with killed tasks"
+}
+
+# The sweep logs its time at debug level.
+AZ_SLURM_CONF_EXTRA=SlurmdDebug=debug scenario_start 1 || exit 1
+plugin_everywhere
+test_killed_stepds
+test_requeue
+test_kill_64
+test_slurmd_restart
+test_time_limit
+test_refused
+test_sweep_time
+cluster_stop
+trap - EXIT
+scenario_start 4 || exit 1
+plugin_everywhere
+test_array
+summary
