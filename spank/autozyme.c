@@ -18,6 +18,23 @@ int slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE;
 
 struct az_plugin az_plugin;
 
+/*
+ * plugstack.conf is broken on this compute node (it passed at submission).
+ * Where Slurm can fail just the job (26.05), it does, naming the key in the
+ * job's stderr; elsewhere failing would drain the node, so the plugin
+ * stands aside and user_init says why.
+ */
+static int remote_config_broken(void)
+{
+#if HAVE_DECL_ESPANK_JOB_FAILURE
+	slurm_error(AZ_LOG_PREFIX "plugstack.conf on this node: %s; the job fails, the node stays up",
+		    az_config_error());
+	return -1;
+#else
+	return 0;
+#endif
+}
+
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	switch (spank_context()) {
@@ -34,7 +51,9 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	if (az_options_register(sp) != 0)
 		return spank_context() == S_CTX_REMOTE ? 0 : -1;
 	az_plugin.config_ok = az_config_parse(&az_plugin.config, ac, av) == 0;
-	return az_plugin.config_ok || spank_context() == S_CTX_REMOTE ? 0 : -1;
+	if (az_plugin.config_ok)
+		return 0;
+	return spank_context() == S_CTX_REMOTE ? remote_config_broken() : -1;
 }
 
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)

@@ -66,6 +66,8 @@
 #                         or cgroup (task/cgroup,task/affinity, proctrack/cgroup,
 #                         cgroup.conf CgroupPlugin=cgroup/v1 ConstrainCores=yes)
 #   AZ_CGROUP_CONF        if set, written as cgroup.conf next to slurm.conf
+#   AZ_CRED_EXPIRE        AuthInfo's cred_expire (seconds; Slurm's default is
+#                         120), which is also how long a requeued job waits
 #   AZ_CLUSTER_TMP        parent of the temp dir (default /tmp; must be
 #                         traversable by the test user)
 #   AZ_START_TIMEOUT      seconds to wait for idle nodes (default 30)
@@ -337,7 +339,7 @@ _az_write_slurm_conf() {
 		"SlurmUser=root"
 		"SlurmdUser=root"
 		"AuthType=auth/munge"
-		"AuthInfo=socket=$d/munge/munge.socket"
+		"AuthInfo=socket=$d/munge/munge.socket${AZ_CRED_EXPIRE:+,cred_expire=$AZ_CRED_EXPIRE}"
 		"CredType=cred/munge"
 		"StateSaveLocation=$d/state"
 		"SlurmdSpoolDir=$d/spool/%n"

@@ -9,6 +9,7 @@
 #   overcommit_keeps_cpus_per_task `srun -n2 --overcommit -c2` needs 2x2 CPUs
 #   cgroup_has_task_level          task/cgroup puts each task in task_N
 #   srun_has_mpi_pmix              srun --mpi=pmix is there (a running cluster)
+#   spank_failure_fails_job        a failing plugin fails the job, not the node
 
 # The installed release as MMmm (2211 for 22.11.x), from `slurmd -V` (sinfo
 # -V needs a configuration from 24.11 on).
@@ -45,3 +46,8 @@ cgroup_has_task_level() { release_at_least 24.11; }
 # cannot start Open MPI programs, whose 5.0 and later speak only PMIx.
 # Asks the running cluster (srun --mpi=list).
 srun_has_mpi_pmix() { srun --mpi=list 2>&1 | grep -qw pmix; }
+
+# 26.05: slurm_spank_init_failure_mode, which the plugin sets to
+# ESPANK_JOB_FAILURE, so that a plugin failing on a compute node fails the
+# job and leaves the node up (before, the plugin stands aside there).
+spank_failure_fails_job() { release_at_least 26.05; }

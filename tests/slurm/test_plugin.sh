@@ -149,8 +149,11 @@ test_site_config() {
 	scenario_done "site config"
 }
 
-# A plugstack.conf broken between submission and launch: the plugin stands
-# aside on the node (one error in the job's stderr), the job still runs.
+# A plugstack.conf broken between submission and launch (as on a node whose
+# configuration differs from the login node's).  Where Slurm lets a plugin
+# fail only the job (26.05, ESPANK_JOB_FAILURE), the job fails with the
+# key named in its stderr; elsewhere the plugin stands aside on the node
+# (one error in the job's stderr) and the job runs.  The node stays up.
 test_config_broken_after_submission() {
 	local job state
 	use_plugin
@@ -158,9 +161,21 @@ test_config_broken_after_submission() {
 	use_plugin no_such_key=1
 	scontrol release "$job"
 	state=$(cluster_wait_job "$job" 30)
-	check_eq "broken plugstack on the node: the job still completes" "COMPLETED" "$state"
-	check_eq "broken plugstack on the node: no variable set" "null" "$($pick 'env.get("OMP_NUM_THREADS")' <"$AZ_WORK_DIR/broken.out")"
-	check_match "broken plugstack on the node: error in the job's stderr" "autozyme: plugstack.conf: unknown argument 'no_such_key=1'" "$(cat "$AZ_WORK_DIR/broken.err")"
+	if spank_failure_fails_job; then
+		# The batch step fails before its output files exist: the node's
+		# log says why, slurmctld says the plugin failed the job.
+		check_eq "broken plugstack on the node: the job fails (Slurm >= 26.05)" "FAILED" "$state"
+		check "broken plugstack on the node: the slurmd log names the key and says the job fails" \
+			grep -q "\[$job.batch\] error: autozyme: plugstack.conf on this node: unknown argument 'no_such_key=1'.*the job fails, the node stays up" \
+			"$AZ_CLUSTER_DIR"/log/slurmd-*.log
+		check "broken plugstack on the node: slurmctld records a plugin failure" \
+			grep -q "JobId=$job .*Spank plugin failure, job failed" "$AZ_CLUSTER_DIR/log/slurmctld.log"
+	else
+		check_eq "broken plugstack on the node: the job still completes" "COMPLETED" "$state"
+		check_eq "broken plugstack on the node: no variable set" "null" "$($pick 'env.get("OMP_NUM_THREADS")' <"$AZ_WORK_DIR/broken.out")"
+		check_match "broken plugstack on the node: error in the job's stderr" "autozyme: plugstack.conf: unknown argument 'no_such_key=1'" "$(cat "$AZ_WORK_DIR/broken.err")"
+	fi
+	check_eq "broken plugstack on the node: the node stays up" "" "$(cluster_drained_nodes)"
 }
 
 test_user_values() {
