@@ -21,8 +21,9 @@ struct az_plugin az_plugin;
 /*
  * plugstack.conf is broken on this compute node (it passed at submission).
  * Where Slurm can fail just the job (26.05), it does, naming the key in the
- * job's stderr; elsewhere failing would drain the node, so the plugin
- * stands aside and user_init says why.
+ * slurmd log (the batch step fails before its output files exist);
+ * elsewhere failing would drain the node, so the plugin stands aside and
+ * user_init says why.
  */
 static int remote_config_broken(void)
 {
@@ -46,8 +47,8 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 		return 0;
 	}
 	/* A broken plugstack.conf is refused at submission; on a compute node
-	 * failing here would fail the step (from Slurm 25.05 any non-zero
-	 * return does), so the plugin only stands aside there, and logs why. */
+	 * (from Slurm 25.05 any non-zero return is an error) see
+	 * remote_config_broken. */
 	if (az_options_register(sp) != 0)
 		return spank_context() == S_CTX_REMOTE ? 0 : -1;
 	az_plugin.config_ok = az_config_parse(&az_plugin.config, ac, av) == 0;
