@@ -167,3 +167,23 @@ bench_machine() {
 	echo "machine: $(nproc) CPUs, ${model:-unknown CPU}, Linux $(uname -r), $(date -u +%Y-%m-%d);" \
 		"load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 }
+
+# bench_empty_plugin NAME [CALLBACK...]: build, in the temp dir, a SPANK
+# plugin that does nothing: slurm_spank_init and each named callback (for
+# example slurm_spank_job_epilog) return 0.  The floor a plugin is measured
+# against; prints the path of the .so.
+bench_empty_plugin() {
+	local name=$1 callback src=$bench_tmp/$1.c
+	shift
+	{
+		echo '#include <slurm/spank.h>'
+		echo "SPANK_PLUGIN($name, 1);"
+		for callback in slurm_spank_init "$@"; do
+			echo "int $callback(spank_t sp, int ac, char **av) { (void)sp; (void)ac; (void)av; return 0; }"
+		done
+	} >"$src"
+	gcc -shared -fPIC -O2 -Wall -Werror -o "$bench_tmp/$name.so" "$src" >>"$bench_tmp/log" 2>&1 ||
+		bench_fail "cannot build the empty plugin $name (see $bench_tmp/log)"
+	chmod 755 "$bench_tmp/$name.so"
+	echo "$bench_tmp/$name.so"
+}

@@ -14,7 +14,10 @@
 #  - an array of AZ_SWEEP_ARRAY_TASKS (500) tasks over 4 emulated nodes,
 #    with random tasks' slurmstepd killed (this and the time limit under the
 #    affinity site configuration only);
-#  - the sweep of a job directory holding 64 files, timed (slurmd log).
+#  - the sweep of a job directory holding 64 files, timed (slurmd log);
+#  - a plugstack.conf broken at the job's end: the sweep is skipped, logged;
+#  - examples/autozyme-sweep-stale and examples/autozyme-tmpfiles.conf,
+#    for the directories of jobs that died before their epilog.
 # Run as root; AZ_BUILDDIR names the build tree holding spank/.libs/autozyme.so.
 set -u
 . "$(dirname "$0")/scenario.sh"
@@ -164,6 +167,79 @@ test_sweep_time() {
 	after "sweep of 64 files"
 }
 
+# A plugstack.conf broken on the node after slurmd started: the job epilog
+# skips the sweep with one line naming the key, and never fails (the node
+# stays up).  The job itself runs (or fails, from 26.05: test_plugin.sh).
+test_broken_config() {
+	local job
+	job=$(as_user sbatch --parsable --hold -n1 -c1 -o /dev/null --wrap=true)
+	use_plugin no_such_key=1
+	scontrol release "$job"
+	check "broken plugstack: the job ends" wait_for "broken end" 120 gone "$job"
+	check "broken plugstack: the slurmd log says the sweep is skipped, naming the key" \
+		wait_for "skip line" 60 grep -q "autozyme: plugstack.conf: unknown argument 'no_such_key=1'.*the job-end sweep is skipped" \
+		"$AZ_CLUSTER_DIR"/log/slurmd-*.log
+	use_plugin
+	after "a broken plugstack at the job's end"
+}
+
+# examples/autozyme-sweep-stale, for what a crash before the epilog leaves:
+# the directory of a finished job goes, a running job's stays, and what a
+# user planted (a link, a directory named for another uid) is left and
+# reported; without slurmctld nothing is removed.
+test_stale_script() {
+	local running finished target=$AZ_WORK_DIR/precious.d out rc=0
+	local link=$act_dir/autozyme.$AZ_USER_UID.999999 other=$act_dir/autozyme.0.999998
+	running=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 120")
+	check "stale script: the running job's file appears" wait_for "running file" 60 has_file "$(job_dir "$running")/0.0.json"
+	finished=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap=true)
+	check "stale script: the finished job ends" wait_for "finished" 60 gone "$finished"
+	as_user sh -c "mkdir -m 700 $(job_dir "$finished") && echo {} >$(job_dir "$finished")/0.0.json &&
+		mkdir -p $target && echo keep >$target/f && ln -s $target $link && mkdir -m 700 $other"
+	out=$("$top/examples/autozyme-sweep-stale" --no-such-option 2>&1) || rc=$?
+	check_eq "stale script: an unknown option, exit status 64" 64 "$rc"
+	check_match "stale script: an unknown option, the usage" "^usage: autozyme-sweep-stale \[--node NAME\]" "$out"
+	rc=0
+	out=$(SLURM_CONF=/nonexistent "$top/examples/autozyme-sweep-stale" --node "${AZ_NODES%% *}" "$act_dir" 2>&1) || rc=$?
+	check_eq "stale script: slurmctld unreachable, exit status 1" 1 "$rc"
+	check "stale script: slurmctld unreachable, nothing removed" test -e "$(job_dir "$finished")/0.0.json"
+	out=$("$top/examples/autozyme-sweep-stale" --dry-run --node "${AZ_NODES%% *}" "$act_dir" 2>&1)
+	check_match "stale script: --dry-run names what it would remove" "would remove $(job_dir "$finished")" "$out"
+	check "stale script: --dry-run removes nothing" test -e "$(job_dir "$finished")/0.0.json"
+	rc=0
+	out=$("$top/examples/autozyme-sweep-stale" --node "${AZ_NODES%% *}" "$act_dir" 2>&1) || rc=$?
+	check_eq "stale script: exit status 2 (something left alone)" 2 "$rc"
+	check "stale script: the finished job's directory went" test ! -e "$(job_dir "$finished")"
+	check "stale script: the running job's file stays" test -e "$(job_dir "$running")/0.0.json"
+	check_match "stale script: the link is left alone and reported" "left $link alone: not a directory" "$out"
+	check_eq "stale script: the link's target is intact" "keep" "$(cat "$target/f")"
+	check_match "stale script: a directory named for another uid is left alone" \
+		"left $other alone: owned by uid $AZ_USER_UID, not 0" "$out"
+	rm -rf "$link" "$other"
+	scancel "$running"
+	check "stale script: the running job ends" wait_for "running end" 120 gone "$running"
+	after "the stale-directory script"
+}
+
+# examples/autozyme-tmpfiles.conf, applied by the real systemd-tmpfiles to
+# this cluster's activation_dir: nothing at a plain --remove, the job
+# directories at boot, following no link and touching nothing else.
+test_tmpfiles_rule() {
+	local conf=$AZ_WORK_DIR/autozyme-tmpfiles.conf target=$AZ_WORK_DIR/precious.t
+	local dir=$act_dir/autozyme.$AZ_USER_UID.12345
+	sed "s|/tmp/|$act_dir/|" "$top/examples/autozyme-tmpfiles.conf" >"$conf"
+	as_user sh -c "mkdir -p $target && echo keep >$target/f && mkdir -m 700 $dir &&
+		echo {} >$dir/0.0.json && ln -s $target $dir/link && touch $act_dir/not-ours"
+	check "tmpfiles rule: systemd-tmpfiles --remove runs" systemd-tmpfiles --remove "$conf"
+	check "tmpfiles rule: outside a boot, the directory stays" test -e "$dir/0.0.json"
+	check "tmpfiles rule: systemd-tmpfiles --boot --remove runs" systemd-tmpfiles --boot --remove "$conf"
+	check "tmpfiles rule: at boot, the job directory goes" test ! -e "$dir"
+	check_eq "tmpfiles rule: the link's target is intact" "keep" "$(cat "$target/f")"
+	check "tmpfiles rule: other files stay" test -e "$act_dir/not-ours"
+	rm -f "$act_dir/not-ours"
+	scenario_done "the tmpfiles.d rule"
+}
+
 # Random running tasks of a big array lose their batch slurmstepd while the
 # array runs over 4 nodes; at the end nothing is left on any node.
 test_array() {
@@ -202,6 +278,9 @@ test_slurmd_restart
 [[ ${AZ_SITE_CONFIG:-affinity} == affinity ]] && test_time_limit
 test_refused
 test_sweep_time
+test_broken_config
+test_stale_script
+test_tmpfiles_rule
 cluster_stop
 trap - EXIT
 if [[ ${AZ_SITE_CONFIG:-affinity} == affinity ]]; then
