@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# What the plugin costs a job: srun's wall time with the plugin, without
-# it, and with a task prolog that exports the same variables (what sites
-# use today), toggled between interleaved runs on one throwaway cluster;
-# then slurmstepd's peak RSS for a step with and without the plugin.
+# What the plugin costs a job step, end to end: srun's wall time and the
+# CPU time the node spends on the step (slurmd, slurmstepd and the tasks,
+# from a cpuacct cgroup holding slurmd), for `srun -nN true` with N = 2, 32
+# and 64 (--overcommit), toggled between interleaved runs on one throwaway
+# cluster, at SlurmdDebug=info and then at debug.  Variants:
+#   without      no plugin;
+#   empty        an empty SPANK plugin (slurm_spank_init only): the floor;
+#   plugin       AutoZyme;
+#   off          AutoZyme with --autozyme-threads=off;
+#   taskprolog   no plugin, a task prolog exporting the same variables
+#                (what sites use today).
+# Then slurmstepd's peak RSS for a step with and without the plugin.
 #
 #   bench/launch.sh BUILDDIR [--quick]          (as root)
 #
-# With AZ_BENCH_COMPARE=OTHER_BUILDDIR the launch tables get a fourth
+# With AZ_BENCH_COMPARE=OTHER_BUILDDIR the launch tables get another
 # variant, "other": the plugin built there (to measure a change).
 #
 # The task prolog is srun's --task-prolog: slurmstepd runs it with the same
@@ -17,42 +25,60 @@ set -u
 bench_init "$@"
 # A 2% difference on a ~130 ms step needs more runs than the default.
 ((BENCH_QUICK)) || BENCH_RUNS=${AZ_BENCH_RUNS:-30}
-bench_cluster
 prolog=$bench_tmp/taskprolog.sh
 install -m 755 "$bench_dir/taskprolog.sh" "$prolog"
+empty=$(bench_empty_plugin empty)
 
 # plugstack VARIANT: the plugin of this variant, or none.
 plugstack() {
 	case $1 in
-	plugin) use_plugin "$plugin" ;;
+	plugin | off) use_plugin "$plugin" ;;
+	empty) cluster_set_plugstack "required $empty" ;;
 	other) use_plugin "$AZ_BENCH_COMPARE/spank/.libs/autozyme.so" ;;
 	*) no_plugin ;;
 	esac
 }
 
+# One step: "WALL_MS NODE_CPU_MS".
 launch() {
 	local -a extra=()
+	local before wall
 	plugstack "$1"
 	[[ $1 == taskprolog ]] && extra=(--task-prolog="$prolog")
+	[[ $1 == off ]] && extra=(--autozyme-threads=off)
 	bench_idle
-	bench_ms as_user srun "${extra[@]}" "${srun_args[@]}"
+	before=$(bench_node_cpu_ns)
+	wall=$(bench_ms as_user srun "${extra[@]}" "${srun_args[@]}")
+	# The step's last processes may still be ending as srun returns.
+	bench_idle
+	echo "$wall $(awk -v a="$before" -v b="$(bench_node_cpu_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')"
 }
 v_without() { launch without; }
+v_empty() { launch empty; }
 v_plugin() { launch plugin; }
+v_off() { launch off; }
 v_taskprolog() { launch taskprolog; }
 v_other() { launch other; }
-variants=(without plugin taskprolog)
-launch_pairs=(plugin/without taskprolog/without plugin/taskprolog)
+variants=(without empty plugin off taskprolog)
+launch_pairs=(empty/without plugin/empty off/empty plugin/taskprolog)
 if [[ -n ${AZ_BENCH_COMPARE:-} ]]; then
 	variants+=(other)
-	launch_pairs+=(other/without other/plugin)
+	launch_pairs+=(other/empty plugin/other)
 fi
 
-srun_args=(-n2 true)
-bench_rounds launch-n2 v_ "${variants[@]}"
-srun_args=(-n32 --overcommit true)
-bench_rounds launch-n32 v_ "${variants[@]}"
-
+# launch_rounds LEVEL: every task count at that SlurmdDebug level, on a
+# cluster of its own.
+launch_rounds() {
+	local level=$1 n
+	AZ_SLURM_CONF_EXTRA=SlurmdDebug=$level bench_cluster
+	bench_node_cgroup
+	for n in 2 32 64; do
+		srun_args=(-n"$n" --overcommit true)
+		bench_rounds "launch-n$n-$level launch-cpu-n$n-$level" v_ "${variants[@]}"
+	done
+	cluster_stop
+	bench_node_cgroup_remove
+}
 # The variants really differ: only the plugin and the prolog set the count.
 omp_threads() {
 	as_user srun -n1 "${extra[@]}" /usr/bin/printenv OMP_NUM_THREADS 2>/dev/null
@@ -63,11 +89,22 @@ check_variants() {
 	[[ -z $(omp_threads) ]] || bench_fail "OMP_NUM_THREADS set without the plugin"
 	use_plugin "$plugin"
 	[[ $(omp_threads) == 1 ]] || bench_fail "the plugin did not set OMP_NUM_THREADS"
+	extra=(--autozyme-threads=off)
+	[[ -z $(omp_threads) ]] || bench_fail "the plugin set OMP_NUM_THREADS under --autozyme-threads=off"
+	cluster_set_plugstack "required $empty"
+	extra=()
+	[[ -z $(omp_threads) ]] || bench_fail "the empty plugin set OMP_NUM_THREADS"
 	no_plugin
 	extra=(--task-prolog="$prolog")
 	[[ $(omp_threads) == 1 ]] || bench_fail "the task prolog did not set OMP_NUM_THREADS"
 }
+
+bench_cluster
 check_variants
+cluster_stop
+launch_rounds info
+launch_rounds debug
+bench_cluster
 
 # slurmstepd's memory (kB field $1 of /proc/PID/status, printed in MiB),
 # polled while the step's tasks wait: by then user_init (topology,
@@ -121,7 +158,11 @@ bench_rounds stepd-hwm hwm_ "${variants[@]}"
 bench_rounds stepd-rss rss_ "${variants[@]}"
 
 bench_machine
-bench_table launch-n2 "1. Launch: srun -n2 true (wall time)" ms "${launch_pairs[@]}"
-bench_table launch-n32 "1. Launch: srun -n32 --overcommit true (wall time)" ms "${launch_pairs[@]}"
+for level in info debug; do
+	for n in 2 32 64; do
+		bench_table "launch-n$n-$level" "1. Launch: srun -n$n --overcommit true, SlurmdDebug=$level (wall time)" ms "${launch_pairs[@]}"
+		bench_table "launch-cpu-n$n-$level" "1. Launch: the node's CPU time for the same steps (slurmd, slurmstepd, tasks)" ms "${launch_pairs[@]}"
+	done
+done
 bench_table stepd-hwm "5. Memory: slurmstepd peak RSS (VmHWM) of an srun -n2 step" MiB "${memory_pairs[@]}"
 bench_table stepd-rss "5. Memory: slurmstepd resident (VmRSS) while the tasks run" MiB "${memory_pairs[@]}"

@@ -53,9 +53,10 @@ bench_init() {
 	trap bench_cleanup EXIT
 }
 
-# The cluster (when one was started) and the temp dir go at exit.
+# The cluster (when one was started), the temp dir and the cgroup go at exit.
 bench_cleanup() {
 	if [[ -n ${AZ_CLUSTER_DIR:-} ]]; then cluster_stop; fi
+	bench_node_cgroup_remove
 	rm -rf "$bench_tmp"
 }
 
@@ -186,4 +187,19 @@ bench_empty_plugin() {
 		bench_fail "cannot build the empty plugin $name (see $bench_tmp/log)"
 	chmod 755 "$bench_tmp/$name.so"
 	echo "$bench_tmp/$name.so"
+}
+
+# bench_node_cgroup: slurmd of the one-node cluster, and what it starts from
+# now on (slurmstepd, the tasks), in a cpuacct cgroup of their own;
+# bench_node_cpu_ns then prints the CPU time charged to them so far (ns).
+# Slurm uses no cpuacct hierarchy, so the tasks stay in it under task/cgroup.
+bench_node_cgroup_path=/sys/fs/cgroup/cpuacct/azbench.$$
+bench_node_cgroup() {
+	mkdir -p "$bench_node_cgroup_path" || bench_fail "cannot make the cgroup $bench_node_cgroup_path"
+	_az_pid_of "slurmd-$AZ_NODES" >"$bench_node_cgroup_path/cgroup.procs" ||
+		bench_fail "cannot move slurmd into $bench_node_cgroup_path"
+}
+bench_node_cpu_ns() { cat "$bench_node_cgroup_path/cpuacct.usage"; }
+bench_node_cgroup_remove() {
+	if [[ -d $bench_node_cgroup_path ]]; then rmdir "$bench_node_cgroup_path"; fi
 }

@@ -16,11 +16,13 @@
 #   bench/sweep.sh BUILDDIR [--quick]          (as root)
 #
 # With AZ_BENCH_COMPARE=OTHER_BUILDDIR a fourth variant, "other": the
-# plugin built there (for example one without the sweep).
+# plugin built there, beside the empty job epilog.  For a build without the
+# sweep, both variants then make slurmd run an epilog at each job's end, and
+# plugin/other is the sweep's own cost.
 set -u
 . "$(dirname "$0")/lib.sh"
 bench_init "$@"
-jobs_per_sample=$(bench_pick 2 10)
+jobs_per_sample=$(bench_pick 2 20)
 # At debug level slurmd logs each sweep, which check_sweep_runs looks for.
 AZ_SLURM_CONF_EXTRA=SlurmdDebug=debug bench_cluster
 node=$(sinfo -h -o %N | head -1)
@@ -32,7 +34,10 @@ plugstack() {
 	empty) cluster_set_plugstack "required $empty" ;;
 	empty_epilog) cluster_set_plugstack "required $empty_epilog" ;;
 	plugin) use_plugin "$plugin" ;;
-	other) use_plugin "$AZ_BENCH_COMPARE/spank/.libs/autozyme.so" ;;
+	other)
+		cluster_set_plugstack "required $AZ_BENCH_COMPARE/spank/.libs/autozyme.so patch_dir=$top/patches activation_dir=$act_dir" \
+			"required $empty_epilog"
+		;;
 	esac
 	cluster_restart_slurmd "$node" >&2 || bench_fail "slurmd did not restart"
 }
