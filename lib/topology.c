@@ -1,11 +1,11 @@
 /*
- * CPU discovery with hwloc: how many PUs and cores the calling process may
- * run on.
+ * CPU discovery with hwloc: how many PUs and cores the calling thread (and
+ * the threads it starts) may run on.
  *
  * The SPANK plugin loads the topology once per step in slurmstepd and then
  * calls az_cpus_current in every forked task process, after setuid.  So
  * az_cpus_current only queries the caller's binding (hwloc reads it for the
- * current process, whichever process that is) and never reloads anything.
+ * current thread, whichever process it is in) and never reloads anything.
  */
 #include "config.h"
 
@@ -117,11 +117,14 @@ static unsigned count_cores(hwloc_topology_t hwloc, hwloc_const_bitmap_t set,
 	return cores;
 }
 
-/* The caller's binding, restricted to the PUs the topology knows. */
+/* The calling thread's binding, restricted to the PUs the topology knows.
+ * The threads a library starts inherit it.  One sched_getaffinity: the
+ * process-wide query reads /proc/self/task and every thread in it, which
+ * each of a step's tasks paid before exec. */
 static az_status bound_pus(hwloc_topology_t hwloc, hwloc_bitmap_t set,
 			   az_error *err)
 {
-	if (hwloc_get_cpubind(hwloc, set, HWLOC_CPUBIND_PROCESS) != 0)
+	if (hwloc_get_cpubind(hwloc, set, HWLOC_CPUBIND_THREAD) != 0)
 		return azi_fail(err, AZ_ERR_SYSTEM,
 				"cpuset: hwloc_get_cpubind failed: %s",
 				strerror(errno));

@@ -43,6 +43,7 @@ struct az_step {
 	az_topology *topology;
 	az_registry *registry;
 	unsigned stepd_pus;     /* the step's own cpuset: tasks seeing all of it are unbound */
+	double quota_cpus;      /* the cgroup CPU quota over the step (0: none), read once */
 	uint32_t job_id;
 	uint32_t step_id;
 	uid_t uid;

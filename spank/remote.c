@@ -1,8 +1,9 @@
 /*
- * slurmstepd: user_init prepares the step once (hwloc topology, patch
- * registry) before the tasks fork; task_init runs in each task, as the user,
- * after Slurm applied its affinity: it decides the budget, injects the
- * variables and writes the activation file.  Nothing here fails a task.
+ * slurmstepd: user_init prepares the step once (hwloc topology, cgroup
+ * quota, patch registry) before the tasks fork; task_init runs in each
+ * task, as the user, after Slurm applied its affinity: it decides the
+ * budget, injects the variables and writes the activation file.  Nothing
+ * here fails a task.
  */
 #include "config.h"
 
@@ -34,6 +35,12 @@ static void load_step_resources(struct az_step *step)
 	else if (az_cpus_current(step->topology, &cpus, &err) == AZ_OK)
 		step->stepd_pus = cpus.pus;
 	az_cpus_release(&cpus);
+	/* Slurm sets no quota below the step (task/cgroup confines cpusets,
+	 * not CPU time), so one read serves every task of the step. */
+	if (az_cgroup_quota("/proc/self", &step->quota_cpus, &err) != AZ_OK) {
+		slurm_error(AZ_LOG_PREFIX "%s; ignoring the cgroup quota", err.message);
+		step->quota_cpus = 0;
+	}
 	if (az_registry_load(az_plugin.config.patch_dir, &step->registry, &err) != AZ_OK)
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
 }

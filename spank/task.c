@@ -84,10 +84,7 @@ static void read_cpus(spank_t sp, const struct az_step *step, struct task *t)
 
 	if (step->topology && az_cpus_current(step->topology, &t->cpus, &err) != AZ_OK)
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's cpuset: %s\n", err.message);
-	if (az_cgroup_quota("/proc/self", &in->quota_cpus, &err) != AZ_OK) {
-		fprintf(stderr, AZ_LOG_PREFIX "%s; ignoring the cgroup quota\n", err.message);
-		in->quota_cpus = 0;
-	}
+	in->quota_cpus = step->quota_cpus;
 	in->cpuset_pus = t->cpus.pus;
 	in->cpuset_cores = t->cpus.cores;
 	in->cpus_per_task = read_cpus_per_task(sp, t);
