@@ -6,6 +6,7 @@ AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  libslurm-dev libhwloc-dev hwloc libhwloc-plugins libpmix-dev libcjson-dev libcriterion-dev
  slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
  valgrind python3 util-linux procps
+ python3-venv python3-setuptools python3-wheel
  python3-pytest python3-numpy python3-joblib python3-threadpoolctl python3-torch
  libopenblas0-pthread libgomp1 libomp5-14 libblis4-pthread libblas3 libfftw3-double3
  r-base-core r-base-dev r-cran-testthat r-cran-jsonlite r-cran-future r-cran-parallelly

@@ -69,33 +69,46 @@ def _decode(raw):
 
 
 def _candidates():
-    """Where to look for the library, in order.
+    """Where to look for the library, in order, as (place, path or None).
 
-    AUTOZYME_LIBRARY is an explicit choice and is never second-guessed;
-    otherwise the libdir `make install` baked in, then the dynamic loader's
-    own search (ld.so.cache, LD_LIBRARY_PATH).
+    AUTOZYME_LIBRARY first (a site's or user's explicit choice), then the
+    libdir make recorded when this copy was built, then the dynamic loader's
+    own search (LD_LIBRARY_PATH, ld.so.cache): a wheel installed on another
+    machine, with the library in another prefix, still finds it.
     """
-    explicit = os.environ.get("AUTOZYME_LIBRARY")
-    if explicit:
-        return [explicit]
     try:
         from ._install import LIBDIR
-    except ImportError:  # running from the source tree: nothing installed
-        return [SONAME]
-    return [os.path.join(LIBDIR, SONAME), SONAME]
+        recorded = os.path.join(LIBDIR, SONAME)
+    except ImportError:  # running from the source tree: nothing recorded
+        recorded = None
+    return [("AUTOZYME_LIBRARY", os.environ.get("AUTOZYME_LIBRARY") or None),
+            ("the libdir recorded at build time", recorded),
+            ("the dynamic loader's search path", SONAME)]
 
 
 def _load():
-    failures = []
-    for candidate in _candidates():
+    tried = []
+    for place, path in _candidates():
+        if path is None:
+            tried.append("{} (unset)".format(place))
+            continue
         try:
-            return ctypes.CDLL(candidate)
+            library = ctypes.CDLL(path)
         except OSError as exc:
-            failures.append(str(exc))
+            tried.append("{} ({})".format(place, exc))
+            continue
+        if place != "AUTOZYME_LIBRARY" and os.environ.get("AUTOZYME_LIBRARY"):
+            import warnings  # the user's explicit choice failed: say so
+            warnings.warn("autozyme: {}; using {} from {}".format(
+                tried[0], path, place), RuntimeWarning, stacklevel=3)
+        return library
+    # Raised outside the except clauses: the message says it all, with no
+    # chained ctypes traceback.
     raise AutoZymeError(
-        "cannot load libautozyme ({}); install AutoZyme's library or set "
-        "AUTOZYME_LIBRARY to the path of {}".format("; ".join(failures),
-                                                    SONAME))
+        "cannot load AutoZyme's C library {}; tried {}. Install it (the "
+        "Debian package libautozyme0, or AutoZyme's make install) or set "
+        "AUTOZYME_LIBRARY to the path of {}".format(
+            SONAME, ", then ".join(tried), SONAME))
 
 
 class Core:

@@ -66,7 +66,7 @@ def test_missing_library_is_one_warning_line(pth_env):
     pth_env.update(AUTOZYME_ACTIVATE="scanpy,cell2location",
                    AUTOZYME_LIBRARY="/nonexistent/libautozyme.so.0")
     _one_warning(run_python("print('alive')", pth_env),
-                 "cannot load libautozyme")
+                 "cannot load AutoZyme's C library")
 
 
 def test_bad_budget_is_one_warning_line(pth_env):

@@ -81,15 +81,26 @@ def test_import_and_activate_stay_cheap():
     assert "ctypes" in after_activate
 
 
-def test_missing_library_is_named():
+def test_missing_library_names_the_three_places_tried():
     env = base_env(AUTOZYME_LIBRARY="/nonexistent/libautozyme.so.0")
     proc = run_python("import autozyme; autozyme.activate('scanpy')", env)
     assert proc.returncode != 0
+    assert "OSError" not in proc.stderr  # no chained ctypes traceback
+    missing = "cannot open shared object file: No such file or directory"
     assert proc.stderr.strip().splitlines()[-1] == (
-        "autozyme._errors.AutoZymeError: cannot load libautozyme "
-        "(/nonexistent/libautozyme.so.0: cannot open shared object file: No "
-        "such file or directory); install AutoZyme's library or set "
-        "AUTOZYME_LIBRARY to the path of libautozyme.so.0")
+        "autozyme._errors.AutoZymeError: cannot load AutoZyme's C library "
+        "libautozyme.so.0; tried AUTOZYME_LIBRARY (/nonexistent/"
+        "libautozyme.so.0: {0}), then the libdir recorded at build time "
+        "(unset), then the dynamic loader's search path (libautozyme.so.0: "
+        "{0}). Install it (the Debian package libautozyme0, or AutoZyme's "
+        "make install) or set AUTOZYME_LIBRARY to the path of "
+        "libautozyme.so.0".format(missing))
+
+
+def test_import_succeeds_without_the_library():
+    env = base_env(AUTOZYME_LIBRARY="/nonexistent/libautozyme.so.0")
+    proc = run_python("import autozyme; print(autozyme.__name__)", env)
+    assert (proc.returncode, proc.stdout) == (0, "autozyme\n"), proc.stderr
 
 
 @pytest.fixture
@@ -133,3 +144,16 @@ def test_library_found_by_the_dynamic_loader(package_copy):
     env["LD_LIBRARY_PATH"] = library_dir
     assert run_json(LOADED, env) == [str(package / "__init__.py"),
                                      _real(library_dir)]
+
+
+def test_a_failing_autozyme_library_warns_before_the_fallback(package_copy):
+    package, library_dir, env = package_copy
+    (package / "_install.py").write_text(
+        "LIBDIR = {!r}\n".format(library_dir))
+    env["AUTOZYME_LIBRARY"] = "/nonexistent/libautozyme.so.0"
+    proc = run_python(LOADED, env)
+    assert proc.returncode == 0, proc.stderr
+    assert "RuntimeWarning: autozyme: AUTOZYME_LIBRARY (/nonexistent/" \
+        "libautozyme.so.0: cannot open shared object file" in proc.stderr
+    assert "using {} from the libdir recorded at build time".format(
+        os.path.join(library_dir, "libautozyme.so.0")) in proc.stderr

@@ -24,6 +24,7 @@ AZ_ROOT_PACKAGES="build-essential autoconf automake libtool pkg-config binutils
  libslurm-dev libhwloc-dev hwloc libpmix-dev libcjson-dev libcriterion-dev
  slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
  python3 python3-numpy python3-threadpoolctl libopenblas0-pthread
+ python3-venv python3-setuptools python3-wheel
  r-base-core r-base-dev r-cran-jsonlite r-cran-seurat procps util-linux strace
  debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base"
 

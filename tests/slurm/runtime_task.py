@@ -22,4 +22,5 @@ print(json.dumps({
     "openblas": openblas,
     "n_jobs": scanpy.settings.n_jobs,
     "snapshot_patches": [p["name"] for p in autozyme.env_snapshot()["patches"]],
+    "package": os.path.dirname(autozyme.__file__),
 }), flush=True)

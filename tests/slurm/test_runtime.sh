@@ -28,6 +28,28 @@ check_eq "python array: every task's env_snapshot lists its patch" "['scanpy'] [
 check_eq "python array: task ids" "1 2 3" "$(echo "$out" | field array_task | tr ' ' '\n' | sort | xargs)"
 scenario_done "python runtime"
 
+# A researcher's own environment: a venv of Debian's python3 that sees
+# Debian's numpy (--system-site-packages), with the build tree's wheel
+# pip-installed by the user; the task is that venv's python.
+venv=$AZ_WORK_DIR/venv
+wheel=$(ls "$build"/python/dist/autozyme-*-py3-none-any.whl 2>/dev/null)
+if as_user /usr/bin/python3 -m venv --system-site-packages "$venv" >"$err" 2>&1 &&
+	as_user "$venv/bin/pip" install -q --no-index "$wheel" >"$err" 2>&1; then
+	purelib=$(as_user "$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+	as_user cp -r "$top"/tests/python/stubs/scanpy* "$purelib/"
+	out=$(as_user env "AUTOZYME_LIBRARY=$build/lib/.libs/libautozyme.so.0" "AUTOZYME_PATCH_PATH=$top/patches" \
+		srun -n2 -c1 --autozyme-activate=scanpy "$venv/bin/python" "$task" 2>"$err")
+	check_eq "venv: the package comes from the venv" "$purelib/autozyme $purelib/autozyme" \
+		"$(echo "$out" | field package)"
+	check_eq "venv: tasks read their activation file" "True True" "$(echo "$out" | field file_read)"
+	check_eq "venv: the plugin's budget, numpy's OpenBLAS at it, scanpy's n_jobs" "1 1 [1] [1] 1 1" \
+		"$(echo "$out" | field threads) $(echo "$out" | field openblas) $(echo "$out" | field n_jobs)"
+else
+	not_ok "venv: make a venv and pip install ${wheel:-the wheel (not built)}"
+	diag "$(tail -20 "$err")"
+fi
+scenario_done "python venv runtime"
+
 rlib=$AZ_CLUSTER_DIR/rlib
 if make -C "$build" install-r-package rlibdir="$rlib" >"$AZ_CLUSTER_DIR/r-install.log" 2>&1; then
 	chmod -R a+rX "$rlib"
