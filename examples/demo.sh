@@ -7,7 +7,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/deps.sh"
 
-az_install_missing_packages
+AZ_APT_OPTIONS=--no-install-recommends az_install_missing_packages $AZ_DEMO_PACKAGES
 if [ -f "$top/config.status" ]; then
 	make -C "$top" distclean >/dev/null
 fi

@@ -2,10 +2,14 @@
 # Shared by tests/run-all.sh and examples/demo.sh: the Debian packages the
 # project needs, installed when missing, and the out-of-tree build.
 
-AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
- libslurm-dev libhwloc-dev hwloc libhwloc-plugins libpmix-dev libcjson-dev libcriterion-dev
- slurm-wlm slurmd slurmctld slurm-client munge openmpi-bin libopenmpi-dev
- valgrind python3 util-linux procps
+# The demo needs only these: the build, and a one-node cluster whose tasks run
+# a small python3 probe.  Nothing of the test suites (R, torch, fuzzing,
+# packaging), so that a newcomer's first command is quick.
+AZ_DEMO_PACKAGES="build-essential autoconf automake libtool pkg-config binutils
+ libslurm-dev libhwloc-dev libpmix-dev libcjson-dev libcriterion-dev
+ slurmd slurmctld slurm-client munge python3 util-linux procps"
+AZ_DEBIAN_PACKAGES="$AZ_DEMO_PACKAGES hwloc libhwloc-plugins slurm-wlm
+ openmpi-bin libopenmpi-dev valgrind
  python3-venv python3-setuptools python3-wheel
  python3-pytest python3-numpy python3-joblib python3-threadpoolctl python3-torch
  libopenblas0-pthread libgomp1 libomp5-14 libblis4-pthread libblas3 libfftw3-double3
@@ -14,7 +18,7 @@ AZ_DEBIAN_PACKAGES="build-essential autoconf automake libtool pkg-config
  debhelper dh-python rpm man-db groff-base dpkg-dev fakeroot
  clang libfuzzer-14-dev strace debootstrap"
 
-# az_install_missing_packages [PACKAGE...]: those (default: all of the above).
+# az_install_missing_packages [PACKAGE...]: those (default: AZ_DEBIAN_PACKAGES).
 az_install_missing_packages() {
 	local missing=() pkg
 	for pkg in ${*:-$AZ_DEBIAN_PACKAGES}; do
@@ -28,7 +32,8 @@ az_install_missing_packages() {
 	fi
 	echo "installing ${missing[*]}"
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	# shellcheck disable=SC2086 # AZ_APT_OPTIONS: words for apt-get (the demo's --no-install-recommends)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${AZ_APT_OPTIONS:-} "${missing[@]}" >/dev/null
 }
 
 # az_build SRCDIR BUILDDIR [CONFIGURE_ARGS...]: configure once, then make.
