@@ -114,6 +114,7 @@ suite "unit tests under valgrind" valgrind_unit_tests "$top/build"
 suite "make distcheck" distcheck "$top/build"
 suite "fuzzing (libFuzzer, ASan+UBSan)" bash "$top/tests/fuzz/run.sh" "$top/build"
 suite "python runtime (pytest)" bash "$top/tests/python/run.sh" "$top/build"
+suite "python wheel in every interpreter (venvs)" /usr/bin/python3 "$top/tests/python/interpreters.py" "$top/build"
 suite "R runtime (testthat, R CMD check)" bash "$top/tests/r/run.sh" "$top/build"
 suite "packages, man pages, autozyme-info" bash "$top/tests/pkg/run.sh" "$top/build"
 suite "slurm scenarios, Slurm $(slurm_release), task/affinity" slurm_tests "$top/build" affinity

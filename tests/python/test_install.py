@@ -8,6 +8,7 @@ import os
 import re
 import site
 import subprocess
+import zipfile
 
 import pytest
 
@@ -17,8 +18,9 @@ from helpers import STUBS, base_env, run_python, write_activation_file
 def _make_variables(builddir):
     """prefix, exec_prefix, libdir and pysitedir of the build, expanded."""
     with open(os.path.join(builddir, "Makefile")) as makefile:
-        found = dict(re.findall(r"^(prefix|exec_prefix|libdir|pysitedir) = "
-                                r"(.*)$", makefile.read(), re.MULTILINE))
+        found = dict(re.findall(r"^(prefix|exec_prefix|libdir|pysitedir|"
+                                r"datarootdir|datadir|VERSION) = (.*)$",
+                                makefile.read(), re.MULTILINE))
     for _ in range(3):  # ${exec_prefix} -> ${prefix} -> /usr/local
         found = {k: re.sub(r"\$\{(\w+)\}", lambda m: found[m.group(1)], v)
                  for k, v in found.items()}
@@ -77,3 +79,22 @@ print(autozyme.__file__, scanpy.settings.n_jobs)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout == "{} 3\n".format(
         os.path.join(sitedir, "autozyme", "__init__.py"))
+
+
+def test_the_wheel_is_installed_for_venvs(installed):
+    """make install puts the wheel where users pip install it from; it
+    carries configure's version, autozyme.pth and the recorded libdir."""
+    destdir, dirs, _ = installed
+    name = "autozyme-{}-py3-none-any.whl".format(dirs["VERSION"])
+    with zipfile.ZipFile("{}{}/autozyme/python/{}".format(
+            destdir, dirs["datadir"], name)) as wheel:
+        assert wheel.read("autozyme.pth").decode() == (
+            "import os; os.environ.get('AUTOZYME_ACTIVATE') "
+            "and __import__('autozyme._autoactivate')\n")
+        assert wheel.read("autozyme/_install.py").decode().endswith(
+            'VERSION = "{}"\nLIBDIR = "{}"\n'.format(dirs["VERSION"],
+                                                    dirs["libdir"]))
+        metadata = wheel.read("autozyme-{}.dist-info/METADATA".format(
+            dirs["VERSION"])).decode()
+    assert "\nRequires-Python: >=3.8\n" in metadata
+    assert "Classifier: Programming Language :: Python :: 3.13\n" in metadata

@@ -97,6 +97,17 @@ def test_missing_library_names_the_three_places_tried():
         "libautozyme.so.0".format(missing))
 
 
+def test_an_unloadable_library_is_named(tmp_path):
+    broken = tmp_path / "libautozyme.so.0"
+    broken.write_text("not a shared object\n" * 200)  # past ELF header size
+    env = base_env(AUTOZYME_LIBRARY=str(broken))
+    proc = run_python("import autozyme; autozyme.set_threads(1)", env)
+    assert proc.returncode != 0
+    assert "OSError" not in proc.stderr
+    assert "tried AUTOZYME_LIBRARY ({}: invalid ELF header)".format(broken) \
+        in proc.stderr.strip().splitlines()[-1]
+
+
 def test_import_succeeds_without_the_library():
     env = base_env(AUTOZYME_LIBRARY="/nonexistent/libautozyme.so.0")
     proc = run_python("import autozyme; print(autozyme.__name__)", env)
