@@ -81,7 +81,8 @@ holds "$(deb autozyme)" /usr/bin/autozyme-info '/usr/lib/[^/]+/slurm-wlm/autozym
 holds "$(deb libautozyme0)" '/usr/lib/[^/]+/libautozyme\.so\.0' /usr/share/autozyme/patches/scanpy\.json
 holds "$(deb libautozyme-dev)" /usr/include/autozyme\.h '/usr/lib/[^/]+/pkgconfig/autozyme\.pc'
 holds "$(deb python3-autozyme)" /usr/lib/python3/dist-packages/autozyme/__init__\.py \
-	/usr/lib/python3/dist-packages/autozyme\.pth
+	/usr/lib/python3/dist-packages/autozyme\.pth \
+	"/usr/share/autozyme/python/autozyme-$version-py3-none-any\\.whl"
 holds "$(deb r-other-autozyme)" /usr/lib/R/site-library/autozyme/libs/autozyme\.so \
 	/usr/share/autozyme/Rprofile\.site
 check_eq "the plugin package records the Slurm release (Slurm-Built-Against)" "$slurm" \
@@ -98,7 +99,8 @@ rpm_file() { ls "$rpms/$1-${version}"-*.rpm 2>/dev/null | head -n1; }
 holds "$(rpm_file autozyme)" /usr/bin/autozyme-info '/usr/lib(64)?/slurm/autozyme\.so' \
 	'/usr/share/man/man8/autozyme\.8(\.gz)?'
 holds "$(rpm_file autozyme-libs)" '/usr/lib(64)?/libautozyme\.so\.0'
-holds "$(rpm_file python3-autozyme)" '.*-packages/autozyme/__init__\.py'
+holds "$(rpm_file python3-autozyme)" '.*-packages/autozyme/__init__\.py' \
+	"/usr/share/autozyme/python/autozyme-$version-py3-none-any\\.whl"
 holds "$(rpm_file R-autozyme)" '.*/autozyme/libs/autozyme\.so'
 check_match "the plugin RPM requires its Slurm series and names it in its release" \
 	"slurm >= $series.*slurm < .*release=1\.slurm$series" \
