@@ -142,11 +142,15 @@ def make_venv(python, where, system_site=False):
     return os.path.join(where, "bin", "python")
 
 
-def install(venv_python, wheel):
-    """pip install --no-index the wheel, then the stand-in scanpy (package
-    and dist-info, as its wheel would) into the venv's site directory."""
+def install(venv_python, wheel, by_name=False):
+    """pip install --no-index the wheel (by_name: `autozyme` from a
+    directory named by PIP_FIND_LINKS, as README tells sites), then the
+    stand-in scanpy (package and dist-info, as its wheel would) into the
+    venv's site directory."""
+    env = dict(os.environ, PIP_FIND_LINKS=os.path.dirname(wheel))
     proc = run([venv_python, "-m", "pip", "install", "-q", "--no-index",
-                "--disable-pip-version-check", wheel])
+                "--disable-pip-version-check",
+                "autozyme" if by_name else wheel], env=env)
     if proc.returncode != 0:
         raise RuntimeError("pip: " + (proc.stderr or proc.stdout)[-300:])
     purelib = run([venv_python, "-c", "import sysconfig; "
@@ -228,7 +232,7 @@ def check_numpy(wheel, env, tmp):
     at the budget (1, below the default of every CPU) everywhere."""
     venv_python = make_venv("/usr/bin/python3", os.path.join(tmp, "venv-sys"),
                             system_site=True)
-    purelib = install(venv_python, wheel)
+    purelib = install(venv_python, wheel, by_name=True)
     result = probe(venv_python, env, 1, "numpy")
     problems = worker_threads(result, 1, venv_python, purelib)
     openblas = "{} / {}".format(result["pool"].get("thread_info"),
@@ -262,7 +266,8 @@ def main():
                 rows.append((label, version, "-", "-", "-",
                              "FAILED: {}".format(exc)))
         try:
-            rows.append(("Debian venv --system-site-packages + numpy",
+            rows.append(("Debian venv --system-site-packages + numpy, "
+                         "pip install autozyme from PIP_FIND_LINKS",
                          version_of("/usr/bin/python3")) +
                         check_numpy(wheel, env, tmp))
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
