@@ -146,7 +146,7 @@ check_loads "AUTOZYME_LIBRARY comes before the recorded libdir" "$built" \
 rm "$prefix"/lib/libautozyme.so*
 check_loads "not in the recorded libdir: the loader's search path (LD_LIBRARY_PATH)" "$built" \
 	R_LIBS_USER="$home/R/recorded" LD_LIBRARY_PATH="$libs"
-if ldconfig -p | grep -q 'libautozyme\.so\.0 '; then
+if /sbin/ldconfig -p | grep -q 'libautozyme\.so\.0 '; then
 	fail "the library found nowhere: cannot be tested, libautozyme.so.0 is in ld.so.cache"
 	finish
 fi
