@@ -4,7 +4,8 @@
 # fresh directory: R CMD INSTALL -l "$HOME/R/library" of the tarball make
 # built, how the package then finds libautozyme (AUTOZYME_LIBRARY, the
 # libdir recorded in the tarball, the dynamic loader's search path, or one
-# clear error), and PSOCK workers activating from the user's ~/.Rprofile.
+# clear error), PSOCK workers activating from the user's ~/.Rprofile, and
+# configure's error when there is nothing to compile against.
 # The build tree's library is not installed: the checks point at it, or at
 # a copy in a prefix of their own.  Each check prints a line; the last is
 # "user library: N passed, M failed".
@@ -165,4 +166,16 @@ for variable in /nonexistent/libautozyme.so.0 unset; do
 		fail "found nowhere, AUTOZYME_LIBRARY $variable: expected exit != 0 and the line: $error" "$tmp/out"
 	fi
 done
+
+# Nothing to compile against at installation: configure's one error.
+rm "$prefix/include/autozyme.h"
+as_user mkdir -p "$home/R/none"
+as_user R CMD INSTALL -l "$home/R/none" "$tmp/recorded/$(basename "$tarball")" >"$tmp/out" 2>&1
+status=$?
+error="autozyme: libautozyme not found: install AutoZyme (autozyme.h into $prefix/include, libautozyme into $prefix/lib), or put its autozyme.pc on PKG_CONFIG_PATH, or set AUTOZYME_CFLAGS=-I<dir of autozyme.h> and AUTOZYME_LIBS='-L<libdir> -lautozyme'"
+if [ "$status" -ne 0 ] && grep -qxF "$error" "$tmp/out"; then
+	pass "nothing to compile against: R CMD INSTALL fails with configure's one error"
+else
+	fail "nothing to compile against: expected exit != 0 and the line: $error" "$tmp/out"
+fi
 finish
