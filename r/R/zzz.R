@@ -1,12 +1,49 @@
+# libautozyme is loaded before the package's own shared object, which needs
+# it: glibc then satisfies autozyme.so's NEEDED libautozyme.so.0 with the
+# copy already loaded (same SONAME).  So NAMESPACE has no useDynLib, which
+# would load autozyme.so before any hook and fail with the loader's message.
 # Fresh R sessions started inside an activated process (PSOCK / makeCluster
 # and SnowParam workers, Rscript in a Slurm task) inherit AUTOZYME_ACTIVATE:
 # loading the package activates those patches, so the workers need no code.
-# Patches without an R side (Python's, for a Python parent) are skipped; a
-# failure costs one warning line, never the worker.
 .onLoad <- function(libname, pkgname) {
+  dll <- load_dlls(pkgname, libname)
+  # What useDynLib(.registration = TRUE, .fixes = "C_") would define.
+  routines <- getDLLRegisteredRoutines(dll)$.Call
+  for (name in names(routines))
+    assign(paste0("C_", name), routines[[name]], envir = asNamespace(pkgname))
   auto_activate(Sys.getenv("AUTOZYME_ACTIVATE"))
 }
 
+.onUnload <- function(libpath) {
+  library.dynam.unload("autozyme", libpath)
+}
+
+# libautozyme comes from the first of: AUTOZYME_LIBRARY (a path, for a
+# library moved or never installed), the libdir of the AutoZyme the package
+# was built for (recorded_libdir, written by configure), the dynamic
+# loader's search path, where it looks for autozyme.so's NEEDED
+# libautozyme.so.0 (dyn.load takes only paths).  None: one error naming
+# the three, with the loader's reason.
+load_dlls <- function(pkgname, libname) {
+  variable <- Sys.getenv("AUTOZYME_LIBRARY")
+  recorded <- if (nzchar(recorded_libdir)) file.path(recorded_libdir, "libautozyme.so.0")
+  for (path in c(if (nzchar(variable)) variable, recorded))
+    if (!inherits(try(dyn.load(path, local = FALSE), silent = TRUE), "try-error")) break
+  tryCatch(library.dynam(pkgname, pkgname, libname), error = function(e) {
+    stop(sprintf(paste("autozyme: cannot load libautozyme.so.0; tried AUTOZYME_LIBRARY (%s),",
+                       "the recorded libdir (%s) and the dynamic loader's search path",
+                       "(LD_LIBRARY_PATH, ld.so.cache), which says: %s. Install AutoZyme's",
+                       "library (the Debian package libautozyme0, or AutoZyme's make install),",
+                       "or set AUTOZYME_LIBRARY to the path of libautozyme.so.0."),
+                 if (nzchar(variable)) variable else "unset",
+                 if (nzchar(recorded_libdir)) recorded_libdir else "none",
+                 sub("(?s).*\n\\s*", "", conditionMessage(e), perl = TRUE)),
+         call. = FALSE)
+  })
+}
+
+# Patches without an R side (Python's, for a Python parent) are skipped; a
+# failure costs one warning line, never the worker.
 auto_activate <- function(names) {
   for (name in trimws(strsplit(names, ",", fixed = TRUE)[[1L]])) {
     if (!nzchar(name)) next

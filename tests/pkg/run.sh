@@ -84,7 +84,7 @@ holds "$(deb python3-autozyme)" /usr/lib/python3/dist-packages/autozyme/__init__
 	/usr/lib/python3/dist-packages/autozyme\.pth \
 	"/usr/share/autozyme/python/autozyme-$version-py3-none-any\\.whl"
 holds "$(deb r-other-autozyme)" /usr/lib/R/site-library/autozyme/libs/autozyme\.so \
-	/usr/share/autozyme/Rprofile\.site
+	/usr/share/autozyme/Rprofile\.site "/usr/share/autozyme/R/autozyme_${version}\.tar\.gz"
 check_eq "the plugin package records the Slurm release (Slurm-Built-Against)" "$slurm" \
 	"$(dpkg-deb -f "$(deb autozyme)" Slurm-Built-Against 2>&1)"
 check_match "... and depends on that release series of Slurm's plugins" \
@@ -102,6 +102,7 @@ holds "$(rpm_file autozyme-libs)" '/usr/lib(64)?/libautozyme\.so\.0'
 holds "$(rpm_file python3-autozyme)" '.*-packages/autozyme/__init__\.py' \
 	"/usr/share/autozyme/python/autozyme-$version-py3-none-any\\.whl"
 holds "$(rpm_file R-autozyme)" '.*/autozyme/libs/autozyme\.so'
+holds "$(rpm_file R-autozyme)" "/usr/share/autozyme/R/autozyme_${version}\.tar\.gz"
 check_match "the plugin RPM requires its Slurm series and names it in its release" \
 	"slurm >= $series.*slurm < .*release=1\.slurm$series" \
 	"$(rpm -qp --requires "$(rpm_file autozyme)" 2>&1 | tr '\n' ' ') release=$(rpm -qp --qf '%{RELEASE}' "$(rpm_file autozyme)" 2>&1)"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The R runtime's suite: installs the R package autozyme from the build tree
-# into a temporary library (make install-r-package), runs the testthat
-# tests of this directory with /usr/bin/Rscript against it and the build
-# tree's libautozyme, then R CMD check --no-manual (make r-check, which
-# fails on any ERROR or WARNING).  Ends with one summary line.
+# into a temporary library (make install-r-package); installs the tarball
+# make built into an ordinary user's own library (user-library.sh); runs
+# the testthat tests of this directory with /usr/bin/Rscript against the
+# first and the build tree's libautozyme, then R CMD check --no-manual
+# (make r-check, which fails on any ERROR or WARNING).  Ends with one
+# summary line.
 #
 # Usage: tests/r/run.sh BUILDDIR
 # Debian packages: r-base-core build-essential r-cran-testthat r-cran-jsonlite
@@ -20,6 +22,11 @@ if ! make -C "$builddir" install-r-package rlibdir="$tmp/lib" >"$tmp/install.log
 	echo "r: FAILED to install the package from $builddir"
 	exit 1
 fi
+
+# The package in an ordinary user's own library (tests/r/user-library.sh).
+bash "$top/tests/r/user-library.sh" "$builddir" >"$tmp/user.log" 2>&1
+user=$?
+cat "$tmp/user.log"
 
 # The tests start from an environment without AutoZyme's variables (a
 # Slurm job's would change the budgets they expect); scenarios clear the rest.
@@ -49,5 +56,5 @@ fi
 
 summary=$(cat "$tmp/summary" 2>/dev/null || echo "testthat: did not run")
 status=$(grep -m1 '^Status: ' "$tmp/check.log" || echo "Status: did not run")
-echo "r: $summary; R CMD check: $status"
-[ "$tests" -eq 0 ] && [ "$check" -eq 0 ]
+echo "r: $summary; $(tail -n 1 "$tmp/user.log"); R CMD check: $status"
+[ "$tests" -eq 0 ] && [ "$user" -eq 0 ] && [ "$check" -eq 0 ]

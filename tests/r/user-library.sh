@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# The R package in a user's own library, as an ordinary user (nobody when
+# run as root, as in CI; otherwise the user running it) whose HOME is a
+# fresh directory: R CMD INSTALL -l "$HOME/R/library" of the tarball make
+# built, how the package then finds libautozyme (AUTOZYME_LIBRARY, the
+# libdir recorded in the tarball, the dynamic loader's search path, or one
+# clear error), PSOCK workers activating from the user's ~/.Rprofile, and
+# configure's error when there is nothing to compile against.
+# The build tree's library is not installed: the checks point at it, or at
+# a copy in a prefix of their own.  Each check prints a line; the last is
+# "user library: N passed, M failed".
+#
+# Usage: tests/r/user-library.sh BUILDDIR
+set -uo pipefail
+
+builddir=$(cd "${1:?usage: tests/r/user-library.sh BUILDDIR}" && pwd) || exit 2
+top=$(cd "$(dirname "$0")/../.." && pwd)
+tarball=$(echo "$builddir"/r/build/autozyme_*.tar.gz)
+libs=$builddir/lib/.libs
+built=$(readlink -f "$libs/libautozyme.so.0")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+home=$tmp/home
+prefix=$tmp/prefix
+mkdir "$home"
+as_user=()
+if [ "$(id -u)" -eq 0 ]; then
+	chown nobody:nogroup "$home"
+	as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+fi
+
+# Runs a command as the user with only PATH, HOME and the NAME=VALUE words
+# given before it in its environment.
+as_user() {
+	"${as_user[@]}" env -i PATH=/usr/bin:/bin HOME="$home" "$@"
+}
+
+passed=0 failed=0
+pass() { echo "ok: $1"; passed=$((passed + 1)); }
+fail() {
+	echo "FAIL: $1"
+	[ $# -lt 2 ] || sed 's/^/    /' "$2"
+	failed=$((failed + 1))
+}
+finish() {
+	echo "user library: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+# Which libautozyme a session with the package loaded has mapped.
+where='suppressMessages(library(autozyme))
+cat(unique(sub(".* ", "", grep("libautozyme", readLines("/proc/self/maps"), value = TRUE))), sep = "\n")'
+# check_loads NAME EXPECTED NAME=VALUE...: library(autozyme) in a session
+# with those variables maps EXPECTED, and only it.
+check_loads() {
+	local name=$1 expected=$2
+	shift 2
+	if as_user "$@" Rscript -e "$where" >"$tmp/out" 2>&1 &&
+		[ "$(cat "$tmp/out")" = "$expected" ]; then
+		pass "$name"
+	else
+		fail "$name (expected $expected)" "$tmp/out"
+	fi
+}
+
+if as_user test -r "$tarball" -a -r "$built" -a -r "$top/lib/autozyme.h" \
+	-a -r "$top/patches/seurat.json" -a -r "$top/r/inst/Rprofile.site"; then
+	pass "the user ($(as_user id -un)) can read the tarball, library, header and patches"
+else
+	fail "the user cannot read $tarball, $built, $top/lib/autozyme.h or $top/patches: give others read access"
+	finish
+fi
+
+# The tarball as make built it, compiled against the build tree (not
+# installed, so it needs AUTOZYME_CFLAGS and AUTOZYME_LIBS: no run path),
+# and AUTOZYME_LIBRARY for R CMD INSTALL's test load.
+if as_user mkdir -p "$home/R/library" &&
+	as_user AUTOZYME_CFLAGS="-I$top/lib" AUTOZYME_LIBS="-L$libs -lautozyme" \
+		AUTOZYME_LIBRARY="$libs/libautozyme.so.0" \
+		R CMD INSTALL -l "$home/R/library" "$tarball" >"$tmp/install.log" 2>&1; then
+	pass "R CMD INSTALL -l \$HOME/R/library $(basename "$tarball")"
+else
+	fail "R CMD INSTALL -l \$HOME/R/library $tarball" "$tmp/install.log"
+	finish
+fi
+check_loads "AUTOZYME_LIBRARY loads the library it names" "$built" \
+	R_LIBS_USER="$home/R/library" AUTOZYME_LIBRARY="$libs/libautozyme.so.0"
+
+# A PSOCK pool of 2 started by a session that AUTOZYME_ACTIVATE activated
+# through ~/.Rprofile: each worker loaded autozyme before any code ran
+# there, activated seurat (whose hook only activation sets) and runs its
+# share of the session's T threads.
+as_user sh -c 'cat "$1" >>"$HOME/.Rprofile"' sh "$top/r/inst/Rprofile.site"
+as_user R_LIBS_USER="$home/R/library" AUTOZYME_LIBRARY="$libs/libautozyme.so.0" \
+	AUTOZYME_ACTIVATE=seurat AUTOZYME_PATCH_PATH="$top/patches" Rscript -e '
+T <- autozyme::thread_info()$threads
+cl <- parallel::makeCluster(2, type = "PSOCK")
+workers <- parallel::clusterEvalQ(cl, {
+  loaded <- isNamespaceLoaded("autozyme")
+  hook <- getOption("parallelly.availableCores.custom")
+  pools <- autozyme::thread_info()$pools
+  sprintf("loaded at start %s, patches %s, Seurat hook %s, OpenBLAS %d, threads %d",
+          loaded, paste(autozyme::env_snapshot()$patches$name, collapse = ","),
+          if (is.function(hook)) hook() else "unset",
+          pools$threads[pools$kind == "openblas"], autozyme::thread_info()$threads)
+})
+parallel::stopCluster(cl)
+share <- max(1L, T %/% 2L)
+cat(sprintf("expected: loaded at start TRUE, patches seurat, Seurat hook %d, OpenBLAS %d, threads %d\n",
+            share, share, share), sprintf("worker: %s\n", unlist(workers)), sep = "")' \
+	>"$tmp/workers" 2>&1
+expected=$(sed -n 's/^expected: //p' "$tmp/workers")
+if [ -n "$expected" ] && [ "$(grep -c "^worker: $expected\$" "$tmp/workers")" -eq 2 ]; then
+	pass "PSOCK workers activate from ~/.Rprofile ($expected)"
+else
+	fail "PSOCK workers activate from ~/.Rprofile" "$tmp/workers"
+fi
+
+# The tarball recording a prefix of this test's own, which holds the build
+# tree's library and header as make install would: installed with no
+# variable at all, the package loads the library from the recorded libdir.
+mkdir -p "$prefix/lib" "$prefix/include" "$tmp/src" "$tmp/recorded"
+cp -P "$libs"/libautozyme.so* "$prefix/lib/"
+cp "$top/lib/autozyme.h" "$prefix/include/"
+tar -xzf "$tarball" -C "$tmp/src"
+printf "AUTOZYME_RECORDED_LIBDIR='%s'\nAUTOZYME_RECORDED_INCLUDEDIR='%s'\n" \
+	"$prefix/lib" "$prefix/include" >"$tmp/src/autozyme/tools/recorded.sh"
+tar -czf "$tmp/recorded/$(basename "$tarball")" -C "$tmp/src" autozyme
+if as_user mkdir -p "$home/R/recorded" &&
+	as_user R CMD INSTALL -l "$home/R/recorded" "$tmp/recorded/$(basename "$tarball")" \
+		>"$tmp/install.log" 2>&1; then
+	pass "R CMD INSTALL with no variable set, against the recorded includedir and libdir"
+else
+	fail "R CMD INSTALL with no variable set, against the recorded includedir and libdir" "$tmp/install.log"
+	finish
+fi
+check_loads "no variable set: the recorded libdir" "$(readlink -f "$prefix/lib/libautozyme.so.0")" \
+	R_LIBS_USER="$home/R/recorded"
+check_loads "AUTOZYME_LIBRARY comes before the recorded libdir" "$built" \
+	R_LIBS_USER="$home/R/recorded" AUTOZYME_LIBRARY="$libs/libautozyme.so.0"
+
+# The recorded libdir without the library: the loader's search path, else
+# one error naming the three places and what to install, without dyn.load's
+# own message.
+rm "$prefix"/lib/libautozyme.so*
+check_loads "not in the recorded libdir: the loader's search path (LD_LIBRARY_PATH)" "$built" \
+	R_LIBS_USER="$home/R/recorded" LD_LIBRARY_PATH="$libs"
+if /sbin/ldconfig -p | grep -q 'libautozyme\.so\.0 '; then
+	fail "the library found nowhere: cannot be tested, libautozyme.so.0 is in ld.so.cache"
+	finish
+fi
+for variable in /nonexistent/libautozyme.so.0 unset; do
+	case $variable in
+	unset) set -- ;;
+	*) set -- AUTOZYME_LIBRARY="$variable" ;;
+	esac
+	as_user R_LIBS_USER="$home/R/recorded" "$@" Rscript -e 'library(autozyme)' >"$tmp/out" 2>&1
+	status=$?
+	error="  error: autozyme: cannot load libautozyme.so.0; tried AUTOZYME_LIBRARY ($variable), the recorded libdir ($prefix/lib) and the dynamic loader's search path (LD_LIBRARY_PATH, ld.so.cache), which says: libautozyme.so.0: cannot open shared object file: No such file or directory. Install AutoZyme's library (the Debian package libautozyme0, or AutoZyme's make install), or set AUTOZYME_LIBRARY to the path of libautozyme.so.0."
+	if [ "$status" -ne 0 ] && grep -qxF "$error" "$tmp/out" &&
+		! grep -q 'unable to load shared object' "$tmp/out"; then
+		pass "found nowhere, AUTOZYME_LIBRARY $variable: one error naming the three places"
+	else
+		fail "found nowhere, AUTOZYME_LIBRARY $variable: expected exit != 0 and the line: $error" "$tmp/out"
+	fi
+done
+
+# Nothing to compile against at installation: configure's one error.
+rm "$prefix/include/autozyme.h"
+as_user mkdir -p "$home/R/none"
+as_user R CMD INSTALL -l "$home/R/none" "$tmp/recorded/$(basename "$tarball")" >"$tmp/out" 2>&1
+status=$?
+error="autozyme: libautozyme not found: install AutoZyme (autozyme.h into $prefix/include, libautozyme into $prefix/lib), or put its autozyme.pc on PKG_CONFIG_PATH, or set AUTOZYME_CFLAGS=-I<dir of autozyme.h> and AUTOZYME_LIBS='-L<libdir> -lautozyme'"
+if [ "$status" -ne 0 ] && grep -qxF "$error" "$tmp/out"; then
+	pass "nothing to compile against: R CMD INSTALL fails with configure's one error"
+else
+	fail "nothing to compile against: expected exit != 0 and the line: $error" "$tmp/out"
+fi
+finish
