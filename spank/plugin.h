@@ -43,9 +43,6 @@ struct az_step {
 	az_topology *topology;
 	az_registry *registry;
 	unsigned stepd_pus;     /* the step's own cpuset: tasks seeing all of it are unbound */
-	unsigned stepd_cores;
-	bool preset;            /* user_init set the variables of an unbound task ... */
-	az_budget preset_budget; /* ... for this budget, which every task inherits */
 	double quota_cpus;      /* the cgroup CPU quota over the step (0: none), read once */
 	uint32_t job_id;
 	uint32_t step_id;
@@ -102,7 +99,6 @@ int az_remote_task_init(spank_t sp);
 int az_remote_exit(spank_t sp);
 
 /* task.c: one task's budget, variables and activation file. */
-void az_task_preset(spank_t sp, struct az_step *step);
 int az_task_setup(spank_t sp, const struct az_step *step);
 
 /* files.c: activation files, created and removed as the job's user. */

@@ -32,10 +32,8 @@ static void load_step_resources(struct az_step *step)
 
 	if (az_topology_load(&step->topology, &err) != AZ_OK)
 		slurm_error(AZ_LOG_PREFIX "hwloc: %s; tasks get the fallback budget", err.message);
-	else if (az_cpus_current(step->topology, &cpus, &err) == AZ_OK) {
+	else if (az_cpus_current(step->topology, &cpus, &err) == AZ_OK)
 		step->stepd_pus = cpus.pus;
-		step->stepd_cores = cpus.cores;
-	}
 	az_cpus_release(&cpus);
 	/* Slurm sets no quota below the step (task/cgroup confines cpusets,
 	 * not CPU time), so one read serves every task of the step. */
@@ -67,7 +65,6 @@ int az_remote_user_init(spank_t sp)
 		return 0;
 	load_step_resources(step);
 	step->active = true;
-	az_task_preset(sp, step);
 	return 0;
 }
 

@@ -1,8 +1,6 @@
 /* An az_env over a job's environment, so the core can set task variables. */
 #include "config.h"
 
-#include <string.h>
-
 #include "plugin.h"
 
 static const char *spank_env_get(void *ctx, const char *name)
@@ -14,25 +12,11 @@ static const char *spank_env_get(void *ctx, const char *name)
 	return env->value;
 }
 
-static bool already_set(struct az_spank_env *env, const char *name, const char *value)
-{
-	char current[sizeof(env->value)];
-
-	return spank_getenv(env->sp, name, current, sizeof(current)) == ESPANK_SUCCESS &&
-	       strcmp(current, value) == 0;
-}
-
-/* Slurm's setenvf zeroes a 256 KiB buffer on every call, in every task:
- * a value the environment already holds (set once for the whole step in
- * user_init) is not set again. */
 static int spank_env_set(void *ctx, const char *name, const char *value)
 {
 	struct az_spank_env *env = ctx;
-	spank_err_t rc;
+	spank_err_t rc = spank_setenv(env->sp, name, value, 1);
 
-	if (already_set(env, name, value))
-		return 0;
-	rc = spank_setenv(env->sp, name, value, 1);
 	if (rc != ESPANK_SUCCESS)
 		slurm_error(AZ_LOG_PREFIX "cannot set %s: %s", name, spank_strerror(rc));
 	return rc == ESPANK_SUCCESS ? 0 : -1;

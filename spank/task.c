@@ -77,11 +77,13 @@ static unsigned read_cpus_per_task(spank_t sp, struct task *t)
 	return 0;
 }
 
-/* The inputs every task of the step shares, and the task's cpuset. */
-static void fill_input(spank_t sp, const struct az_step *step, struct task *t)
+static void read_cpus(spank_t sp, const struct az_step *step, struct task *t)
 {
 	az_budget_input *in = &t->input;
+	az_error err;
 
+	if (step->topology && az_cpus_current(step->topology, &t->cpus, &err) != AZ_OK)
+		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's cpuset: %s\n", err.message);
 	in->quota_cpus = step->quota_cpus;
 	in->cpuset_pus = t->cpus.pus;
 	in->cpuset_cores = t->cpus.cores;
@@ -95,15 +97,6 @@ static void fill_input(spank_t sp, const struct az_step *step, struct task *t)
 	t->record.cpuset = t->cpus.list ? t->cpus.list : "";
 	t->record.pus = t->cpus.pus;
 	t->record.cores = t->cpus.cores;
-}
-
-static void read_cpus(spank_t sp, const struct az_step *step, struct task *t)
-{
-	az_error err;
-
-	if (step->topology && az_cpus_current(step->topology, &t->cpus, &err) != AZ_OK)
-		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's cpuset: %s\n", err.message);
-	fill_input(sp, step, t);
 }
 
 static int decide(struct task *t)
@@ -330,40 +323,6 @@ static void log_duration(const struct timing *start, const struct task *t)
 		    t->record.local_tasks);
 }
 
-/*
- * In user_init, before the tasks fork: the variables of a task that sees the
- * step's whole cpuset, set once in the step's environment, which every task
- * inherits.  A task with the same budget then sets none of them again (see
- * spank_env.c), one with another budget overrides them.  Quiet: each task
- * still decides and reports for itself.
- */
-void az_task_preset(spank_t sp, struct az_step *step)
-{
-	struct task t = { 0 };
-	az_error err;
-
-	step->preset = false;
-	t.env = az_spank_env(&t.env_storage, sp);
-	if (spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &t.record.local_tasks) != ESPANK_SUCCESS ||
-	    az_options_request(&az_plugin.options, &t.env, &t.input.request,
-			       &t.explicit_count) != 0)
-		return;
-	t.cpus.pus = step->stepd_pus;
-	t.cpus.cores = step->stepd_cores;
-	fill_input(sp, step, &t);
-	if (az_budget_decide(&t.input, &t.record.budget, &err) != AZ_OK)
-		return;
-	inject_variables(&t);
-	step->preset_budget = t.record.budget;
-	step->preset = true;
-}
-
-static bool preset_holds(const struct az_step *step, const az_budget *budget)
-{
-	return step->preset && step->preset_budget.off == budget->off &&
-	       (budget->off || step->preset_budget.threads == budget->threads);
-}
-
 int az_task_setup(spank_t sp, const struct az_step *step)
 {
 	struct task t = { 0 };
@@ -377,8 +336,7 @@ int az_task_setup(spank_t sp, const struct az_step *step)
 	read_cpus(sp, step, &t);
 	if (decide(&t) != 0)
 		goto fail;
-	if (!preset_holds(step, &t.record.budget))
-		inject_variables(&t);
+	inject_variables(&t);
 	choose_patches(step, &t);
 	if (record_variables(&t) != 0)
 		fprintf(stderr, AZ_LOG_PREFIX "out of memory recording the variables\n");
