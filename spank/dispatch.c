@@ -70,24 +70,27 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	}
 }
 
+/* In slurmstepd only, and never failing: a failed user_init drains the
+ * node, a failed task_init fails the user's task over a budget problem. */
+static int in_slurmstepd(spank_t sp, int (*step_fn)(spank_t))
+{
+	if (spank_context() == S_CTX_REMOTE)
+		step_fn(sp);
+	return 0;
+}
+
 int slurm_spank_user_init(spank_t sp, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
-	if (spank_context() != S_CTX_REMOTE)
-		return 0;
-	az_remote_user_init(sp);
-	return 0; /* never fail here: Slurm would drain the node */
+	return in_slurmstepd(sp, az_remote_user_init);
 }
 
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
-	if (spank_context() != S_CTX_REMOTE)
-		return 0;
-	az_remote_task_init(sp);
-	return 0; /* a budget problem must not fail the user's task */
+	return in_slurmstepd(sp, az_remote_task_init);
 }
 
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
