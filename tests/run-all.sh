@@ -104,7 +104,7 @@ fi
 autoreconf -fi >/dev/null 2>&1
 az_build "$top" "$top/build"
 az_build "$top" "$top/build-asan" --enable-sanitizers
-# Sites without libpmix-dev build the other branch of lib/ranks.c.
+# Sites without libpmix-dev build the other branch of lib/runtime/ranks.c.
 az_build "$top" "$top/build-nopmix" --without-pmix
 
 suite "unit tests" unit_tests "$top/build"

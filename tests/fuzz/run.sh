@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang -fsanitize=fuzzer,address,undefined
-# (the lib/*.c sources and spank/config.c compiled into each target) and runs
-# each for a bounded time from its seed corpus, corpus/<target>/.  Any crash,
-# sanitizer report or failed property fails the run; the reproducer is kept
-# in BUILDDIR/fuzz/artifacts.  Prints the executions of each target.
+# (the lib/core and lib/runtime sources and spank/config.c compiled into
+# each target) and runs each for a bounded time from its seed corpus,
+# corpus/<target>/.  Any crash, sanitizer report or failed property fails
+# the run; the reproducer is kept in BUILDDIR/fuzz/artifacts.  Prints the executions of each target.
 #
 #   tests/fuzz/run.sh BUILDDIR [SECONDS_PER_TARGET]
 #
@@ -33,7 +33,7 @@ packages="hwloc libcjson"
 pkg-config --exists pmix && packages="$packages pmix"
 # Warnings as errors, like the rest of the tree; UBSan aborts at its first report.
 CFLAGS="-g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-fno-omit-frame-pointer -I$build -I$top/lib -I$top/spank -I$here
+	-fno-omit-frame-pointer -I$build -I$top/lib -I$top/lib/core -I$top/spank -I$here
 	-DAZ_PATCH_DIR=\"$top/patches\" $(pkg-config --cflags $packages)"
 LIBS="$(pkg-config --libs $packages) -lm -ldl -lpthread"
 
@@ -41,7 +41,7 @@ LIBS="$(pkg-config --libs $packages) -lm -ldl -lpthread"
 build_core() {
 	local src objs=""
 	mkdir -p "$out/obj" "$out/artifacts"
-	for src in "$top"/lib/*.c "$top/spank/config.c" "$here/slurm_stub.c"; do
+	for src in "$top"/lib/core/*.c "$top"/lib/runtime/*.c "$top/spank/config.c" "$here/slurm_stub.c"; do
 		# shellcheck disable=SC2086
 		clang $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$out/obj/$(basename "$src" .c).o" || return 1
 	done

@@ -4,7 +4,7 @@
 
 rscript <- "/usr/bin/Rscript"
 
-# The thread variables the C runtime sets (lib/env.c), and what else must
+# The thread variables the C runtime sets (lib/core/env.c), and what else must
 # not leak from the test runner's environment into a scenario.
 thread_vars <- c("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                  "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
@@ -55,7 +55,7 @@ run_r <- function(code, env = character()) {
   run$report
 }
 
-# A schema-1 activation file, as the Slurm plugin writes it (lib/activation.c),
+# A schema-1 activation file, as the Slurm plugin writes it (lib/core/activation.c),
 # deciding `threads` threads.
 write_activation <- function(threads, patches = character()) {
   path <- tempfile(fileext = ".json")
