@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "plugin.h"
 
 struct task {
@@ -206,22 +207,6 @@ static int record_variables(struct task *t)
 	return rc;
 }
 
-static char *join_names(char **names, size_t count)
-{
-	size_t i, len = 1;
-	char *joined;
-
-	for (i = 0; i < count; i++)
-		len += strlen(names[i]) + 1;
-	joined = calloc(1, len);
-	for (i = 0; joined && i < count; i++) {
-		if (i)
-			strcat(joined, ",");
-		strcat(joined, names[i]);
-	}
-	return joined;
-}
-
 /* Patches were checked at submission; a node whose registry differs drops them. */
 static void choose_patches(const struct az_step *step, struct task *t)
 {
@@ -241,7 +226,7 @@ static void choose_patches(const struct az_step *step, struct task *t)
 		t->env.unset(t->env.ctx, AZ_ENV_ACTIVATE);
 		return;
 	}
-	joined = join_names(r->patches, r->n_patches);
+	joined = azi_names_join((const char *const *)r->patches, r->n_patches);
 	if (joined)
 		t->env.set(t->env.ctx, AZ_ENV_ACTIVATE, joined);
 	free(joined);
@@ -267,7 +252,7 @@ static void write_activation_file(struct task *t)
 static void print_verbose(const struct task *t)
 {
 	const az_activation *r = &t->record;
-	char *patches = join_names(r->patches, r->n_patches);
+	char *patches = azi_names_join((const char *const *)r->patches, r->n_patches);
 	char threads[16];
 
 	snprintf(threads, sizeof(threads), "%u", r->budget.threads);

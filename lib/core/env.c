@@ -134,30 +134,13 @@ static az_status check_apply_args(const az_env *env, const char *const *vars,
 	return AZ_OK;
 }
 
-/* Bytes for every name of `vars` joined by commas, with the final NUL. */
-static size_t joined_size(const char *const *vars)
-{
-	size_t size = 1;
-
-	for (size_t i = 0; vars[i]; i++)
-		size += strlen(vars[i]) + 1;
-	return size;
-}
-
-static void append_name(char *list, const char *name)
-{
-	if (*list)
-		strcat(list, ",");
-	strcat(list, name);
-}
-
 /*
- * Write `value` to each variable the policy lets us change, appending the
- * names written to `written` (sized by joined_size).
+ * Write `value` to each variable the policy lets us change, listing the
+ * names written in `written` (room for every name of `vars`).
  */
 static az_status write_vars(const az_env *env, const char *const *vars,
 			    const char *value, az_user_policy policy,
-			    char *written, unsigned *count, az_error *err)
+			    const char **written, unsigned *count, az_error *err)
 {
 	for (size_t i = 0; vars[i]; i++) {
 		if (policy == AZ_KEEP_USER_VALUES &&
@@ -167,8 +150,7 @@ static az_status write_vars(const az_env *env, const char *const *vars,
 			return azi_fail(err, AZ_ERR_SYSTEM,
 					"%s: could not set the variable to %s",
 					vars[i], value);
-		append_name(written, vars[i]);
-		(*count)++;
+		written[(*count)++] = vars[i];
 	}
 	return AZ_OK;
 }
@@ -191,10 +173,11 @@ az_status az_thread_vars_apply(const az_env *env, const char *const *vars,
 			       unsigned threads, az_user_policy policy,
 			       unsigned *n_set, az_error *err)
 {
-	char value[DECIMAL_MAX];
-	char *written;
+	char value[DECIMAL_MAX], *joined = NULL;
+	const char **written;
 	unsigned count = 0;
-	az_status status, marked;
+	size_t n_vars = 0;
+	az_status status, marked = AZ_ERR_NOMEM;
 
 	if (!vars)
 		vars = az_thread_vars_default();
@@ -202,15 +185,22 @@ az_status az_thread_vars_apply(const az_env *env, const char *const *vars,
 	if (status != AZ_OK)
 		return status;
 	snprintf(value, sizeof(value), "%u", threads);
-	written = calloc(1, joined_size(vars));
+	while (vars[n_vars])
+		n_vars++;
+	written = calloc(n_vars + 1, sizeof(*written));
 	if (!written)
 		return azi_fail(err, AZ_ERR_NOMEM,
 				"thread variables: out of memory");
 	status = write_vars(env, vars, value, policy, written, &count, err);
 	/* Record even a partial write, so that a later step recomputes the
 	 * values already written instead of trusting them as the user's. */
-	marked = write_markers(env, written, value,
-			       status == AZ_OK ? err : NULL);
+	joined = azi_names_join(written, count);
+	if (joined)
+		marked = write_markers(env, joined, value,
+				       status == AZ_OK ? err : NULL);
+	else if (status == AZ_OK)
+		azi_fail(err, AZ_ERR_NOMEM, "thread variables: out of memory");
+	free(joined);
 	free(written);
 	if (status == AZ_OK)
 		status = marked;

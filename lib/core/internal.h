@@ -33,5 +33,7 @@ int azi_quote_len(const char *text);
 
 /* Whether `name` is one of the `count` strings of `names`. */
 bool azi_names_contain(char *const *names, size_t count, const char *name);
+/* The names joined by commas, malloc'ed ("" for none); NULL when out of memory. */
+char *azi_names_join(const char *const *names, size_t count);
 
 #endif

@@ -52,6 +52,19 @@ bool azi_names_contain(char *const *names, size_t count, const char *name)
 	return false;
 }
 
+char *azi_names_join(const char *const *names, size_t count)
+{
+	size_t i, size = 1;
+	char *list;
+
+	for (i = 0; i < count; i++)
+		size += strlen(names[i]) + 1;
+	list = calloc(1, size);
+	for (i = 0; list && i < count; i++)
+		strcat(strcat(list, i ? "," : ""), names[i]);
+	return list;
+}
+
 /* Validate one item of the list and append it unless already present. */
 static az_status names_add(char **names, size_t *count, const char *item,
 			   size_t len, const char *field, const char *text,

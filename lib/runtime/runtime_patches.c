@@ -175,22 +175,22 @@ static az_status mark_active(const az_patch *patch, const char *language,
  * from it, comma-separated; NULL when out of memory. */
 static char *join_active(char *const *parent, size_t n_parent)
 {
-	size_t i, size = 1;
+	const char **names = calloc(n_parent + azi_rt.n_active + 1, sizeof(*names));
+	size_t i, n = 0;
 	char *list;
 
+	if (!names)
+		return NULL;
 	for (i = 0; i < n_parent; i++)
-		size += strlen(parent[i]) + 1;
-	for (i = 0; i < azi_rt.n_active; i++)
-		size += strlen(az_patch_name(azi_rt.active[i].patch)) + 1;
-	list = calloc(1, size);
-	for (i = 0; list && i < n_parent; i++)
-		strcat(strcat(list, i ? "," : ""), parent[i]);
-	for (i = 0; list && i < azi_rt.n_active; i++) {
+		names[n++] = parent[i];
+	for (i = 0; i < azi_rt.n_active; i++) {
 		const char *name = az_patch_name(azi_rt.active[i].patch);
 
 		if (!azi_names_contain(parent, n_parent, name))
-			strcat(strcat(list, *list ? "," : ""), name);
+			names[n++] = name;
 	}
+	list = azi_names_join(names, n);
+	free(names);
 	return list;
 }
 
