@@ -65,7 +65,7 @@ static int parse_max_threads(struct az_config *c, const char *k, const char *v)
 	return parse_threads(&c->max_threads, k, v);
 }
 
-static int replace_string(char **slot, const char *value)
+int az_replace_string(char **slot, const char *value)
 {
 	char *copy = strdup(value);
 
@@ -96,7 +96,7 @@ static int parse_default_activate(struct az_config *c, const char *k, const char
 	if (parse_patch_list(k, v, &names, &count) != 0)
 		return -1;
 	az_names_free(names, count);
-	return replace_string(&c->default_activate, v);
+	return az_replace_string(&c->default_activate, v);
 }
 
 static int parse_allowed_patches(struct az_config *c, const char *k, const char *v)
@@ -116,7 +116,7 @@ static int parse_directory(char **slot, const char *key, const char *value)
 			    key, AZI_QUOTE_ARGS(value));
 		return -1;
 	}
-	return replace_string(slot, value);
+	return az_replace_string(slot, value);
 }
 
 /* DIR[:DIR...], each absolute. */
@@ -130,27 +130,12 @@ static int parse_patch_dir(struct az_config *c, const char *k, const char *v)
 				    k, AZI_QUOTE_ARGS(v));
 			return -1;
 		}
-	return replace_string(&c->patch_dir, v);
+	return az_replace_string(&c->patch_dir, v);
 }
 
 static int parse_activation_dir(struct az_config *c, const char *k, const char *v)
 {
 	return parse_directory(&c->activation_dir, k, v);
-}
-
-static bool valid_variable_name(const char *name, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || !(name[0] == '_' || (name[0] >= 'A' && name[0] <= 'Z') ||
-			  (name[0] >= 'a' && name[0] <= 'z')))
-		return false;
-	for (i = 1; i < len; i++)
-		if (!(name[i] == '_' || (name[i] >= 'A' && name[i] <= 'Z') ||
-		      (name[i] >= 'a' && name[i] <= 'z') ||
-		      (name[i] >= '0' && name[i] <= '9')))
-			return false;
-	return true;
 }
 
 static void free_vars(char **vars)
@@ -177,7 +162,7 @@ static int parse_vars(struct az_config *c, const char *k, const char *v)
 	for (item = v; item; item = comma ? comma + 1 : NULL, i++) {
 		comma = strchr(item, ',');
 		len = comma ? (size_t)(comma - item) : strlen(item);
-		if (!valid_variable_name(item, len)) {
+		if (!azi_var_name_valid(item, len)) {
 			config_error("%s: invalid value '" AZI_QUOTE "': expected NAME[,NAME...] of environment variable names",
 				    k, AZI_QUOTE_ARGS(v));
 			goto fail;
@@ -228,7 +213,7 @@ static int parse_omp_bind(struct az_config *c, const char *k, const char *v)
 		return -1;
 	free(c->omp_bind);
 	c->omp_bind = NULL;
-	return choice == 0 ? 0 : replace_string(&c->omp_bind, v);
+	return choice == 0 ? 0 : az_replace_string(&c->omp_bind, v);
 }
 
 static int parse_smt(struct az_config *c, const char *k, const char *v)
@@ -306,9 +291,9 @@ int az_config_parse(struct az_config *config, int ac, char **av)
 	for (i = 0; i < ac; i++)
 		if (parse_argument(config, av[i]) != 0)
 			return -1;
-	if (!config->patch_dir && replace_string(&config->patch_dir, az_registry_default_dir()) != 0)
+	if (!config->patch_dir && az_replace_string(&config->patch_dir, az_registry_default_dir()) != 0)
 		return -1;
-	if (!config->activation_dir && replace_string(&config->activation_dir, "/tmp") != 0)
+	if (!config->activation_dir && az_replace_string(&config->activation_dir, "/tmp") != 0)
 		return -1;
 	return 0;
 }

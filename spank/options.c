@@ -16,15 +16,10 @@
 
 static int replace_option(char **slot, const char *value)
 {
-	char *copy = strdup(value);
-
-	if (!copy) {
-		slurm_error(AZ_LOG_PREFIX "out of memory");
-		return -1;
-	}
-	free(*slot);
-	*slot = copy;
-	return 0;
+	if (az_replace_string(slot, value) == 0)
+		return 0;
+	slurm_error(AZ_LOG_PREFIX "out of memory");
+	return -1;
 }
 
 static int on_threads(int val, const char *optarg, int remote)

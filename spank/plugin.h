@@ -64,6 +64,8 @@ int az_config_parse(struct az_config *config, int ac, char **av);
 void az_config_free(struct az_config *config);
 /* The message of the last configuration error. */
 const char *az_config_error(void);
+/* *slot becomes a copy of value (the old one freed); -1 when out of memory. */
+int az_replace_string(char **slot, const char *value);
 
 /* options.c */
 int az_options_register(spank_t sp);

@@ -101,17 +101,17 @@ bool az_env_user_value(const az_env *env, const char *name)
 	return current && strcmp(current, injected) != 0;
 }
 
-/* A portable environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
-static bool var_name_valid(const char *name)
+bool azi_var_name_valid(const char *name, size_t len)
 {
 	static const char first[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
 	static const char digits[] = "0123456789";
 
-	if (!name || !*name || !strchr(first, name[0]))
+	if (!name || len == 0 || !memchr(first, name[0], sizeof(first) - 1))
 		return false;
-	for (const char *p = name + 1; *p; p++)
-		if (!strchr(first, *p) && !strchr(digits, *p))
+	for (size_t i = 1; i < len; i++)
+		if (!memchr(first, name[i], sizeof(first) - 1) &&
+		    !memchr(digits, name[i], sizeof(digits) - 1))
 			return false;
 	return true;
 }
@@ -123,7 +123,7 @@ static az_status check_apply_args(const az_env *env, const char *const *vars,
 		return azi_fail(err, AZ_ERR_INVALID,
 				"env: expected a backend with get and set");
 	for (size_t i = 0; vars[i]; i++)
-		if (!var_name_valid(vars[i]))
+		if (!azi_var_name_valid(vars[i], strlen(vars[i])))
 			return azi_fail(err, AZ_ERR_INVALID,
 					"thread variables: invalid name '%s': expected [A-Za-z_][A-Za-z0-9_]*",
 					vars[i]);

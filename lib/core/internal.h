@@ -33,6 +33,9 @@ int azi_quote_len(const char *text);
 
 /* Whether `name` is one of the `count` strings of `names`. */
 bool azi_names_contain(char *const *names, size_t count, const char *name);
+/* A portable environment variable name, the first len bytes of name:
+ * [A-Za-z_][A-Za-z0-9_]*. */
+bool azi_var_name_valid(const char *name, size_t len);
 /* The names joined by commas, malloc'ed ("" for none); NULL when out of memory. */
 char *azi_names_join(const char *const *names, size_t count);
 
