@@ -321,6 +321,14 @@ az_status az_registry_find(const az_registry *reg, const char *name,
 /* The compiled-in registry directory ($(datadir)/autozyme/patches). */
 const char *az_registry_default_dir(void);
 
+/* Extra registry directories a process adds before the installed one. */
+#define AZ_ENV_PATCH_PATH "AUTOZYME_PATCH_PATH"
+
+/* The registry a process reads: `extra` (AUTOZYME_PATCH_PATH's value; NULL
+ * or "" for none), whose directories win, then the installed directory,
+ * ':'-separated, in *out (malloc'ed). */
+az_status az_registry_search_path(const char *extra, char **out, az_error *err);
+
 const char *az_patch_name(const az_patch *patch);
 const char *az_patch_description(const az_patch *patch);
 /* The manifest's own "version": the patch's, not the upstream package's. */

@@ -27,7 +27,6 @@
 #include "autozyme.h"
 
 #define PROG "autozyme-info"
-#define PATCH_PATH_ENV "AUTOZYME_PATCH_PATH"
 #define MAX_LOADS 16
 
 /*
@@ -267,16 +266,14 @@ static cJSON *describe_patch(const az_patch *patch)
 /* The registry activate() reads: AUTOZYME_PATCH_PATH, then the installed one. */
 static cJSON *gather_registry(void)
 {
-	const char *extra = getenv(PATCH_PATH_ENV);
 	cJSON *obj = cJSON_CreateObject(), *list;
 	az_registry *reg = NULL;
 	az_error err = { "" };
 	char *path;
 	size_t i;
 
-	if (asprintf(&path, "%s%s%s", extra ? extra : "", extra ? ":" : "",
-		     az_registry_default_dir()) < 0) {
-		problem("patch registry: out of memory");
+	if (az_registry_search_path(getenv(AZ_ENV_PATCH_PATH), &path, &err) != AZ_OK) {
+		problem("patch registry: %s", err.message);
 		return obj;
 	}
 	cJSON_AddStringToObject(obj, "path", path);

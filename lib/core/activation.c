@@ -17,7 +17,6 @@
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t),
 	       "unsigned must be 32 bits wide");
 
-#define PATCH_NAME_FORM "[a-z0-9][a-z0-9_.-]{0,63}"
 
 /* ====================================================== schema 1's fields */
 
@@ -171,7 +170,7 @@ static az_status check_lists(const az_activation *act, az_error *err)
 			return azi_fail(err, AZ_ERR_INVALID,
 					"patches[%zu]: invalid patch name '%s': expected %s",
 					i, act->patches[i] ? act->patches[i] : "",
-					PATCH_NAME_FORM);
+					AZI_PATCH_NAME_FORM);
 	for (size_t i = 0; i < act->n_variables; i++)
 		if (!act->variables[i].name || !act->variables[i].value)
 			return azi_fail(err, AZ_ERR_INVALID,
@@ -534,7 +533,7 @@ static az_status read_patch_name(const cJSON *item, size_t index, char **out,
 	if (!az_patch_name_valid(item->valuestring))
 		return azi_fail(err, AZ_ERR_SCHEMA,
 				"%s: invalid patch name '%s': expected %s",
-				path, item->valuestring, PATCH_NAME_FORM);
+				path, item->valuestring, AZI_PATCH_NAME_FORM);
 	return copy_string(item->valuestring, path, out, err);
 }
 

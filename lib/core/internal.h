@@ -33,6 +33,9 @@ int azi_quote_len(const char *text);
 
 /* Whether `name` is one of the `count` strings of `names`. */
 bool azi_names_contain(char *const *names, size_t count, const char *name);
+/* The accepted form of a patch name, for error messages (az_patch_name_valid). */
+#define AZI_PATCH_NAME_FORM "[a-z0-9][a-z0-9_.-]{0,63}"
+
 /* A portable environment variable name, the first len bytes of name:
  * [A-Za-z_][A-Za-z0-9_]*. */
 bool azi_var_name_valid(const char *name, size_t len);

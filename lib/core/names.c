@@ -6,7 +6,7 @@
 #include "internal.h"
 
 #define NAMES_FORM "expected NAME[,NAME...] with names matching " \
-	"[a-z0-9][a-z0-9_.-]{0,63}"
+	AZI_PATCH_NAME_FORM
 
 /* ASCII ranges on purpose: isalnum() would follow the locale. */
 static bool is_name_start(char c)

@@ -134,7 +134,7 @@ static az_status check_name(az_patch *patch, const azi_manifest_ctx *ctx)
 		return status;
 	if (!az_patch_name_valid(patch->name))
 		return azi_fail(ctx->err, AZ_ERR_INVALID,
-				"%s: name: invalid patch name '%s': expected [a-z0-9][a-z0-9_.-]{0,63}",
+				"%s: name: invalid patch name '%s': expected " AZI_PATCH_NAME_FORM,
 				ctx->path, patch->name);
 	if (strcmp(patch->name, ctx->stem) != 0)
 		return azi_fail(ctx->err, AZ_ERR_INVALID,
@@ -487,6 +487,20 @@ az_status az_registry_find(const az_registry *reg, const char *name,
 const char *az_registry_default_dir(void)
 {
 	return AZ_PATCH_DIR;
+}
+
+az_status az_registry_search_path(const char *extra, char **out, az_error *err)
+{
+	bool has_extra = extra && *extra;
+
+	if (!out)
+		return azi_fail(err, AZ_ERR_INVALID, "registry search path: no output given");
+	if (asprintf(out, "%s%s%s", has_extra ? extra : "", has_extra ? ":" : "",
+		     AZ_PATCH_DIR) < 0) {
+		*out = NULL;
+		return azi_fail(err, AZ_ERR_NOMEM, "registry search path: out of memory");
+	}
+	return AZ_OK;
 }
 
 /* ------------------------------------------------------------ accessors */

@@ -88,7 +88,7 @@ static az_status check_inputs(const char *language,
 	for (i = 0; i < n_patches; i++) {
 		if (!az_patch_name_valid(patches[i].name))
 			return azi_fail(err, AZ_ERR_INVALID,
-					"patches[%zu].name: invalid patch name '%s': expected [a-z0-9][a-z0-9_.-]{0,63}",
+					"patches[%zu].name: invalid patch name '%s': expected " AZI_PATCH_NAME_FORM,
 					i, patches[i].name ? patches[i].name : "");
 		if (!patches[i].upstream || !*patches[i].upstream)
 			return azi_fail(err, AZ_ERR_INVALID,

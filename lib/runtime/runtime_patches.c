@@ -11,22 +11,20 @@
 
 #include "runtime.h"
 
-#define PATCH_PATH_ENV "AUTOZYME_PATCH_PATH"
 
 /* ---------------------------------------------------------- the registry */
 
 /* AUTOZYME_PATCH_PATH first (its directories win), then the installed one. */
 static az_status ensure_registry(az_error *err)
 {
-	const char *extra = getenv(PATCH_PATH_ENV);
 	char *path_list;
 	az_status status;
 
 	if (azi_rt.registry)
 		return AZ_OK;
-	if (asprintf(&path_list, "%s:%s", extra ? extra : "",
-		     az_registry_default_dir()) < 0)
-		return azi_fail(err, AZ_ERR_NOMEM, "activate: out of memory");
+	status = az_registry_search_path(getenv(AZ_ENV_PATCH_PATH), &path_list, err);
+	if (status != AZ_OK)
+		return status;
 	status = az_registry_load(path_list, &azi_rt.registry, err);
 	free(path_list);
 	return status;
@@ -48,7 +46,7 @@ static az_status unknown_patch(const char *name, az_error *err)
 	if (count == 0)
 		return azi_fail(err, AZ_ERR_NOT_FOUND,
 				"activate: unknown patch '%s': no patches are installed (searched %s and %s)",
-				name, PATCH_PATH_ENV, az_registry_default_dir());
+				name, AZ_ENV_PATCH_PATH, az_registry_default_dir());
 	for (i = 0; i < count; i++)
 		append_listed(known, sizeof(known),
 			      az_patch_name(az_registry_at(azi_rt.registry, i)));
@@ -117,7 +115,7 @@ static az_status check_find_args(const char *name, const char *language,
 				"activate: expected an output for the patch");
 	if (!az_patch_name_valid(name))
 		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: invalid patch name '" AZI_QUOTE "': expected [a-z0-9][a-z0-9_.-]{0,63}",
+				"activate: invalid patch name '" AZI_QUOTE "': expected " AZI_PATCH_NAME_FORM,
 				AZI_QUOTE_ARGS(name ? name : ""));
 	if (!language_of(language))
 		return azi_fail(err, AZ_ERR_INVALID,

@@ -168,6 +168,32 @@ Test(shipped, default_dir_is_the_installed_patches_dir)
 	cr_expect_eq(dir[0], '/');
 }
 
+/* AUTOZYME_PATCH_PATH's directories win, then the installed one; the
+ * runtime and autozyme-info both read this one path. */
+static void expect_search_path(const char *extra, const char *expected_prefix)
+{
+	char *path = NULL, *expected = NULL;
+	az_error err = { "" };
+
+	cr_assert_eq(az_registry_search_path(extra, &path, &err), AZ_OK, "%s", err.message);
+	cr_assert_neq(asprintf(&expected, "%s%s", expected_prefix, az_registry_default_dir()), -1);
+	cr_expect_str_eq(path, expected);
+	free(path);
+	free(expected);
+}
+
+Test(shipped, search_path_puts_extra_directories_first)
+{
+	az_error err = { "" };
+
+	expect_search_path(NULL, "");
+	expect_search_path("", "");
+	expect_search_path("/site/patches", "/site/patches:");
+	expect_search_path("/a:/b", "/a:/b:");
+	cr_expect_eq(az_registry_search_path("/a", NULL, &err), AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "no output") != NULL, "%s", err.message);
+}
+
 /* ---------------------------------------------------------- malformed */
 
 TestSuite(malformed, .init = scratch_create, .fini = scratch_delete);
