@@ -17,7 +17,6 @@
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t),
 	       "unsigned must be 32 bits wide");
 
-
 /* ====================================================== schema 1's fields */
 
 /*

@@ -11,7 +11,6 @@
 
 #include "runtime.h"
 
-
 /* ---------------------------------------------------------- the registry */
 
 /* AUTOZYME_PATCH_PATH first (its directories win), then the installed one. */

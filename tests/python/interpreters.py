@@ -174,8 +174,10 @@ def probe(venv_python, env, threads, *extra):
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-def worker_threads(result, threads, venv_python, purelib):
-    """What is wrong with the run (empty: nothing), else spawn's threads."""
+def problems_of(result, threads, venv_python, purelib):
+    """What is wrong with a probe's result, one line each (empty: nothing):
+    where the package came from, the parent's budget and patches, and what
+    the parent and both spawn workers run."""
     problems = []
     if result["package"] != os.path.join(purelib, "autozyme"):
         problems.append("package from " + result["package"])
@@ -218,7 +220,7 @@ def check_one(python, version, wheel, env, tmp, minimum):
                 "ok" if refused else "FAILED: pip did not refuse it")
     purelib = install(venv_python, wheel)
     result = probe(venv_python, env, 2)
-    problems = worker_threads(result, 2, venv_python, purelib)
+    problems = problems_of(result, 2, venv_python, purelib)
     if result["snapshot_python"] != version:
         problems.append("env_snapshot says " + result["snapshot_python"])
     spawn = "{} / {}".format(result["pool"]["n_jobs"],
@@ -234,7 +236,7 @@ def check_numpy(wheel, env, tmp):
                             system_site=True)
     purelib = install(venv_python, wheel, by_name=True)
     result = probe(venv_python, env, 1, "numpy")
-    problems = worker_threads(result, 1, venv_python, purelib)
+    problems = problems_of(result, 1, venv_python, purelib)
     openblas = "{} / {}".format(result["pool"].get("thread_info"),
                                 result["executor"].get("threadpoolctl"))
     return ("ok", "scanpy, threads 1", "OpenBLAS " + openblas,
