@@ -36,6 +36,21 @@ static int remote_config_broken(void)
 #endif
 }
 
+/* slurmstepd: the configuration is good; load the module that does the work.
+ * Without it (a broken installation) the plugin stands aside, as above. */
+static int remote_init(void)
+{
+	if (az_stepd_load(&az_plugin) == 0)
+		return 0;
+#if HAVE_DECL_ESPANK_JOB_FAILURE
+	slurm_error(AZ_LOG_PREFIX "the job fails, the node stays up");
+	return -1;
+#else
+	slurm_error(AZ_LOG_PREFIX "thread budgets disabled on this node");
+	return 0;
+#endif
+}
+
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	switch (spank_context()) {
@@ -52,9 +67,9 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	if (az_options_register(sp) != 0)
 		return spank_context() == S_CTX_REMOTE ? 0 : -1;
 	az_plugin.config_ok = az_config_parse(&az_plugin.config, ac, av) == 0;
-	if (az_plugin.config_ok)
-		return 0;
-	return spank_context() == S_CTX_REMOTE ? remote_config_broken() : -1;
+	if (spank_context() != S_CTX_REMOTE)
+		return az_plugin.config_ok ? 0 : -1;
+	return az_plugin.config_ok ? remote_init() : remote_config_broken();
 }
 
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
@@ -70,27 +85,28 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	}
 }
 
-/* In slurmstepd only, and never failing: a failed user_init drains the
- * node, a failed task_init fails the user's task over a budget problem. */
-static int in_slurmstepd(spank_t sp, int (*step_fn)(spank_t))
-{
-	if (spank_context() == S_CTX_REMOTE)
-		step_fn(sp);
-	return 0;
-}
-
+/* The module is loaded in slurmstepd only.  These never fail: a failed
+ * user_init drains the node, a failed task_init fails the user's task over
+ * a budget problem. */
 int slurm_spank_user_init(spank_t sp, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
-	return in_slurmstepd(sp, az_remote_user_init);
+	if (spank_context() == S_CTX_REMOTE && !az_plugin.config_ok)
+		slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s; thread budgets disabled on this node",
+			    az_config_error());
+	if (az_plugin.stepd)
+		az_plugin.stepd->user_init(sp, &az_plugin.config);
+	return 0;
 }
 
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
-	return in_slurmstepd(sp, az_remote_task_init);
+	if (az_plugin.stepd)
+		az_plugin.stepd->task_init(sp, &az_plugin.config, &az_plugin.options);
+	return 0;
 }
 
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
@@ -104,8 +120,9 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
-	if (spank_context() == S_CTX_REMOTE)
-		az_remote_exit(sp);
+	if (az_plugin.stepd)
+		az_plugin.stepd->exit(sp, &az_plugin.config);
+	az_stepd_unload(&az_plugin);
 	az_options_free(&az_plugin.options);
 	az_config_free(&az_plugin.config);
 	return 0;

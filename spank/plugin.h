@@ -14,6 +14,8 @@
 #include "autozyme.h"
 
 #define AZ_LOG_PREFIX "autozyme: "
+#define AZ_OPT_THREADS "--autozyme-threads"
+#define AZ_OPT_ACTIVATE "--autozyme-activate"
 
 /* plugstack.conf arguments (config.c). */
 struct az_config {
@@ -32,12 +34,13 @@ struct az_config {
 
 /* What the user asked for on the command line (options.c). */
 struct az_options {
-	char *threads;  /* --autozyme-threads, validated */
-	char *activate; /* --autozyme-activate, validated syntax */
-	bool verbose;   /* --autozyme-verbose */
+	bool threads_given;  /* --autozyme-threads was given ... */
+	az_request threads;  /* ... and parsed into this */
+	char *activate;      /* --autozyme-activate, validated syntax */
+	bool verbose;        /* --autozyme-verbose */
 };
 
-/* Computed once per step in slurmstepd, inherited by every task (remote.c). */
+/* Computed once per step in slurmstepd, inherited by every task (stepd.c). */
 struct az_step {
 	bool active;            /* false for the extern step or after a setup error */
 	az_topology *topology;
@@ -50,11 +53,33 @@ struct az_step {
 	gid_t gid;
 };
 
+/*
+ * slurmstepd's part lives in a module of its own, autozyme_stepd.so, beside
+ * autozyme.so, loaded only in slurmstepd: srun, sbatch and salloc never map
+ * hwloc.  The module exports one table; the front plugin hands it the
+ * configuration and the options it parsed.
+ */
+#define AZ_STEPD_MODULE "autozyme_stepd.so"
+#define AZ_STEPD_OPS "az_stepd_ops"
+struct az_stepd_ops {
+	/* Once per step, before the tasks fork. */
+	void (*user_init)(spank_t sp, const struct az_config *config);
+	/* In each task, as the user. */
+	void (*task_init)(spank_t sp, const struct az_config *config,
+			  const struct az_options *options);
+	/* At the step's end. */
+	void (*exit)(spank_t sp, const struct az_config *config);
+};
+/* stepd.c, the module's only export. */
+extern const struct az_stepd_ops az_stepd_ops;
+
+/* The front plugin's state (dispatch.c). */
 struct az_plugin {
 	bool config_ok; /* plugstack.conf arguments parsed */
 	struct az_config config;
 	struct az_options options;
-	struct az_step step;
+	void *stepd_handle; /* autozyme_stepd.so, in slurmstepd */
+	const struct az_stepd_ops *stepd;
 };
 
 extern struct az_plugin az_plugin;
@@ -70,6 +95,8 @@ int az_replace_string(char **slot, const char *value);
 /* options.c */
 int az_options_register(spank_t sp);
 void az_options_free(struct az_options *options);
+
+/* choices.c */
 /* The request: the command line, else AUTOZYME_THREADS, else AUTOZYMER_THREADS. */
 int az_options_request(const struct az_options *options, const az_env *env,
 		       az_request *out, bool *explicit_count);
@@ -95,13 +122,13 @@ az_env az_spank_env(struct az_spank_env *storage, spank_t sp);
 /* local.c: srun, sbatch and salloc. */
 int az_local_post_opt(spank_t sp);
 
-/* remote.c: slurmstepd. */
-int az_remote_user_init(spank_t sp);
-int az_remote_task_init(spank_t sp);
-int az_remote_exit(spank_t sp);
+/* module.c: load and unload autozyme_stepd.so (slurmstepd only). */
+int az_stepd_load(struct az_plugin *plugin);
+void az_stepd_unload(struct az_plugin *plugin);
 
 /* task.c: one task's budget, variables and activation file. */
-int az_task_setup(spank_t sp, const struct az_step *step);
+int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config *config,
+		  const struct az_options *options);
 
 /* files.c: activation files, created and removed as the job's user. */
 #define AZ_STEP_NAME_MAX 16

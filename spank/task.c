@@ -16,6 +16,8 @@
 #include "plugin.h"
 
 struct task {
+	const struct az_config *config;
+	const struct az_options *options;
 	az_env env;
 	struct az_spank_env env_storage;
 	az_activation record;
@@ -92,9 +94,9 @@ static void read_cpus(spank_t sp, const struct az_step *step, struct task *t)
 	in->local_tasks = t->record.local_tasks;
 	/* A task seeing the step's whole cpuset is not bound: it shares it. */
 	in->tasks_bound = t->cpus.pus < step->stepd_pus;
-	in->site_default = az_plugin.config.default_threads;
-	in->site_max = az_plugin.config.max_threads;
-	in->smt = az_plugin.config.smt;
+	in->site_default = t->config->default_threads;
+	in->site_max = t->config->max_threads;
+	in->smt = t->config->smt;
 	t->record.cpuset = t->cpus.list ? t->cpus.list : "";
 	t->record.pus = t->cpus.pus;
 	t->record.cores = t->cpus.cores;
@@ -105,7 +107,7 @@ static int decide(struct task *t)
 	char message[512];
 	az_error err;
 
-	if (az_options_request(&az_plugin.options, &t->env, &t->input.request,
+	if (az_options_request(t->options, &t->env, &t->input.request,
 			       &t->explicit_count) != 0)
 		t->input.request = (az_request){ .kind = AZ_REQUEST_UNSET };
 	if (az_budget_decide(&t->input, &t->record.budget, &err) != AZ_OK) {
@@ -154,7 +156,7 @@ static void clear_injected(struct task *t)
 
 static void inject_variables(struct task *t)
 {
-	const struct az_config *config = &az_plugin.config;
+	const struct az_config *config = t->config;
 	az_user_policy policy = config->respect_user_env && !t->explicit_count
 		? AZ_KEEP_USER_VALUES : AZ_OVERRIDE_USER_VALUES;
 	az_error err;
@@ -201,9 +203,9 @@ static int record_variables(struct task *t)
 	if (t->record.budget.off)
 		return 0;
 	rc = each_injected(t, record_injected);
-	if (rc == 0 && az_plugin.config.omp_bind)
+	if (rc == 0 && t->config->omp_bind)
 		rc = add_variable(&t->record, "OMP_PLACES", "cores") ||
-		     add_variable(&t->record, "OMP_PROC_BIND", az_plugin.config.omp_bind);
+		     add_variable(&t->record, "OMP_PROC_BIND", t->config->omp_bind);
 	return rc;
 }
 
@@ -213,10 +215,10 @@ static void choose_patches(const struct az_step *step, struct task *t)
 	az_activation *r = &t->record;
 	char *joined;
 
-	if (az_options_patches(&az_plugin.options, &t->env, &az_plugin.config,
+	if (az_options_patches(t->options, &t->env, t->config,
 			       &r->patches, &r->n_patches) != 0 || r->n_patches == 0)
 		return;
-	if (!step->registry || az_options_check_patches(&az_plugin.config, step->registry,
+	if (!step->registry || az_options_check_patches(t->config, step->registry,
 							r->patches, r->n_patches) != 0) {
 		fprintf(stderr, AZ_LOG_PREFIX "patches not available on node %s; none activated\n",
 			t->node);
@@ -240,7 +242,7 @@ static void write_activation_file(struct task *t)
 
 	if (az_activation_to_json(&t->record, &json, &err) != AZ_OK)
 		fprintf(stderr, AZ_LOG_PREFIX "activation file: %s\n", err.message);
-	else if (az_files_write(az_plugin.config.activation_dir, t->record.job_id,
+	else if (az_files_write(t->config->activation_dir, t->record.job_id,
 				t->step_name, t->record.global_rank, json, &path) == 0)
 		t->env.set(t->env.ctx, AZ_ENV_ACTIVATION_FILE, path);
 	if (!path)
@@ -308,9 +310,10 @@ static void log_duration(const struct timing *start, const struct task *t)
 		    t->record.local_tasks);
 }
 
-int az_task_setup(spank_t sp, const struct az_step *step)
+int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config *config,
+		  const struct az_options *options)
 {
-	struct task t = { 0 };
+	struct task t = { .config = config, .options = options };
 	struct timing start;
 	int rc = -1;
 
@@ -326,7 +329,7 @@ int az_task_setup(spank_t sp, const struct az_step *step)
 	if (record_variables(&t) != 0)
 		fprintf(stderr, AZ_LOG_PREFIX "out of memory recording the variables\n");
 	write_activation_file(&t);
-	if (az_plugin.options.verbose)
+	if (t.options->verbose)
 		print_verbose(&t);
 	rc = 0;
 fail:

@@ -178,6 +178,41 @@ test_config_broken_after_submission() {
 	check_eq "broken plugstack on the node: the node stays up" "" "$(cluster_drained_nodes)"
 }
 
+# srun, sbatch and salloc load autozyme.so only: its option checks need no
+# hwloc, which autozyme_stepd.so brings into slurmstepd alone.  The dynamic
+# loader's own report (LD_DEBUG=files) lists every object a command maps.
+test_front_maps_no_hwloc() {
+	local cmd loaded
+	use_plugin
+	for cmd in "srun -n1 true" "sbatch --wrap=true -o /dev/null" "salloc -n1 true"; do
+		loaded=$(as_user env LD_DEBUG=files $cmd 2>&1 >/dev/null | grep -o 'file=[^ ]*' | sort -u)
+		check_match "${cmd%% *} maps autozyme.so" "file=$plugin" "$loaded"
+		check_eq "${cmd%% *} maps no hwloc and no autozyme_stepd.so" "" "$(echo "$loaded" | grep -E 'hwloc|autozyme_stepd')"
+	done
+	scenario_done "front plugin without hwloc"
+}
+
+# autozyme.so alone, without autozyme_stepd.so beside it (an installation
+# gone wrong): as with a broken plugstack.conf on the node, the job fails
+# where Slurm can fail just the job (26.05), else runs without budgets; the
+# slurmd log names the missing file; the node stays up.
+test_stepd_module_missing() {
+	local lonely=$AZ_CLUSTER_DIR/lonely job state
+	mkdir -p "$lonely" && cp "$plugin" "$lonely/autozyme.so" && chmod -R a+rX "$lonely"
+	cluster_set_plugstack "required $lonely/autozyme.so patch_dir=$top/patches activation_dir=$act_dir"
+	job=$(as_user sbatch --parsable -c2 -o "$AZ_WORK_DIR/lonely.out" --wrap="$probe")
+	state=$(cluster_wait_job "$job" 60)
+	check "module missing: the slurmd log names it" \
+		grep -q "autozyme: cannot load $lonely/autozyme_stepd.so" "$AZ_CLUSTER_DIR"/log/slurmd-*.log
+	if spank_failure_fails_job; then
+		check_eq "module missing: the job fails (Slurm >= 26.05)" "FAILED" "$state"
+	else
+		check_eq "module missing: the job still completes" "COMPLETED" "$state"
+		check_eq "module missing: no variable set" "null" "$($pick 'env.get("OMP_NUM_THREADS")' <"$AZ_WORK_DIR/lonely.out")"
+	fi
+	scenario_done "stepd module missing"
+}
+
 test_user_values() {
 	local out
 	use_plugin
@@ -257,6 +292,8 @@ test_bad_input
 test_site_config
 test_user_values
 test_verbose
+test_front_maps_no_hwloc
+test_stepd_module_missing
 test_batch
 test_array
 summary

@@ -1,9 +1,10 @@
 /*
- * slurmstepd: user_init prepares the step once (hwloc topology, cgroup
- * quota, patch registry) before the tasks fork; task_init runs in each
- * task, as the user, after Slurm applied its affinity: it decides the
- * budget, injects the variables and writes the activation file.  Nothing
- * here fails a task.
+ * autozyme_stepd.so, slurmstepd's module: user_init prepares the step once
+ * (hwloc topology, cgroup quota, patch registry) before the tasks fork;
+ * task_init runs in each task, as the user, after Slurm applied its
+ * affinity: it decides the budget, injects the variables and writes the
+ * activation file.  Nothing here fails a task.  The front plugin loads this
+ * module (module.c) and calls it through az_stepd_ops, its only export.
  */
 #include "config.h"
 
@@ -25,7 +26,10 @@ static int get_u32(spank_t sp, spank_item_t item, const char *what, uint32_t *ou
 	return 0;
 }
 
-static void load_step_resources(struct az_step *step)
+/* One step per slurmstepd. */
+static struct az_step step_state;
+
+static void load_step_resources(struct az_step *step, const struct az_config *config)
 {
 	az_cpus cpus = { 0 };
 	az_error err;
@@ -41,49 +45,48 @@ static void load_step_resources(struct az_step *step)
 		slurm_error(AZ_LOG_PREFIX "%s; ignoring the cgroup quota", err.message);
 		step->quota_cpus = 0;
 	}
-	if (az_registry_load(az_plugin.config.patch_dir, &step->registry, &err) != AZ_OK)
+	if (az_registry_load(config->patch_dir, &step->registry, &err) != AZ_OK)
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
 }
 
-int az_remote_user_init(spank_t sp)
+static void stepd_user_init(spank_t sp, const struct az_config *config)
 {
-	struct az_step *step = &az_plugin.step;
+	struct az_step *step = &step_state;
 
 	step->active = false;
-	if (!az_plugin.config_ok) {
-		slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s; thread budgets disabled on this node",
-			    az_config_error());
-		return -1;
-	}
 	if (get_u32(sp, S_JOB_ID, "job id", &step->job_id) != 0 ||
 	    get_u32(sp, S_JOB_STEPID, "step id", &step->step_id) != 0 ||
 	    spank_get_item(sp, S_JOB_UID, &step->uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_GID, &step->gid) != ESPANK_SUCCESS)
-		return -1;
+		return;
 	/* The extern step holds no user task. */
 	if (step->step_id == SLURM_EXTERN_CONT)
-		return 0;
-	load_step_resources(step);
+		return;
+	load_step_resources(step, config);
 	step->active = true;
-	return 0;
 }
 
-int az_remote_exit(spank_t sp)
+static void stepd_task_init(spank_t sp, const struct az_config *config,
+			    const struct az_options *options)
 {
-	struct az_step *step = &az_plugin.step;
+	if (step_state.active)
+		az_task_setup(sp, &step_state, config, options);
+}
+
+static void stepd_exit(spank_t sp, const struct az_config *config)
+{
+	struct az_step *step = &step_state;
 
 	if (step->active)
-		az_files_remove_step(sp, az_plugin.config.activation_dir, step->uid,
+		az_files_remove_step(sp, config->activation_dir, step->uid,
 				     step->gid, step->job_id, step->step_id);
 	az_registry_free(step->registry);
 	az_topology_free(step->topology);
 	memset(step, 0, sizeof(*step));
-	return 0;
 }
 
-int az_remote_task_init(spank_t sp)
-{
-	if (!az_plugin.step.active)
-		return 0;
-	return az_task_setup(sp, &az_plugin.step);
-}
+const struct az_stepd_ops az_stepd_ops = {
+	.user_init = stepd_user_init,
+	.task_init = stepd_task_init,
+	.exit = stepd_exit,
+};
