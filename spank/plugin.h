@@ -11,7 +11,7 @@
 #include <slurm/slurm.h>
 #include <slurm/spank.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 
 #define AZ_LOG_PREFIX "autozyme: "
 #define AZ_OPT_THREADS "--autozyme-threads"

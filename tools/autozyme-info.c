@@ -1,9 +1,11 @@
 /*
  * autozyme-info: what AutoZyme decided for this process and why, for users
  * debugging a job (`srun autozyme-info`) and for support tickets
- * (`autozyme-info --json`).  Every answer comes from libautozyme's public
- * API, the same calls the Python and R runtimes make, so this tool shows
- * exactly what set_threads()/activate() would use; it decides nothing itself.
+ * (`autozyme-info --json`).  The runtime's answers come from libautozyme's
+ * public API, the same calls the Python and R runtimes make, so this tool
+ * shows exactly what set_threads()/activate() would use; the file formats
+ * and the registry from the core, linked in (libautozyme does not export
+ * it).  It decides nothing itself.
  *
  * It gathers one JSON document, then prints it either as one line of JSON
  * (one line per task, so the output of `srun -n4 autozyme-info --json`
@@ -24,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 
 #define PROG "autozyme-info"
 #define MAX_LOADS 16
@@ -78,12 +80,12 @@ static void usage(FILE *out)
 		"2 on a usage error.  See autozyme(1).\n");
 }
 
-/* The shared object that holds libautozyme: which copy answers matters. */
+/* The shared object that holds libautozyme's runtime: which copy answers matters. */
 static const char *library_path(void)
 {
 	Dl_info info;
 
-	if (dladdr((const void *)az_version, &info) && info.dli_fname)
+	if (dladdr((const void *)az_runtime_thread_info, &info) && info.dli_fname)
 		return info.dli_fname;
 	return "unknown";
 }

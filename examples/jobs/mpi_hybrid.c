@@ -15,18 +15,19 @@
 
 int main(int argc, char **argv)
 {
-	az_budget budget;
+	const char *provenance;
 	az_error err;
 	unsigned threads;
 	int rank, team = 0;
 
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-	if (az_runtime_budget(&budget, &err) != AZ_OK) {
+	if (az_runtime_budget_threads(&threads, &provenance, &err) != AZ_OK) {
 		fprintf(stderr, "rank %d: %s\n", rank, err.message);
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
-	threads = budget.off ? 1 : budget.threads;
+	if (threads == 0) /* the budget is off: leave one thread */
+		threads = 1;
 	if (az_runtime_set_threads(threads, &err) != AZ_OK) {
 		fprintf(stderr, "rank %d: %s\n", rank, err.message);
 		MPI_Abort(MPI_COMM_WORLD, 1);
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
 		team = omp_get_num_threads();
 	}
 	printf("rank %d: %u threads (%s), OpenMP team %d\n",
-	       rank, threads, az_provenance_name(budget.provenance), team);
+	       rank, threads, provenance, team);
 	MPI_Finalize();
 	return 0;
 }

@@ -3,7 +3,7 @@
 #ifndef AUTOZYME_INTERNAL_H
 #define AUTOZYME_INTERNAL_H
 
-#include "autozyme.h"
+#include "azcore.h"
 
 /* Fill err (when not NULL) with a printf-style message; returns status. */
 az_status azi_fail(az_error *err, az_status status, const char *fmt, ...)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "azruntime.h"
 #include "internal.h"
 
 static const char *const kind_names[] = {

@@ -355,6 +355,23 @@ az_status az_runtime_budget(az_budget *out, az_error *err)
 	return status;
 }
 
+az_status az_runtime_budget_threads(unsigned *threads, const char **provenance,
+				    az_error *err)
+{
+	az_budget budget;
+	az_status status;
+
+	if (!threads || !provenance)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"runtime budget: expected outputs for threads and provenance");
+	status = az_runtime_budget(&budget, err);
+	if (status != AZ_OK)
+		return status;
+	*threads = budget.off ? 0 : budget.threads;
+	*provenance = az_provenance_name(budget.provenance);
+	return AZ_OK;
+}
+
 bool az_runtime_from_activation_file(void)
 {
 	bool from_file;

@@ -9,6 +9,7 @@
 #ifndef AZ_RUNTIME_H
 #define AZ_RUNTIME_H
 
+#include "azruntime.h"
 #include "internal.h"
 
 typedef struct azi_active {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "azruntime.h"
 #include "internal.h"
 
 /* A count of 1..AZ_THREADS_MAX at *text, ending at `stop`; false otherwise. */

@@ -6,7 +6,7 @@
  */
 #include "config.h"
 
-#include "autozyme.h"
+#include "azcore.h"
 #include "fuzz.h"
 
 static void check_round_trip(const az_activation *act)

@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 #include "fuzz.h"
 
 static char dir[64];

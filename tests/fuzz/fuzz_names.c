@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include "autozyme.h"
+#include "azcore.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

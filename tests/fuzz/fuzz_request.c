@@ -6,7 +6,7 @@
  */
 #include "config.h"
 
-#include "autozyme.h"
+#include "azcore.h"
 #include "fuzz.h"
 
 static void check_request(const char *text)

@@ -5,12 +5,17 @@
 #   such as PMIX_LOAD_PROCID calls an exported function, and one such use
 #   makes every program linked with libautozyme fail to link or to start;
 # - every other undefined symbol of libautozyme resolves against what it links;
+# - libautozyme exports exactly the functions lib/autozyme.h declares (the
+#   public API); the core and the runtime's inner modules stay inside;
+# - the plugin's autozyme.so needs no hwloc (srun, sbatch and salloc load it);
+#   autozyme_stepd.so exports only its table;
 # - where spank.h has it (Slurm 26.05), the plugin exports
 #   slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE, so that a failing
 #   callback fails the job rather than drain the node; elsewhere it exports
 #   no such symbol.
 set -u
 build="${AZ_TEST_BUILDDIR:?AZ_TEST_BUILDDIR unset: run through make check}"
+src="${AZ_TEST_SRCDIR:?AZ_TEST_SRCDIR unset: run through make check}"
 plugin=$build/spank/.libs/autozyme.so
 status=0
 fail() {
@@ -35,6 +40,25 @@ if [ -n "$unresolved" ]; then
 	fail "libautozyme.so: $unresolved"
 else
 	echo "ok: every undefined symbol of libautozyme.so resolves (ldd -r)"
+fi
+
+exported=$(nm -D --defined-only "$build/lib/.libs/libautozyme.so" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | sort)
+declared=$(grep -oE '\baz_[a-z_]+\(' "$src/lib/autozyme.h" | tr -d '(' | sort -u)
+if [ -n "$declared" ] && [ "$exported" = "$declared" ]; then
+	echo "ok: libautozyme.so exports the $(echo "$declared" | wc -l) functions of autozyme.h and nothing else"
+else
+	fail "libautozyme.so exports: $(echo $exported); autozyme.h declares: $(echo $declared)"
+fi
+if ldd "$plugin" | grep -q hwloc; then
+	fail "autozyme.so links hwloc: $(ldd "$plugin" | grep hwloc)"
+else
+	echo "ok: autozyme.so (what srun, sbatch and salloc load) links no hwloc"
+fi
+stepd_exports=$(nm -D --defined-only "$build/spank/.libs/autozyme_stepd.so" | awk '$2 ~ /^[A-Za-z]$/ { print $3 }')
+if [ "$stepd_exports" = az_stepd_ops ]; then
+	echo "ok: autozyme_stepd.so exports only az_stepd_ops"
+else
+	fail "autozyme_stepd.so exports: $(echo $stepd_exports)"
 fi
 
 # The initial value of a 4-byte data symbol, read from the file.

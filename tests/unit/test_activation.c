@@ -1,7 +1,7 @@
 #define _GNU_SOURCE /* asprintf */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
-#include "autozyme.h"
+#include "azcore.h"
 
 #include <fcntl.h>
 #include <stdio.h>

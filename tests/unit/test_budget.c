@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 
 /* Names are arrays, not pointers: Criterion copies parameters into the
  * worker process, where a pointer into this binary's data is not valid. */

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 
 #include "scratch.h"
 

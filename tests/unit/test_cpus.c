@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 #include "mapped.h"
 
 static az_topology *topo;

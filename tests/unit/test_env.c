@@ -1,5 +1,5 @@
 #include <criterion/criterion.h>
-#include "autozyme.h"
+#include "azcore.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "autozyme.h"
+#include "azruntime.h"
 
 /* A runtime, its soname and the getter its documentation promises. */
 typedef struct runtime {

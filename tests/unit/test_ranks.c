@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "autozyme.h"
+#include "azruntime.h"
 #include "mapped.h"
 
 /* ------------------------------------------------------- a fake environment */

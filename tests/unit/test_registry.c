@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 
 /* ------------------------------------------------------------- helpers */
 

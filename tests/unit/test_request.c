@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 
 #define FIELD "--autozyme-threads"
 

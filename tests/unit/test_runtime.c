@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <cjson/cJSON.h>
-#include "autozyme.h"
+#include "azruntime.h"
 
 #include <dlfcn.h>
 #include <libgen.h>
@@ -203,6 +203,36 @@ Test(runtime, budget_from_activation_file)
 	cr_expect_eq(number_field(field(info, "cpus"), "cores"), 2);
 	cJSON_Delete(info);
 	remove_file(path);
+}
+
+/* The public view of the budget: its count and provenance's name; 0 when off. */
+Test(runtime, budget_threads_names_the_provenance)
+{
+	char *path = write_activation_file(3);
+	const char *provenance = NULL;
+	unsigned threads = 0;
+	az_error err = { "" };
+
+	cr_assert_eq(az_runtime_budget_threads(&threads, &provenance, &err), AZ_OK, "%s",
+		     err.message);
+	cr_expect_eq(threads, 3);
+	cr_expect_str_eq(provenance, "cpus_per_task");
+	cr_expect_eq(az_runtime_budget_threads(NULL, &provenance, &err), AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "provenance"), "%s", err.message);
+	remove_file(path);
+}
+
+Test(runtime, budget_threads_is_zero_when_off)
+{
+	const char *provenance = NULL;
+	unsigned threads = 7;
+	az_error err = { "" };
+
+	setenv("AUTOZYME_THREADS", "off", 1);
+	cr_assert_eq(az_runtime_budget_threads(&threads, &provenance, &err), AZ_OK, "%s",
+		     err.message);
+	cr_expect_eq(threads, 0);
+	cr_expect_str_eq(provenance, "request_off");
 }
 
 Test(runtime, broken_activation_file_falls_back_to_discovery)

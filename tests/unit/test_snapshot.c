@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "autozyme.h"
+#include "azcore.h"
 
 static const az_active_patch two_patches[] = {
 	{ "scanpy", "scanpy", "1.10.1" },
