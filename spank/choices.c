@@ -10,34 +10,18 @@
 
 #include "plugin.h"
 
-/*
- * The command line wins; then AUTOZYME_THREADS, then the older spelling
- * AUTOZYMER_THREADS.  A value AutoZyme itself injected into an earlier step
- * is not a request.
- */
+/* The command line wins; then the job's variables (az_request_from_env). */
 int az_options_request(const struct az_options *options, const az_env *env,
 		       az_request *out, bool *explicit_count)
 {
-	static const char *const variables[] = { "AUTOZYME_THREADS", "AUTOZYMER_THREADS" };
-	const char *text = NULL, *field = NULL;
 	az_error err;
-	size_t i;
 
 	*explicit_count = options->threads_given;
 	if (options->threads_given) {
 		*out = options->threads;
 		return 0;
 	}
-	for (i = 0; !text && i < 2; i++)
-		if (az_env_user_value(env, variables[i])) {
-			text = env->get(env->ctx, variables[i]);
-			field = variables[i];
-		}
-	if (!text) {
-		*out = (az_request){ .kind = AZ_REQUEST_UNSET };
-		return 0;
-	}
-	if (az_request_parse(text, field, out, &err) != AZ_OK) {
+	if (az_request_from_env(env, out, &err) != AZ_OK) {
 		slurm_error(AZ_LOG_PREFIX "%s", err.message);
 		return -1;
 	}

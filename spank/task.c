@@ -67,17 +67,11 @@ static int read_ids(spank_t sp, const struct az_step *step, struct task *t)
 /* cpus per task: Slurm's step item, else the variable srun or sbatch set. */
 static unsigned read_cpus_per_task(spank_t sp, struct task *t)
 {
-	const char *text;
 	uint32_t cpus = 0;
-	unsigned parsed;
 
 	if (spank_get_item(sp, S_STEP_CPUS_PER_TASK, &cpus) == ESPANK_SUCCESS && cpus > 0)
 		return cpus;
-	text = t->env.get(t->env.ctx, "SLURM_CPUS_PER_TASK");
-	if (text && az_count_parse(text, "SLURM_CPUS_PER_TASK", 1, AZ_THREADS_MAX,
-				   &parsed, NULL) == AZ_OK)
-		return parsed;
-	return 0;
+	return az_cpus_per_task_from_env(&t->env);
 }
 
 static void read_cpus(spank_t sp, const struct az_step *step, struct task *t)

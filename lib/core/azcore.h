@@ -201,6 +201,20 @@ typedef enum az_user_policy {
 az_status az_thread_vars_apply(const az_env *env, const char *const *vars,
 			       unsigned threads, az_user_policy policy,
 			       unsigned *n_set, az_error *err);
+
+/* ----------------------------------------------- inputs from the environment */
+
+/*
+ * The request a process's variables make: AUTOZYME_THREADS, then
+ * AUTOZYMER_THREADS, skipping a value AutoZyme injected; unset when
+ * neither holds the user's.  A malformed value is AZ_ERR_INVALID, naming
+ * the variable.  The plugin asks it only when --autozyme-threads is not
+ * given.
+ */
+az_status az_request_from_env(const az_env *env, az_request *out, az_error *err);
+
+/* SLURM_CPUS_PER_TASK; 0 when unset or not a count. */
+unsigned az_cpus_per_task_from_env(const az_env *env);
 /* --------------------------------------------------------- patch registry */
 
 /* Patch names: [a-z0-9][a-z0-9_.-]{0,63}. */

@@ -37,7 +37,6 @@
 
 #include "runtime.h"
 
-#define CPUS_PER_TASK_ENV "SLURM_CPUS_PER_TASK"
 
 static pthread_mutex_t runtime_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
@@ -89,39 +88,6 @@ static bool read_activation_file(azi_runtime *r)
 			     .list = act->cpuset ? strdup(act->cpuset) : NULL };
 	az_activation_free(act);
 	return true;
-}
-
-/*
- * AUTOZYME_THREADS, else AUTOZYMER_THREADS.  A value the plugin injected
- * (leaked from the batch step, or set by an activate() of a parent) is a
- * decision, not the user's request: under Slurm the activation file
- * carries that decision anyway.
- */
-static az_status env_request(const az_env *env, az_request *out,
-			     az_error *err)
-{
-	static const char *const names[] = { "AUTOZYME_THREADS",
-					     "AUTOZYMER_THREADS", NULL };
-	size_t i;
-
-	for (i = 0; names[i]; i++)
-		if (az_env_user_value(env, names[i]))
-			return az_request_parse(env->get(env->ctx, names[i]),
-						names[i], out, err);
-	*out = (az_request){ .kind = AZ_REQUEST_UNSET };
-	return AZ_OK;
-}
-
-/* Slurm sets it, not the user: a value that does not parse is ignored. */
-static unsigned env_cpus_per_task(const az_env *env)
-{
-	const char *text = env->get(env->ctx, CPUS_PER_TASK_ENV);
-	unsigned count = 0;
-
-	if (text && az_count_parse(text, CPUS_PER_TASK_ENV, 1, AZ_THREADS_MAX,
-				   &count, NULL) != AZ_OK)
-		count = 0;
-	return count;
 }
 
 /* The kernel's affinity mask of this process as an hwloc bitmap (no
@@ -223,7 +189,7 @@ static az_status discover_budget(azi_runtime *r, az_error *err)
 {
 	az_env env = az_env_process();
 	az_budget_input in = { .tasks_bound = true };
-	az_status status = env_request(&env, &in.request, err);
+	az_status status = az_request_from_env(&env, &in.request, err);
 
 	if (status != AZ_OK)
 		return status;
@@ -233,7 +199,7 @@ static az_status discover_budget(azi_runtime *r, az_error *err)
 	in.cpuset_cores = r->cpus.cores;
 	if (az_cgroup_quota("/proc/self", &in.quota_cpus, NULL) != AZ_OK)
 		in.quota_cpus = 0;
-	in.cpus_per_task = env_cpus_per_task(&env);
+	in.cpus_per_task = az_cpus_per_task_from_env(&env);
 	return az_budget_decide(&in, &r->budget, err);
 }
 

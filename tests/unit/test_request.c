@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "azcore.h"
@@ -166,4 +167,71 @@ Test(count, rejects_malformed_text)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_count_refused(bad[i], 1, 64);
 	expect_count_refused(NULL, 1, 64);
+}
+
+/* ------------------------------------------------ inputs from the environment */
+
+static void clear_request_vars(void)
+{
+	unsetenv("AUTOZYME_THREADS");
+	unsetenv("AUTOZYMER_THREADS");
+	unsetenv(AZ_ENV_INJECTED);
+	unsetenv(AZ_ENV_INJECTED_VALUE);
+	unsetenv("SLURM_CPUS_PER_TASK");
+}
+
+static az_request request_from_env(void)
+{
+	az_env env = az_env_process();
+	az_request req = { (az_request_kind)-1, 12345 };
+	az_error err = { "" };
+
+	cr_assert_eq(az_request_from_env(&env, &req, &err), AZ_OK, "%s", err.message);
+	return req;
+}
+
+Test(inputs, autozyme_threads_then_autozymer_threads, .init = clear_request_vars)
+{
+	cr_expect_eq(request_from_env().kind, AZ_REQUEST_UNSET);
+	setenv("AUTOZYMER_THREADS", "off", 1);
+	cr_expect_eq(request_from_env().kind, AZ_REQUEST_OFF);
+	setenv("AUTOZYME_THREADS", "3", 1);
+	cr_expect_eq(request_from_env().kind, AZ_REQUEST_COUNT);
+	cr_expect_eq(request_from_env().count, 3);
+}
+
+/* A value AutoZyme injected into an earlier step is no request: the next one wins. */
+Test(inputs, injected_value_is_no_request, .init = clear_request_vars)
+{
+	setenv("AUTOZYME_THREADS", "2", 1);
+	setenv(AZ_ENV_INJECTED, "OMP_NUM_THREADS,AUTOZYME_THREADS", 1);
+	setenv(AZ_ENV_INJECTED_VALUE, "2", 1);
+	cr_expect_eq(request_from_env().kind, AZ_REQUEST_UNSET);
+	setenv("AUTOZYMER_THREADS", "auto", 1);
+	cr_expect_eq(request_from_env().kind, AZ_REQUEST_AUTO);
+}
+
+Test(inputs, malformed_request_names_the_variable, .init = clear_request_vars)
+{
+	az_env env = az_env_process();
+	az_request req;
+	az_error err = { "" };
+
+	setenv("AUTOZYMER_THREADS", "many", 1);
+	cr_expect_eq(az_request_from_env(&env, &req, &err), AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "AUTOZYMER_THREADS: invalid value 'many'"), "%s",
+		  err.message);
+}
+
+Test(inputs, cpus_per_task_ignores_what_does_not_parse, .init = clear_request_vars)
+{
+	az_env env = az_env_process();
+
+	cr_expect_eq(az_cpus_per_task_from_env(&env), 0);
+	setenv("SLURM_CPUS_PER_TASK", "4", 1);
+	cr_expect_eq(az_cpus_per_task_from_env(&env), 4);
+	setenv("SLURM_CPUS_PER_TASK", "4x", 1);
+	cr_expect_eq(az_cpus_per_task_from_env(&env), 0);
+	setenv("SLURM_CPUS_PER_TASK", "0", 1);
+	cr_expect_eq(az_cpus_per_task_from_env(&env), 0);
 }
