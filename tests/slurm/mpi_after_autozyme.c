@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <autozyme.h>
+#include "azruntime.h"
 
 /* The local ranks as libautozyme sees them now: "SIZE/RANK/SOURCE". */
 static void ranks_now(char *out, size_t len)
