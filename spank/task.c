@@ -64,33 +64,44 @@ static int read_ids(spank_t sp, const struct az_step *step, struct task *t)
 	return 0;
 }
 
-/* cpus per task: Slurm's step item, else the variable srun or sbatch set. */
-static unsigned read_cpus_per_task(spank_t sp, struct task *t)
+/* Slurm's own count of cpus per task, 0 when it has none. */
+static unsigned slurm_cpus_per_task(spank_t sp)
 {
 	uint32_t cpus = 0;
 
-	if (spank_get_item(sp, S_STEP_CPUS_PER_TASK, &cpus) == ESPANK_SUCCESS && cpus > 0)
-		return cpus;
-	return az_cpus_per_task_from_env(&t->env);
+	if (spank_get_item(sp, S_STEP_CPUS_PER_TASK, &cpus) != ESPANK_SUCCESS)
+		return 0;
+	return cpus;
 }
 
-static void read_cpus(spank_t sp, const struct az_step *step, struct task *t)
+/* The task's own cpuset, counted on the step's topology, and what the step
+ * read once for all its tasks: its quota, and its cpuset (the tasks were
+ * launched on it together; one seeing all of it is not bound). */
+static void gather(spank_t sp, const struct az_step *step, struct task *t)
 {
-	az_budget_input *in = &t->input;
+	const struct az_options *options = t->options;
+	az_process_facts facts = {
+		.env = &t->env,
+		.option = options->threads_given ? options->threads
+						 : (az_request){ .kind = AZ_REQUEST_UNSET },
+		.slurm_cpus_per_task = slurm_cpus_per_task(sp),
+		.cpus = &t->cpus,
+		.quota_cpus = step->quota_cpus,
+		.local_tasks = t->record.local_tasks,
+		.local_source = AZ_LOCAL_SLURM,
+		.slurm_tasks = true,
+		.launch_pus = step->stepd_pus,
+		.site_default = t->config->default_threads,
+		.site_max = t->config->max_threads,
+		.smt = t->config->smt,
+	};
 	az_error err;
 
+	t->explicit_count = options->threads_given;
 	if (step->topology && az_cpus_current(step->topology, &t->cpus, &err) != AZ_OK)
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's cpuset: %s\n", err.message);
-	in->quota_cpus = step->quota_cpus;
-	in->cpuset_pus = t->cpus.pus;
-	in->cpuset_cores = t->cpus.cores;
-	in->cpus_per_task = read_cpus_per_task(sp, t);
-	in->local_tasks = t->record.local_tasks;
-	/* A task seeing the step's whole cpuset is not bound: it shares it. */
-	in->tasks_bound = t->cpus.pus < step->stepd_pus;
-	in->site_default = t->config->default_threads;
-	in->site_max = t->config->max_threads;
-	in->smt = t->config->smt;
+	if (az_budget_gather(&facts, &t->input, &err) != AZ_OK)
+		slurm_error(AZ_LOG_PREFIX "%s", err.message);
 	t->record.cpuset = t->cpus.list ? t->cpus.list : "";
 	t->record.pus = t->cpus.pus;
 	t->record.cores = t->cpus.cores;
@@ -101,9 +112,6 @@ static int decide(struct task *t)
 	char message[512];
 	az_error err;
 
-	if (az_options_request(t->options, &t->env, &t->input.request,
-			       &t->explicit_count) != 0)
-		t->input.request = (az_request){ .kind = AZ_REQUEST_UNSET };
 	if (az_budget_decide(&t->input, &t->record.budget, &err) != AZ_OK) {
 		fprintf(stderr, AZ_LOG_PREFIX "%s\n", err.message);
 		return -1;
@@ -151,8 +159,8 @@ static void clear_injected(struct task *t)
 static void inject_variables(struct task *t)
 {
 	const struct az_config *config = t->config;
-	az_user_policy policy = config->respect_user_env && !t->explicit_count
-		? AZ_KEEP_USER_VALUES : AZ_OVERRIDE_USER_VALUES;
+	az_user_policy policy = az_budget_user_policy(config->respect_user_env,
+						      t->explicit_count);
 	az_error err;
 
 	if (t->record.budget.off) {
@@ -308,7 +316,7 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 	t.env = az_spank_env(&t.env_storage, sp);
 	if (read_ids(sp, step, &t) != 0)
 		goto fail;
-	read_cpus(sp, step, &t);
+	gather(sp, step, &t);
 	if (decide(&t) != 0)
 		goto fail;
 	inject_variables(&t);

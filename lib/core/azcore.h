@@ -130,6 +130,39 @@ az_status az_budget_worker_share(const az_budget *whole, unsigned workers,
 az_status az_budget_rank_share(const az_budget *whole, unsigned ranks,
 			       az_local_source source, az_budget *out,
 			       az_error *err);
+
+/*
+ * Ranks that mpirun started inside one Slurm task share what the task was
+ * given, `task` (its activation file's budget).  `rank`, one rank's budget
+ * decided on the task's cpuset, is lowered to its share of `task` when the
+ * task's count came from a limit of the whole task (a request, the site's
+ * default or maximum, a cgroup quota) rather than from counting its CPUs.
+ */
+az_status az_budget_within_task(const az_budget *task, const az_budget *rank,
+				unsigned ranks, az_local_source source,
+				az_budget *out, az_error *err);
+
+/*
+ * Whether each of `local_tasks` tasks (or ranks) has CPUs of its own: it
+ * sees fewer PUs (`own_pus`) than they were launched on together
+ * (`launch_pus`, 0 = unknown).  Slurm's --cpu-bind=none (`binding_none`)
+ * says they share, whatever the counts; a task alone shares with no one.
+ */
+bool az_budget_tasks_bound(unsigned local_tasks, unsigned own_pus,
+			   unsigned launch_pus, bool binding_none);
+
+typedef enum az_user_policy {
+	AZ_KEEP_USER_VALUES = 0, /* a user-exported value wins */
+	AZ_OVERRIDE_USER_VALUES  /* AutoZyme's value wins */
+} az_user_policy;
+
+/*
+ * Whose value a variable the user exported keeps: the user's when the site
+ * respects it (plugstack respect_user_env) and the count was not asked for
+ * explicitly (--autozyme-threads, set_threads), else AutoZyme's.
+ */
+az_user_policy az_budget_user_policy(bool respect_user_env,
+				     bool explicit_request);
 /* ---------------------------------------------------------- CPU discovery */
 
 typedef struct az_topology az_topology; /* an hwloc topology, loaded once */
@@ -187,11 +220,6 @@ const char *const *az_thread_vars_default(void);
  */
 bool az_env_user_value(const az_env *env, const char *name);
 
-typedef enum az_user_policy {
-	AZ_KEEP_USER_VALUES = 0, /* a user-exported value wins */
-	AZ_OVERRIDE_USER_VALUES  /* AutoZyme's value wins */
-} az_user_policy;
-
 /*
  * Set every variable of `vars` (NULL-terminated; NULL = the default list)
  * to `threads`, keeping user values under AZ_KEEP_USER_VALUES, and record
@@ -202,7 +230,7 @@ az_status az_thread_vars_apply(const az_env *env, const char *const *vars,
 			       unsigned threads, az_user_policy policy,
 			       unsigned *n_set, az_error *err);
 
-/* ----------------------------------------------- inputs from the environment */
+/* ------------------------------------------------ gathering the inputs */
 
 /*
  * The request a process's variables make: AUTOZYME_THREADS, then
@@ -215,6 +243,38 @@ az_status az_request_from_env(const az_env *env, az_request *out, az_error *err)
 
 /* SLURM_CPUS_PER_TASK; 0 when unset or not a count. */
 unsigned az_cpus_per_task_from_env(const az_env *env);
+
+/*
+ * What a process knows of itself, each fact read by its caller's own means
+ * (the plugin once per step or per task, the runtime once per process).
+ * Zero, NULL or unset: not known.
+ */
+typedef struct az_process_facts {
+	const az_env *env;    /* the variables; NULL: none to read */
+	az_request option;    /* a request made otherwise (--autozyme-threads);
+			       * unset: the variables' (az_request_from_env) */
+	unsigned slurm_cpus_per_task; /* Slurm's step item; 0: the variable */
+	const az_cpus *cpus;  /* the process's cpuset */
+	double quota_cpus;    /* az_cgroup_quota's answer */
+	unsigned local_tasks; /* tasks or ranks sharing the node */
+	az_local_source local_source; /* who counted them */
+	bool slurm_tasks;     /* they are the Slurm step's own tasks, so
+			       * Slurm's binding (SLURM_CPU_BIND_TYPE) applies */
+	unsigned launch_pus;  /* PUs they were launched on together */
+	unsigned site_default, site_max; /* plugstack default/max_threads */
+	az_smt_policy smt;
+} az_process_facts;
+
+/*
+ * The one path from what a process knows to the budget's input, for the
+ * plugin's tasks and the runtime alike: the request (the option, else the
+ * variables), cpus per task (Slurm's, else SLURM_CPUS_PER_TASK), the
+ * cpuset, the quota, the local tasks and whether they are bound
+ * (az_budget_tasks_bound).  A malformed request variable is AZ_ERR_INVALID
+ * with *out filled and its request unset.
+ */
+az_status az_budget_gather(const az_process_facts *facts,
+			   az_budget_input *out, az_error *err);
 /* --------------------------------------------------------- patch registry */
 
 /* Patch names: [a-z0-9][a-z0-9_.-]{0,63}. */

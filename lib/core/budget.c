@@ -317,6 +317,57 @@ az_status az_budget_rank_share(const az_budget *whole, unsigned ranks,
 	return AZ_OK;
 }
 
+/* A limit the task's budget set for the whole task (as opposed to the
+ * count of its CPUs): the ranks started inside it share it. */
+static bool limits_the_task(const az_budget *task)
+{
+	switch (task->provenance) {
+	case AZ_PROV_REQUEST:
+	case AZ_PROV_SITE_DEFAULT:
+	case AZ_PROV_SITE_MAX:
+	case AZ_PROV_CGROUP_QUOTA:
+		return true;
+	default:
+		return false;
+	}
+}
+
+az_status az_budget_within_task(const az_budget *task, const az_budget *rank,
+				unsigned ranks, az_local_source source,
+				az_budget *out, az_error *err)
+{
+	az_budget limit;
+	az_status status;
+
+	if (!task || !rank || !out)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"az_budget_within_task: the task's and the rank's budgets are required");
+	*out = *rank;
+	if (task->off || !limits_the_task(task))
+		return AZ_OK;
+	status = az_budget_rank_share(task, ranks, source, &limit, err);
+	if (status == AZ_OK && limit.threads < out->threads) {
+		out->threads = limit.threads;
+		out->provenance = limit.provenance;
+	}
+	return status;
+}
+
+bool az_budget_tasks_bound(unsigned local_tasks, unsigned own_pus,
+			   unsigned launch_pus, bool binding_none)
+{
+	if (local_tasks < 2 || !own_pus || binding_none)
+		return false;
+	return launch_pus && own_pus < launch_pus;
+}
+
+az_user_policy az_budget_user_policy(bool respect_user_env,
+				     bool explicit_request)
+{
+	return respect_user_env && !explicit_request ? AZ_KEEP_USER_VALUES
+						     : AZ_OVERRIDE_USER_VALUES;
+}
+
 /*
  * The message is about the task's own budget, as the plugin prints it when
  * the task starts: a clamp by the site maximum is told apart by its

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "internal.h"
 
 #define CPUS_PER_TASK_ENV "SLURM_CPUS_PER_TASK"
@@ -35,4 +37,46 @@ unsigned az_cpus_per_task_from_env(const az_env *env)
 				   NULL) != AZ_OK)
 		count = 0;
 	return count;
+}
+
+/* srun --cpu-bind=none: Slurm says its tasks share the step's CPUs. */
+static bool slurm_binding_none(const az_env *env)
+{
+	const char *bind = env->get(env->ctx, "SLURM_CPU_BIND_TYPE");
+
+	return bind && strncmp(bind, "none", 4) == 0;
+}
+
+az_status az_budget_gather(const az_process_facts *facts,
+			   az_budget_input *out, az_error *err)
+{
+	const az_env *env = facts->env;
+	unsigned own_pus = facts->cpus ? facts->cpus->pus : 0;
+	az_status status = AZ_OK;
+
+	*out = (az_budget_input){
+		.request = facts->option,
+		.cpuset_pus = own_pus,
+		.cpuset_cores = facts->cpus ? facts->cpus->cores : 0,
+		.quota_cpus = facts->quota_cpus,
+		.cpus_per_task = facts->slurm_cpus_per_task,
+		.local_tasks = facts->local_tasks,
+		.local_source = facts->local_source,
+		.launch_pus = facts->launch_pus,
+		.site_default = facts->site_default,
+		.site_max = facts->site_max,
+		.smt = facts->smt,
+	};
+	out->tasks_bound = az_budget_tasks_bound(
+		facts->local_tasks, own_pus, facts->launch_pus,
+		env && facts->slurm_tasks && slurm_binding_none(env));
+	if (!env)
+		return AZ_OK;
+	if (!out->cpus_per_task)
+		out->cpus_per_task = az_cpus_per_task_from_env(env);
+	if (out->request.kind == AZ_REQUEST_UNSET)
+		status = az_request_from_env(env, &out->request, err);
+	if (status != AZ_OK)
+		out->request = (az_request){ .kind = AZ_REQUEST_UNSET };
+	return status;
 }

@@ -48,18 +48,6 @@ az_status az_local_ranks_discover(const az_env *env, az_local_ranks *out,
 /* True when this build can ask PMIx. */
 bool az_local_ranks_have_pmix(void);
 
-/*
- * Whether `ranks` are bound to CPUs of their own: this process's cpuset
- * (`own_pus` PUs) is smaller than the one they were launched on
- * (`launch_pus`: the Slurm task's, from its activation file, or the
- * launcher's, az_cpus_of_parent), and srun did not run them with
- * --cpu-bind=none (SLURM_CPU_BIND_TYPE "none").  Unknown counts (0) give
- * false: ranks that split a cpuset they do not share run fewer threads,
- * never too many.
- */
-bool az_local_ranks_bound(const az_local_ranks *ranks, const az_env *env,
-			  unsigned own_pus, unsigned launch_pus);
-
 /* PUs in the cpuset of the parent process (the launcher: mpirun, orted,
  * slurmstepd), from its /proc status; 0 when unknown. */
 unsigned az_cpus_of_parent(void);

@@ -304,15 +304,3 @@ unsigned az_cpus_of_parent(void)
 	fclose(status);
 	return pus;
 }
-
-bool az_local_ranks_bound(const az_local_ranks *ranks, const az_env *env,
-			  unsigned own_pus, unsigned launch_pus)
-{
-	const char *bind = env ? env->get(env->ctx, "SLURM_CPU_BIND_TYPE") : NULL;
-
-	if (!ranks || ranks->size < 2 || !own_pus)
-		return false;
-	if (ranks->slurm_tasks && bind && strncmp(bind, "none", 4) == 0)
-		return false;
-	return launch_pus && own_pus < launch_pus;
-}

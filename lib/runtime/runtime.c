@@ -170,59 +170,49 @@ static const az_local_ranks *local_ranks(azi_runtime *r)
  * the PUs they were launched on (`launch_pus`: 0 for the launcher's, the
  * parent process's), unless each is bound to CPUs of its own.
  */
-static void rank_input(azi_runtime *r, unsigned launch_pus,
-		       az_budget_input *in)
+static void rank_facts(azi_runtime *r, unsigned launch_pus,
+		       az_process_facts *facts)
 {
 	const az_local_ranks *ranks = local_ranks(r);
-	az_env env = az_env_process();
 
 	if (ranks->size < 2)
 		return;
-	in->local_tasks = ranks->size;
-	in->local_source = ranks->source;
-	in->launch_pus = launch_pus ? launch_pus : az_cpus_of_parent();
-	in->tasks_bound = r->ranks_bound =
-		az_local_ranks_bound(ranks, &env, r->cpus.pus, in->launch_pus);
+	facts->local_tasks = ranks->size;
+	facts->local_source = ranks->source;
+	facts->slurm_tasks = ranks->slurm_tasks;
+	facts->launch_pus = launch_pus ? launch_pus : az_cpus_of_parent();
+}
+
+/* Lock held: decide from `facts`, the ranks' part of them added. */
+static az_status decide(azi_runtime *r, az_process_facts *facts,
+			unsigned launch_pus, az_error *err)
+{
+	az_budget_input in;
+	az_status status;
+
+	facts->cpus = &r->cpus;
+	rank_facts(r, launch_pus, facts);
+	status = az_budget_gather(facts, &in, err);
+	r->ranks_bound = in.tasks_bound;
+	return status == AZ_OK ? az_budget_decide(&in, &r->budget, err) : status;
 }
 
 static az_status discover_budget(azi_runtime *r, az_error *err)
 {
 	az_env env = az_env_process();
-	az_budget_input in = { .tasks_bound = true };
-	az_status status = az_request_from_env(&env, &in.request, err);
+	az_process_facts facts = { .env = &env };
 
-	if (status != AZ_OK)
-		return status;
 	discover_cpus(r);
-	rank_input(r, 0, &in);
-	in.cpuset_pus = r->cpus.pus;
-	in.cpuset_cores = r->cpus.cores;
-	if (az_cgroup_quota("/proc/self", &in.quota_cpus, NULL) != AZ_OK)
-		in.quota_cpus = 0;
-	in.cpus_per_task = az_cpus_per_task_from_env(&env);
-	return az_budget_decide(&in, &r->budget, err);
-}
-
-/* A limit the file's budget set for the whole task (as opposed to the
- * count of its CPUs): its ranks share it. */
-static bool limits_the_task(const az_budget *budget)
-{
-	switch (budget->provenance) {
-	case AZ_PROV_REQUEST:
-	case AZ_PROV_SITE_DEFAULT:
-	case AZ_PROV_SITE_MAX:
-	case AZ_PROV_CGROUP_QUOTA:
-		return true;
-	default:
-		return false;
-	}
+	if (az_cgroup_quota("/proc/self", &facts.quota_cpus, NULL) != AZ_OK)
+		facts.quota_cpus = 0;
+	return decide(r, &facts, 0, err);
 }
 
 /*
  * Ranks that mpirun started inside a Slurm task (a batch script, an srun
  * step) share that task's CPUs, the cpuset of its activation file: decided
- * like ranks launched on that cpuset, then within the task's own limit
- * (a request, the site's, a quota) split among them.  The file's thread
+ * like ranks launched on that cpuset (the variables are the task's, already
+ * in its file's budget), then within the task's budget.  The file's thread
  * count is not the ranks' base: for the step mpirun starts its daemons in,
  * Slurm counts 1 CPU per task, whatever the cpuset.  Ranks that are the
  * step's own tasks (srun) are what the file was decided for.
@@ -230,8 +220,8 @@ static bool limits_the_task(const az_budget *budget)
 static az_status share_file_budget(azi_runtime *r, az_error *err)
 {
 	const az_local_ranks *ranks = local_ranks(r);
-	az_budget_input in = { .request = { AZ_REQUEST_UNSET, 0 } };
-	az_budget task = r->budget, limit;
+	az_process_facts facts = { .env = NULL };
+	az_budget task = r->budget;
 	unsigned task_pus = r->cpus.pus;
 	az_status status;
 
@@ -239,18 +229,11 @@ static az_status share_file_budget(azi_runtime *r, az_error *err)
 		return AZ_OK;
 	az_cpus_release(&r->cpus);
 	discover_cpus(r);
-	in.cpuset_pus = r->cpus.pus;
-	rank_input(r, task_pus, &in);
-	status = az_budget_decide(&in, &r->budget, err);
-	if (status != AZ_OK || !limits_the_task(&task))
+	status = decide(r, &facts, task_pus, err);
+	if (status != AZ_OK)
 		return status;
-	status = az_budget_rank_share(&task, ranks->size, ranks->source,
-				      &limit, err);
-	if (status == AZ_OK && limit.threads < r->budget.threads) {
-		r->budget.threads = limit.threads;
-		r->budget.provenance = limit.provenance;
-	}
-	return status;
+	return az_budget_within_task(&task, &r->budget, ranks->size,
+				     ranks->source, &r->budget, err);
 }
 
 /* Lock held: `share` of the parent's threads over the budget so far. */

@@ -575,3 +575,70 @@ Test(shares, decide_splits_workers_like_worker_share)
 	cr_assert_eq(az_budget_worker_share(&whole, 3, &shared, NULL), AZ_OK);
 	cr_expect_eq(memcmp(&decided, &shared, sizeof(shared)), 0);
 }
+
+/* ------------------------------------------- ranks inside one Slurm task */
+
+static const az_budget rank_4_of_cpuset = {
+	.threads = 4, .provenance = AZ_PROV_PMIX, .allocation = 4,
+	.allocation_provenance = AZ_PROV_PMIX,
+};
+
+Test(within_task, a_limit_of_the_task_is_shared_by_its_ranks)
+{
+	az_budget out;
+
+	/* The task asked for 6 (whole_8's kind of limit): 4 ranks get 1 each. */
+	az_budget task = whole_8;
+
+	task.threads = 6;
+	cr_assert_eq(az_budget_within_task(&task, &rank_4_of_cpuset, 4,
+					   AZ_LOCAL_PMIX, &out, NULL), AZ_OK);
+	cr_expect_eq(out.threads, 1);
+	cr_expect_eq(out.provenance, AZ_PROV_PMIX);
+	cr_expect_eq(out.allocation, 4, "the rank's allocation stays its own");
+	task.provenance = AZ_PROV_CGROUP_QUOTA;
+	task.threads = 12;
+	cr_assert_eq(az_budget_within_task(&task, &rank_4_of_cpuset, 2,
+					   AZ_LOCAL_MPI_ENV, &out, NULL), AZ_OK);
+	cr_expect_eq(out.threads, 4, "a share above the rank's own keeps its own");
+	cr_expect_eq(out.provenance, AZ_PROV_PMIX);
+}
+
+Test(within_task, a_count_of_the_tasks_cpus_is_no_limit)
+{
+	az_budget task = { .threads = 1, .provenance = AZ_PROV_CPUS_PER_TASK,
+			   .allocation = 1,
+			   .allocation_provenance = AZ_PROV_CPUS_PER_TASK };
+	az_budget out;
+
+	/* mpirun's daemons' step: Slurm counts 1 CPU per task, whatever the cpuset. */
+	cr_assert_eq(az_budget_within_task(&task, &rank_4_of_cpuset, 2,
+					   AZ_LOCAL_PMIX, &out, NULL), AZ_OK);
+	cr_expect_eq(memcmp(&out, &rank_4_of_cpuset, sizeof(out)), 0);
+	task.off = true;
+	task.provenance = AZ_PROV_REQUEST_OFF;
+	cr_assert_eq(az_budget_within_task(&task, &rank_4_of_cpuset, 2,
+					   AZ_LOCAL_PMIX, &out, NULL), AZ_OK);
+	cr_expect_eq(out.threads, 4);
+}
+
+Test(within_task, names_what_is_missing)
+{
+	az_error err = { "" };
+	az_budget out;
+
+	cr_expect_eq(az_budget_within_task(NULL, &rank_4_of_cpuset, 2,
+					   AZ_LOCAL_PMIX, &out, &err),
+		     AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "az_budget_within_task"), "%s", err.message);
+}
+
+/* ------------------------------------------------------ user value policy */
+
+Test(user_policy, the_users_value_wins_only_when_respected_and_not_asked)
+{
+	cr_expect_eq(az_budget_user_policy(true, false), AZ_KEEP_USER_VALUES);
+	cr_expect_eq(az_budget_user_policy(true, true), AZ_OVERRIDE_USER_VALUES);
+	cr_expect_eq(az_budget_user_policy(false, false), AZ_OVERRIDE_USER_VALUES);
+	cr_expect_eq(az_budget_user_policy(false, true), AZ_OVERRIDE_USER_VALUES);
+}

@@ -174,25 +174,36 @@ Test(ranks, pmix_support_matches_the_build)
 
 /* ---------------------------------------------------------------- bound */
 
-static const az_local_ranks two_ranks = { .size = 2,
-					  .source = AZ_LOCAL_PMIX };
+/* Whether two ranks of `own` PUs each, launched on `launch`, are bound:
+ * the facts as the runtime gathers them. */
+static bool two_bound(const az_env *env, bool slurm_tasks, unsigned own,
+		      unsigned launch)
+{
+	az_cpus cpus = { .pus = own };
+	az_process_facts facts = { .env = env, .cpus = &cpus, .local_tasks = 2,
+				   .local_source = AZ_LOCAL_PMIX,
+				   .slurm_tasks = slurm_tasks,
+				   .launch_pus = launch };
+	az_budget_input in;
+
+	cr_assert_eq(az_budget_gather(&facts, &in, NULL), AZ_OK);
+	return in.tasks_bound;
+}
 
 Test(bound, a_cpuset_smaller_than_the_task_is_bound)
 {
-	cr_expect(az_local_ranks_bound(&two_ranks, NULL, 1, 2));
-	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL, 2, 2));
-	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL, 0, 2),
+	cr_expect(two_bound(NULL, false, 1, 2));
+	cr_expect_not(two_bound(NULL, false, 2, 2));
+	cr_expect_not(two_bound(NULL, false, 0, 2),
 		      "an unknown cpuset counts as shared");
-	cr_expect_not(az_local_ranks_bound(&two_ranks, NULL, 1, 0),
+	cr_expect_not(two_bound(NULL, false, 1, 0),
 		      "an unknown launch cpuset counts as shared");
 }
 
 Test(bound, one_rank_is_never_bound)
 {
-	az_local_ranks one = { .size = 1 };
-
-	cr_expect_not(az_local_ranks_bound(&one, NULL, 1, 8));
-	cr_expect_not(az_local_ranks_bound(NULL, NULL, 1, 8));
+	cr_expect_not(az_budget_tasks_bound(1, 1, 8, false));
+	cr_expect_not(az_budget_tasks_bound(0, 1, 8, false));
 }
 
 Test(bound, srun_cpu_bind_none_is_never_bound)
@@ -200,15 +211,14 @@ Test(bound, srun_cpu_bind_none_is_never_bound)
 	fake_env vars = { .names = { "SLURM_CPU_BIND_TYPE" },
 			  .values = { "none" } };
 	az_env env = env_of(&vars);
-	az_local_ranks srun = two_ranks;
 
-	srun.slurm_tasks = true;
-	cr_expect_not(az_local_ranks_bound(&srun, &env, 1, 2));
+	cr_expect_not(two_bound(&env, true, 1, 2));
+	cr_expect_not(az_budget_tasks_bound(2, 1, 2, true));
 	strcpy(vars.values[0], "mask_cpu:");
-	cr_expect(az_local_ranks_bound(&srun, &env, 1, 2));
+	cr_expect(two_bound(&env, true, 1, 2));
 	/* Only Slurm's own tasks: mpirun's ranks inherit the variable. */
 	strcpy(vars.values[0], "none");
-	cr_expect(az_local_ranks_bound(&two_ranks, &env, 1, 2));
+	cr_expect(two_bound(&env, false, 1, 2));
 }
 
 /* The launcher's cpuset is the parent's: here, Criterion's runner. */
@@ -229,7 +239,7 @@ Test(bound, the_parents_cpuset_is_the_launchers)
 	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
 	cr_expect_eq(az_cpus_of_parent(), (unsigned)CPU_COUNT(&all),
 		     "the parent's, not this process's");
-	cr_expect(az_local_ranks_bound(&two_ranks, NULL, 1, az_cpus_of_parent()));
+	cr_expect(az_budget_tasks_bound(2, 1, az_cpus_of_parent(), false));
 }
 
 /* --------------------------------------------------------- worker shares */

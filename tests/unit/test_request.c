@@ -235,3 +235,77 @@ Test(inputs, cpus_per_task_ignores_what_does_not_parse, .init = clear_request_va
 	setenv("SLURM_CPUS_PER_TASK", "0", 1);
 	cr_expect_eq(az_cpus_per_task_from_env(&env), 0);
 }
+
+/* --------------------------------------------------- gathering the inputs */
+
+static az_budget_input gathered(const az_process_facts *facts)
+{
+	az_budget_input in;
+	az_error err = { "" };
+
+	cr_assert_eq(az_budget_gather(facts, &in, &err), AZ_OK, "%s", err.message);
+	return in;
+}
+
+Test(gather, the_option_wins_then_the_variables, .init = clear_request_vars)
+{
+	az_env env = az_env_process();
+	az_process_facts facts = { .env = &env };
+
+	setenv("AUTOZYME_THREADS", "3", 1);
+	cr_expect_eq(gathered(&facts).request.count, 3);
+	facts.option = (az_request){ AZ_REQUEST_COUNT, 5 };
+	cr_expect_eq(gathered(&facts).request.count, 5);
+	facts.env = NULL;
+	facts.option = (az_request){ AZ_REQUEST_UNSET, 0 };
+	cr_expect_eq(gathered(&facts).request.kind, AZ_REQUEST_UNSET,
+		     "no variables read without an environment");
+}
+
+Test(gather, slurms_cpus_per_task_then_the_variable, .init = clear_request_vars)
+{
+	az_env env = az_env_process();
+	az_process_facts facts = { .env = &env };
+
+	setenv("SLURM_CPUS_PER_TASK", "4", 1);
+	cr_expect_eq(gathered(&facts).cpus_per_task, 4);
+	facts.slurm_cpus_per_task = 2;
+	cr_expect_eq(gathered(&facts).cpus_per_task, 2);
+}
+
+Test(gather, copies_the_facts_it_does_not_read, .init = clear_request_vars)
+{
+	az_cpus cpus = { .pus = 8, .cores = 4 };
+	az_process_facts facts = { .cpus = &cpus, .quota_cpus = 1.5,
+				   .local_tasks = 2, .local_source = AZ_LOCAL_SLURM,
+				   .launch_pus = 8, .site_default = 3,
+				   .site_max = 6, .smt = AZ_SMT_CORES };
+	az_budget_input in = gathered(&facts);
+
+	cr_expect_eq(in.cpuset_pus, 8);
+	cr_expect_eq(in.cpuset_cores, 4);
+	cr_expect_eq(in.quota_cpus, 1.5);
+	cr_expect_eq(in.local_tasks, 2);
+	cr_expect_eq(in.launch_pus, 8);
+	cr_expect_not(in.tasks_bound, "a task seeing all the launch PUs shares them");
+	cr_expect_eq(in.site_default, 3);
+	cr_expect_eq(in.site_max, 6);
+	cr_expect_eq(in.smt, AZ_SMT_CORES);
+	cpus.pus = 4;
+	cr_expect(gathered(&facts).tasks_bound);
+}
+
+Test(gather, a_malformed_variable_is_reported_and_left_unset, .init = clear_request_vars)
+{
+	az_env env = az_env_process();
+	az_process_facts facts = { .env = &env };
+	az_budget_input in;
+	az_error err = { "" };
+
+	setenv("AUTOZYME_THREADS", "lots", 1);
+	setenv("SLURM_CPUS_PER_TASK", "2", 1);
+	cr_expect_eq(az_budget_gather(&facts, &in, &err), AZ_ERR_INVALID);
+	cr_expect(strstr(err.message, "AUTOZYME_THREADS"), "%s", err.message);
+	cr_expect_eq(in.request.kind, AZ_REQUEST_UNSET);
+	cr_expect_eq(in.cpus_per_task, 2, "the rest is still gathered");
+}
