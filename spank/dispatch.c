@@ -16,39 +16,37 @@ SPANK_PLUGIN(autozyme, 1);
 int slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE;
 #endif
 
+/* Whether a failure on a compute node fails the job only (above), not the node. */
+static const bool fails_the_job_only = HAVE_DECL_ESPANK_JOB_FAILURE;
+
 struct az_plugin az_plugin;
 
 /*
  * plugstack.conf is broken on this compute node (it passed at submission).
- * Where Slurm can fail just the job (26.05), it does, naming the key in the
- * slurmd log (the batch step fails before its output files exist);
- * elsewhere failing would drain the node, so the plugin stands aside and
- * user_init says why.
+ * Where Slurm can fail just the job, it does, naming the key in the slurmd
+ * log (the batch step fails before its output files exist); elsewhere
+ * failing would drain the node, so the plugin stands aside and user_init
+ * says why, in the job's stderr.
  */
 static int remote_config_broken(void)
 {
-#if HAVE_DECL_ESPANK_JOB_FAILURE
+	if (!fails_the_job_only)
+		return 0;
 	slurm_error(AZ_LOG_PREFIX "plugstack.conf on this node: %s; the job fails, the node stays up",
 		    az_config_error());
 	return -1;
-#else
-	return 0;
-#endif
 }
 
 /* slurmstepd: the configuration is good; load the module that does the work.
- * Without it (a broken installation) the plugin stands aside, as above. */
+ * Without it (a broken installation) the job fails or the plugin stands
+ * aside, as above. */
 static int remote_init(void)
 {
 	if (az_stepd_load(&az_plugin) == 0)
 		return 0;
-#if HAVE_DECL_ESPANK_JOB_FAILURE
-	slurm_error(AZ_LOG_PREFIX "the job fails, the node stays up");
-	return -1;
-#else
-	slurm_error(AZ_LOG_PREFIX "thread budgets disabled on this node");
-	return 0;
-#endif
+	slurm_error(AZ_LOG_PREFIX "%s", fails_the_job_only ? "the job fails, the node stays up"
+							 : "thread budgets disabled on this node");
+	return fails_the_job_only ? -1 : 0;
 }
 
 int slurm_spank_init(spank_t sp, int ac, char **av)
