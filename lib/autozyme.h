@@ -73,8 +73,9 @@ const char *az_patch_hook(const az_patch *patch, const char *language);
  * The budget: the activation file named by AUTOZYME_ACTIVATION_FILE when
  * it is readable (the plugin's decision), else decided here from the
  * process's cpuset, cgroup quota, SLURM_CPUS_PER_TASK, the MPI ranks
- * sharing the node (az_local_ranks_discover; ranks that mpirun starts
- * inside a Slurm task share that task's cpuset the same way) and the
+ * sharing the node (PMIx once MPI_Init has run, else the launcher's
+ * variables; ranks that mpirun starts inside a Slurm task share that
+ * task's cpuset the same way) and the
  * request AUTOZYME_THREADS, then AUTOZYMER_THREADS.  In a pool worker,
  * then its share (AUTOZYME_WORKER_SHARE).  Computed once, cached.
  */

@@ -30,27 +30,27 @@ typedef struct az_local_ranks {
  * launcher sets them, not the user: values that do not parse count as
  * unset (size 0).
  */
-az_status az_local_ranks_from_env(const az_env *env, az_local_ranks *out,
-				  az_error *err);
+az_status azi_local_ranks_from_env(const az_env *env, az_local_ranks *out,
+				   az_error *err);
 
 /*
  * PMIx first (PMIx_Get of PMIX_LOCAL_SIZE and PMIX_LOCAL_RANK) when the
  * library was built with it, a PMIx server is present (PMIX_NAMESPACE and a
  * PMIX_SERVER_URI* variable set) and the process has already initialised
- * PMIx (MPI_Init does), else az_local_ranks_from_env.  libautozyme never
+ * PMIx (MPI_Init does), else azi_local_ranks_from_env.  libautozyme never
  * loads libpmix nor initialises PMIx on its own: a PMIx client initialised
  * before MPI_Init makes Open MPI's MPI_Init fail.  PMIx's answer, once
  * found, is kept for the process's life.
  */
-az_status az_local_ranks_discover(const az_env *env, az_local_ranks *out,
-				  az_error *err);
+az_status azi_local_ranks_discover(const az_env *env, az_local_ranks *out,
+				   az_error *err);
 
 /* True when this build can ask PMIx. */
-bool az_local_ranks_have_pmix(void);
+bool azi_local_ranks_have_pmix(void);
 
 /* PUs in the cpuset of the parent process (the launcher: mpirun, orted,
  * slurmstepd), from its /proc status; 0 when unknown. */
-unsigned az_cpus_of_parent(void);
+unsigned azi_cpus_of_parent(void);
 /* ------------------------------------------------------------ thread pools */
 
 /*
@@ -69,7 +69,7 @@ typedef enum az_pool_kind {
 } az_pool_kind;
 
 /* Stable names: "openblas", "mkl", "blis", "flexiblas", "gomp", "llvm_omp", "intel_omp". */
-const char *az_pool_kind_name(az_pool_kind kind);
+const char *azi_pool_kind_name(az_pool_kind kind);
 
 typedef struct az_pool {
 	az_pool_kind kind;
@@ -78,16 +78,16 @@ typedef struct az_pool {
 	int threads;     /* its current maximum, -1 when it cannot say */
 } az_pool;
 
-/* Every pool loaded now.  Free with az_pools_free. */
-az_status az_pools_list(az_pool **pools, size_t *count, az_error *err);
-void az_pools_free(az_pool *pools, size_t count);
+/* Every pool loaded now.  Free with azi_pools_free. */
+az_status azi_pools_list(az_pool **pools, size_t *count, az_error *err);
+void azi_pools_free(az_pool *pools, size_t count);
 
 /* Set every loaded pool to `threads` (1..AZ_THREADS_MAX); *changed counts them. */
-az_status az_pools_set_threads(unsigned threads, size_t *changed, az_error *err);
+az_status azi_pools_set_threads(unsigned threads, size_t *changed, az_error *err);
 
 /* Set only the loaded pools of `kind`; *changed counts them (0: none loaded). */
-az_status az_pools_set_kind_threads(az_pool_kind kind, unsigned threads,
-				    size_t *changed, az_error *err);
+az_status azi_pools_set_kind_threads(az_pool_kind kind, unsigned threads,
+				     size_t *changed, az_error *err);
 
 /* ------------------------------------------------------ the runtime's budget */
 
@@ -95,25 +95,25 @@ az_status az_pools_set_kind_threads(az_pool_kind kind, unsigned threads,
  * The budget: the activation file named by AUTOZYME_ACTIVATION_FILE when
  * it is readable (the plugin's decision), else decided here from the
  * process's cpuset, cgroup quota, SLURM_CPUS_PER_TASK, the MPI ranks
- * sharing the node (az_local_ranks_discover; ranks that mpirun starts
+ * sharing the node (azi_local_ranks_discover; ranks that mpirun starts
  * inside a Slurm task share that task's cpuset the same way) and the
  * request AUTOZYME_THREADS, then AUTOZYMER_THREADS.  In a pool worker,
  * then its share (AUTOZYME_WORKER_SHARE).  Computed once, cached.
  */
-az_status az_runtime_budget(az_budget *out, az_error *err);
+az_status azi_runtime_budget(az_budget *out, az_error *err);
 
 /* True when the budget came from an activation file. */
-bool az_runtime_from_activation_file(void);
+bool azi_runtime_from_activation_file(void);
 
 /* ------------------------------------------------------------ worker shares */
 
 /* Parse "T/W", two counts from 1 to AZ_THREADS_MAX; `field` names it in errors. */
-az_status az_worker_share_parse(const char *text, const char *field,
-				az_worker_share *out, az_error *err);
+az_status azi_worker_share_parse(const char *text, const char *field,
+				 az_worker_share *out, az_error *err);
 
 /* "T/W" into buf (24 bytes are enough). */
-void az_worker_share_format(const az_worker_share *share, char *buf,
-			    size_t len);
+void azi_worker_share_format(const az_worker_share *share, char *buf,
+			     size_t len);
 
 /* What the guard does about oversubscription (AUTOZYME_OVERSUBSCRIPTION). */
 typedef enum az_oversubscription {
@@ -123,8 +123,8 @@ typedef enum az_oversubscription {
 } az_oversubscription;
 
 /* "warn", "error" or "ignore"; NULL or empty is warn.  `field` names it in errors. */
-az_status az_oversubscription_parse(const char *text, const char *field,
-				    az_oversubscription *out, az_error *err);
-const char *az_oversubscription_name(az_oversubscription policy);
+az_status azi_oversubscription_parse(const char *text, const char *field,
+				     az_oversubscription *out, az_error *err);
+const char *azi_oversubscription_name(az_oversubscription policy);
 
 #endif /* AUTOZYME_RUNTIME_PARTS_H */

@@ -29,7 +29,7 @@ static const char *const kind_names[] = {
 };
 #define KIND_COUNT (sizeof(kind_names) / sizeof(kind_names[0]))
 
-const char *az_pool_kind_name(az_pool_kind kind)
+const char *azi_pool_kind_name(az_pool_kind kind)
 {
 	if ((unsigned)kind >= KIND_COUNT)
 		return "unknown";
@@ -305,7 +305,7 @@ static az_status export_pool(const pool_entry *entry, az_pool *out)
 	return out->path && out->api ? AZ_OK : AZ_ERR_NOMEM;
 }
 
-az_status az_pools_list(az_pool **pools, size_t *count, az_error *err)
+az_status azi_pools_list(az_pool **pools, size_t *count, az_error *err)
 {
 	az_status status;
 	az_pool *list = NULL;
@@ -320,7 +320,7 @@ az_status az_pools_list(az_pool **pools, size_t *count, az_error *err)
 	for (i = 0; status == AZ_OK && i < set.count; i++)
 		status = export_pool(&set.entries[i], &list[i]);
 	if (status != AZ_OK) {
-		az_pools_free(list, list ? set.count : 0);
+		azi_pools_free(list, list ? set.count : 0);
 		close_pools(&set);
 		return azi_fail(err, status, "thread pools: out of memory");
 	}
@@ -330,7 +330,7 @@ az_status az_pools_list(az_pool **pools, size_t *count, az_error *err)
 	return AZ_OK;
 }
 
-void az_pools_free(az_pool *pools, size_t count)
+void azi_pools_free(az_pool *pools, size_t count)
 {
 	size_t i;
 
@@ -370,13 +370,13 @@ static az_status set_pools(const az_pool_kind *kind, unsigned threads,
 	return AZ_OK;
 }
 
-az_status az_pools_set_threads(unsigned threads, size_t *changed, az_error *err)
+az_status azi_pools_set_threads(unsigned threads, size_t *changed, az_error *err)
 {
 	return set_pools(NULL, threads, changed, err);
 }
 
-az_status az_pools_set_kind_threads(az_pool_kind kind, unsigned threads,
-				    size_t *changed, az_error *err)
+az_status azi_pools_set_kind_threads(az_pool_kind kind, unsigned threads,
+				     size_t *changed, az_error *err)
 {
 	if ((unsigned)kind >= KIND_COUNT)
 		return azi_fail(err, AZ_ERR_INVALID,

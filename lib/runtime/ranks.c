@@ -125,8 +125,8 @@ static bool from_srun(const az_env *env, az_local_ranks *out)
 	return true;
 }
 
-az_status az_local_ranks_from_env(const az_env *env, az_local_ranks *out,
-				  az_error *err)
+az_status azi_local_ranks_from_env(const az_env *env, az_local_ranks *out,
+				   az_error *err)
 {
 	if (!env || !out)
 		return azi_fail(err, AZ_ERR_INVALID,
@@ -248,7 +248,7 @@ static bool from_pmix(const az_env *env, az_local_ranks *out)
 	return out->size != 0;
 }
 
-bool az_local_ranks_have_pmix(void)
+bool azi_local_ranks_have_pmix(void)
 {
 	return true;
 }
@@ -262,25 +262,25 @@ static bool from_pmix(const az_env *env, az_local_ranks *out)
 	return false;
 }
 
-bool az_local_ranks_have_pmix(void)
+bool azi_local_ranks_have_pmix(void)
 {
 	return false;
 }
 
 #endif
 
-az_status az_local_ranks_discover(const az_env *env, az_local_ranks *out,
-				  az_error *err)
+az_status azi_local_ranks_discover(const az_env *env, az_local_ranks *out,
+				   az_error *err)
 {
 	if (!env || !out)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"local ranks: an environment and an output are required");
 	if (from_pmix(env, out))
 		return AZ_OK;
-	return az_local_ranks_from_env(env, out, err);
+	return azi_local_ranks_from_env(env, out, err);
 }
 
-unsigned az_cpus_of_parent(void)
+unsigned azi_cpus_of_parent(void)
 {
 	char path[64], line[4096];
 	unsigned pus = 0;

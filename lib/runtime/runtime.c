@@ -159,7 +159,7 @@ static const az_local_ranks *local_ranks(azi_runtime *r)
 	az_env env = az_env_process();
 
 	if (!r->ranks_known &&
-	    az_local_ranks_discover(&env, &r->ranks, NULL) != AZ_OK)
+	    azi_local_ranks_discover(&env, &r->ranks, NULL) != AZ_OK)
 		r->ranks = (az_local_ranks){ 0 };
 	r->ranks_known = true;
 	return &r->ranks;
@@ -180,7 +180,7 @@ static void rank_facts(azi_runtime *r, unsigned launch_pus,
 	facts->local_tasks = ranks->size;
 	facts->local_source = ranks->source;
 	facts->slurm_tasks = ranks->slurm_tasks;
-	facts->launch_pus = launch_pus ? launch_pus : az_cpus_of_parent();
+	facts->launch_pus = launch_pus ? launch_pus : azi_cpus_of_parent();
 }
 
 /* Lock held: decide from `facts`, the ranks' part of them added. */
@@ -257,7 +257,7 @@ static az_status env_worker_share(azi_runtime *r, az_error *err)
 
 	if (!text || !*text)
 		return AZ_OK;
-	status = az_worker_share_parse(text, AZ_ENV_WORKER_SHARE, &share, err);
+	status = azi_worker_share_parse(text, AZ_ENV_WORKER_SHARE, &share, err);
 	return status == AZ_OK ? azi_apply_share(r, &share, err) : status;
 }
 
@@ -289,7 +289,7 @@ az_status azi_ensure_budget(az_error *err)
 	return status;
 }
 
-az_status az_runtime_budget(az_budget *out, az_error *err)
+az_status azi_runtime_budget(az_budget *out, az_error *err)
 {
 	az_status status;
 
@@ -313,7 +313,7 @@ az_status az_runtime_budget_threads(unsigned *threads, const char **provenance,
 	if (!threads || !provenance)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"runtime budget: expected outputs for threads and provenance");
-	status = az_runtime_budget(&budget, err);
+	status = azi_runtime_budget(&budget, err);
 	if (status != AZ_OK)
 		return status;
 	*threads = budget.off ? 0 : budget.threads;
@@ -321,7 +321,7 @@ az_status az_runtime_budget_threads(unsigned *threads, const char **provenance,
 	return AZ_OK;
 }
 
-bool az_runtime_from_activation_file(void)
+bool azi_runtime_from_activation_file(void)
 {
 	bool from_file;
 
@@ -360,8 +360,8 @@ az_status azi_guard(const char *what, unsigned workers, unsigned threads,
 {
 	unsigned running = workers * threads, cpus = azi_rt.budget.allocation;
 	az_oversubscription policy;
-	az_status status = az_oversubscription_parse(
-		getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
+	az_status status = azi_oversubscription_parse(
+		 getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
 		&policy, err);
 	char line[AZ_ERROR_MAX / 2];
 
@@ -456,7 +456,7 @@ az_status az_runtime_set_threads(unsigned threads, az_error *err)
 	if (status == AZ_OK) {
 		mark_as_user_values(&env);
 		azi_rt.explicit_threads = threads;
-		status = az_pools_set_threads(threads, &changed, err);
+		status = azi_pools_set_threads(threads, &changed, err);
 	}
 	azi_runtime_unlock();
 	return status;
@@ -537,9 +537,9 @@ static az_status set_pools_by_kind(const az_env *env, unsigned threads,
 	size_t i, changed;
 
 	for (i = 0; status == AZ_OK && i < POOL_VAR_COUNT; i++)
-		status = az_pools_set_kind_threads(
-			pool_vars[i].kind,
-			user_count(env, pool_vars[i].name, threads), &changed,
+		status = azi_pools_set_kind_threads(
+			 pool_vars[i].kind,
+			 user_count(env, pool_vars[i].name, threads), &changed,
 			err);
 	return status;
 }
@@ -562,7 +562,7 @@ az_status azi_apply_threads(az_error *err)
 	if (status != AZ_OK || off)
 		return status;
 	if (azi_rt.explicit_threads)
-		return az_pools_set_threads(threads, &changed, err);
+		return azi_pools_set_threads(threads, &changed, err);
 	status = az_thread_vars_apply(&env, NULL, threads, AZ_KEEP_USER_VALUES,
 				      NULL, err);
 	if (status == AZ_OK)

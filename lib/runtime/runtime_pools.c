@@ -64,8 +64,8 @@ static az_status worker_share_of(const az_worker_share *given,
 				 az_worker_share *out, az_error *err)
 {
 	if (!given)
-		return az_worker_share_parse(getenv(AZ_ENV_WORKER_SHARE),
-					     AZ_ENV_WORKER_SHARE, out, err);
+		return azi_worker_share_parse(getenv(AZ_ENV_WORKER_SHARE),
+					      AZ_ENV_WORKER_SHARE, out, err);
 	if (given->threads < 1 || given->threads > AZ_THREADS_MAX)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"worker share: invalid thread count %u: expected an integer from 1 to %u",
@@ -91,12 +91,12 @@ static az_status export_share(const az_worker_share *share, unsigned threads,
 
 	if (status != AZ_OK)
 		return status;
-	az_worker_share_format(share, text, sizeof(text));
+	azi_worker_share_format(share, text, sizeof(text));
 	if (setenv(AZ_ENV_WORKER_SHARE, text, 1) != 0)
 		return azi_fail(err, AZ_ERR_SYSTEM,
 				"%s: could not set the variable",
 				AZ_ENV_WORKER_SHARE);
-	return az_pools_set_threads(threads, &changed, err);
+	return azi_pools_set_threads(threads, &changed, err);
 }
 
 /* A fork child also inherits its parent's set_threads and pool: not its own. */
@@ -137,7 +137,7 @@ az_status az_runtime_worker_env(const az_worker_share *share, char **json,
 	if (status != AZ_OK)
 		return status;
 	snprintf(count, sizeof(count), "%u", azi_threads_per_worker(&checked));
-	az_worker_share_format(&checked, text, sizeof(text));
+	azi_worker_share_format(&checked, text, sizeof(text));
 	root = cJSON_CreateObject();
 	ok = root != NULL;
 	for (; ok && *vars; vars++)

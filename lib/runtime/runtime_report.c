@@ -103,7 +103,7 @@ static bool add_pool(cJSON *list, const az_pool *pool)
 		cJSON_Delete(item);
 		return false;
 	}
-	return add_text(item, "kind", az_pool_kind_name(pool->kind)) &&
+	return add_text(item, "kind", azi_pool_kind_name(pool->kind)) &&
 	       add_text(item, "path", pool->path) &&
 	       add_text(item, "api", pool->api) &&
 	       add_count(item, "threads", pool->threads >= 0, pool->threads);
@@ -118,12 +118,12 @@ static az_status add_pools(cJSON *root, az_error *err)
 
 	if (!list)
 		return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
-	status = az_pools_list(&pools, &count, err);
+	status = azi_pools_list(&pools, &count, err);
 	for (i = 0; status == AZ_OK && i < count; i++)
 		if (!add_pool(list, &pools[i]))
 			status = azi_fail(err, AZ_ERR_NOMEM,
 					  "thread_info: out of memory");
-	az_pools_free(pools, count);
+	azi_pools_free(pools, count);
 	return status;
 }
 
@@ -167,8 +167,8 @@ static az_status add_oversubscription(cJSON *root, az_error *err)
 	unsigned workers, threads, cpus = azi_rt.budget.allocation;
 	az_oversubscription policy;
 	cJSON *obj;
-	az_status status = az_oversubscription_parse(
-		getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
+	az_status status = azi_oversubscription_parse(
+		 getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
 		&policy, err);
 
 	if (status != AZ_OK)
@@ -181,7 +181,7 @@ static az_status add_oversubscription(cJSON *root, az_error *err)
 	    add_count(obj, "cpus", cpus, cpus) &&
 	    add_count(obj, "ratio", threads && cpus,
 		      cpus ? (double)workers * threads / cpus : 0) &&
-	    add_text(obj, "policy", az_oversubscription_name(policy)))
+	    add_text(obj, "policy", azi_oversubscription_name(policy)))
 		return AZ_OK;
 	return azi_fail(err, AZ_ERR_NOMEM, "thread_info: out of memory");
 }

@@ -30,8 +30,8 @@ static bool share_count(const char *text, char stop, unsigned *count,
 	return true;
 }
 
-az_status az_worker_share_parse(const char *text, const char *field,
-				az_worker_share *out, az_error *err)
+az_status azi_worker_share_parse(const char *text, const char *field,
+				 az_worker_share *out, az_error *err)
 {
 	az_worker_share share;
 	const char *end;
@@ -48,8 +48,8 @@ az_status az_worker_share_parse(const char *text, const char *field,
 	return AZ_OK;
 }
 
-void az_worker_share_format(const az_worker_share *share, char *buf,
-			    size_t len)
+void azi_worker_share_format(const az_worker_share *share, char *buf,
+			     size_t len)
 {
 	if (buf && len)
 		snprintf(buf, len, "%u/%u", share ? share->threads : 0,
@@ -63,15 +63,15 @@ static const char *const policy_names[] = {
 };
 #define POLICY_COUNT (sizeof(policy_names) / sizeof(policy_names[0]))
 
-const char *az_oversubscription_name(az_oversubscription policy)
+const char *azi_oversubscription_name(az_oversubscription policy)
 {
 	if ((unsigned)policy >= POLICY_COUNT)
 		return "unknown";
 	return policy_names[policy];
 }
 
-az_status az_oversubscription_parse(const char *text, const char *field,
-				    az_oversubscription *out, az_error *err)
+az_status azi_oversubscription_parse(const char *text, const char *field,
+				     az_oversubscription *out, az_error *err)
 {
 	unsigned i;
 

@@ -19,7 +19,7 @@ static void ranks_now(char *out, size_t len)
 	az_local_ranks ranks;
 	az_error err;
 
-	if (az_local_ranks_discover(&env, &ranks, &err) != AZ_OK) {
+	if (azi_local_ranks_discover(&env, &ranks, &err) != AZ_OK) {
 		fprintf(stderr, "autozyme: %s\n", err.message);
 		exit(1);
 	}
@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 	char before[64], after[64];
 	int rank, size, sum = 0;
 
-	if (az_runtime_budget(&budget, &err) != AZ_OK) {
+	if (azi_runtime_budget(&budget, &err) != AZ_OK) {
 		fprintf(stderr, "autozyme: %s\n", err.message);
 		return 1;
 	}

@@ -86,7 +86,7 @@ static int listed_threads(void *handle, const runtime *rt)
 	size_t count = 0, i;
 	int threads;
 
-	cr_assert_eq(az_pools_list(&pools, &count, NULL), AZ_OK);
+	cr_assert_eq(azi_pools_list(&pools, &count, NULL), AZ_OK);
 	cr_assert_eq(count_kind(pools, count, rt->kind), 1, "%s listed %zu times",
 		     rt->soname, count_kind(pools, count, rt->kind));
 	for (i = 0; i < count; i++)
@@ -98,7 +98,7 @@ static int listed_threads(void *handle, const runtime *rt)
 	threads = pool->threads;
 	free(found);
 	free(expected);
-	az_pools_free(pools, count);
+	azi_pools_free(pools, count);
 	return threads;
 }
 
@@ -106,7 +106,7 @@ static void set_all(unsigned threads)
 {
 	size_t changed = 0;
 
-	cr_assert_eq(az_pools_set_threads(threads, &changed, NULL), AZ_OK);
+	cr_assert_eq(azi_pools_set_threads(threads, &changed, NULL), AZ_OK);
 	cr_assert_geq(changed, 1);
 }
 
@@ -138,7 +138,7 @@ Test(pools, every_loaded_pool_is_set_and_counted)
 
 	for (i = 0; i < 3; i++)
 		handles[i] = load_or_skip(rts[i]->soname);
-	cr_assert_eq(az_pools_set_threads(3, &changed, NULL), AZ_OK);
+	cr_assert_eq(azi_pools_set_threads(3, &changed, NULL), AZ_OK);
 	cr_assert_eq(changed, 3);
 	for (i = 0; i < 3; i++) {
 		cr_assert_eq(ask_runtime(handles[i], rts[i]), 3, "%s", rts[i]->soname);
@@ -154,13 +154,13 @@ Test(pools, a_kind_is_set_alone)
 	size_t changed = 0;
 
 	set_all(3);
-	cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_OPENBLAS, 1, &changed, NULL),
+	cr_assert_eq(azi_pools_set_kind_threads(AZ_POOL_OPENBLAS, 1, &changed, NULL),
 		     AZ_OK);
 	cr_assert_eq(changed, 1);
 	cr_assert_eq(ask_runtime(blas, &openblas), 1);
 	cr_assert_eq(ask_runtime(omp, &gomp), 3);
 	cr_assert_eq(listed_threads(blas, &openblas), 1);
-	cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_GOMP, 2, &changed, NULL),
+	cr_assert_eq(azi_pools_set_kind_threads(AZ_POOL_GOMP, 2, &changed, NULL),
 		     AZ_OK);
 	cr_assert_eq(changed, 1);
 	cr_assert_eq(ask_runtime(blas, &openblas), 1);
@@ -174,12 +174,12 @@ Test(pools, a_kind_not_loaded_changes_nothing)
 	void *omp = load_or_skip(gomp.soname);
 	size_t changed = 99;
 
-	cr_assert_eq(az_pools_set_threads(3, NULL, NULL), AZ_OK);
-	cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_MKL, 1, &changed, NULL),
+	cr_assert_eq(azi_pools_set_threads(3, NULL, NULL), AZ_OK);
+	cr_assert_eq(azi_pools_set_kind_threads(AZ_POOL_MKL, 1, &changed, NULL),
 		     AZ_OK);
 	cr_assert_eq(changed, 0);
 	cr_assert_eq(ask_runtime(omp, &gomp), 3);
-	cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_INTEL_OMP, 1, NULL, NULL),
+	cr_assert_eq(azi_pools_set_kind_threads(AZ_POOL_INTEL_OMP, 1, NULL, NULL),
 		     AZ_OK);
 	cr_assert_eq(ask_runtime(omp, &gomp), 3);
 	dlclose(omp);
@@ -193,7 +193,7 @@ Test(pools, an_unknown_kind_is_rejected)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err.message[0] = '\0';
-		cr_assert_eq(az_pools_set_kind_threads((az_pool_kind)bad[i], 1,
+		cr_assert_eq(azi_pools_set_kind_threads((az_pool_kind)bad[i], 1,
 						       &changed, &err),
 			     AZ_ERR_INVALID);
 		cr_assert_eq(changed, 77);
@@ -220,13 +220,13 @@ Test(pools, nothing_loaded_lists_nothing)
 	az_pool *pools = NULL;
 	size_t count = 99, changed = 99;
 
-	cr_assert_eq(az_pools_list(&pools, &count, NULL), AZ_OK);
+	cr_assert_eq(azi_pools_list(&pools, &count, NULL), AZ_OK);
 	cr_assert_eq(count, 0);
 	cr_assert_null(pools);
-	cr_assert_eq(az_pools_set_threads(AZ_THREADS_MAX, &changed, NULL), AZ_OK);
+	cr_assert_eq(azi_pools_set_threads(AZ_THREADS_MAX, &changed, NULL), AZ_OK);
 	cr_assert_eq(changed, 0);
-	az_pools_free(pools, count);
-	az_pools_free(NULL, 3);
+	azi_pools_free(pools, count);
+	azi_pools_free(NULL, 3);
 }
 
 /* Symlinks standing in for a runtime, like Debian's alternatives. */
@@ -264,9 +264,9 @@ Test(pools, a_runtime_name_without_its_symbols_is_skipped, .fini = remove_scratc
 	az_pool *pools = NULL;
 	size_t count = 99;
 
-	cr_assert_eq(az_pools_list(&pools, &count, NULL), AZ_OK);
+	cr_assert_eq(azi_pools_list(&pools, &count, NULL), AZ_OK);
 	cr_assert_eq(count, 0);
-	az_pools_free(pools, count);
+	azi_pools_free(pools, count);
 	dlclose(handle);
 }
 
@@ -294,7 +294,7 @@ Test(pools, one_object_under_two_names_is_one_pool, .fini = remove_scratch)
 
 	cr_assert_eq(handle, alias);
 	listed_threads(handle, &gomp);
-	cr_assert_eq(az_pools_set_threads(2, &changed, NULL), AZ_OK);
+	cr_assert_eq(azi_pools_set_threads(2, &changed, NULL), AZ_OK);
 	cr_assert_eq(changed, 1);
 	dlclose(handle);
 	dlclose(alias);
@@ -308,12 +308,12 @@ Test(pools, invalid_thread_counts_are_rejected)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err.message[0] = '\0';
-		cr_assert_eq(az_pools_set_threads(bad[i], &changed, &err), AZ_ERR_INVALID);
+		cr_assert_eq(azi_pools_set_threads(bad[i], &changed, &err), AZ_ERR_INVALID);
 		cr_assert_eq(changed, 77);
 		cr_assert(strstr(err.message, "threads"), "%s", err.message);
 		cr_assert(strstr(err.message, "1 to 4096"), "%s", err.message);
 		err.message[0] = '\0';
-		cr_assert_eq(az_pools_set_kind_threads(AZ_POOL_OPENBLAS, bad[i],
+		cr_assert_eq(azi_pools_set_kind_threads(AZ_POOL_OPENBLAS, bad[i],
 						       &changed, &err),
 			     AZ_ERR_INVALID);
 		cr_assert_eq(changed, 77);
@@ -329,7 +329,7 @@ Test(pools, kind_names_are_stable)
 	size_t kind;
 
 	for (kind = 0; kind < sizeof(names) / sizeof(names[0]); kind++)
-		cr_assert_str_eq(az_pool_kind_name((az_pool_kind)kind), names[kind]);
-	cr_assert_str_eq(az_pool_kind_name((az_pool_kind)7), "unknown");
-	cr_assert_str_eq(az_pool_kind_name((az_pool_kind)-1), "unknown");
+		cr_assert_str_eq(azi_pool_kind_name((az_pool_kind)kind), names[kind]);
+	cr_assert_str_eq(azi_pool_kind_name((az_pool_kind)7), "unknown");
+	cr_assert_str_eq(azi_pool_kind_name((az_pool_kind)-1), "unknown");
 }

@@ -103,7 +103,7 @@ ParameterizedTest(ranks_case *c, ranks, from_env)
 	az_local_ranks out;
 
 	memset(&out, 0xff, sizeof(out));
-	cr_assert_eq(az_local_ranks_from_env(&env, &out, NULL), AZ_OK);
+	cr_assert_eq(azi_local_ranks_from_env(&env, &out, NULL), AZ_OK);
 	cr_expect_eq(out.size, c->size, "%s: size %u", c->name, out.size);
 	cr_expect_eq(out.rank, c->rank, "%s: rank %u", c->name, out.rank);
 	cr_expect_eq(out.slurm_tasks, c->slurm_tasks, "%s", c->name);
@@ -118,7 +118,7 @@ static void expect_variables_count(fake_env *vars)
 	az_env env = env_of(vars);
 	az_local_ranks out;
 
-	cr_assert_eq(az_local_ranks_discover(&env, &out, NULL), AZ_OK);
+	cr_assert_eq(azi_local_ranks_discover(&env, &out, NULL), AZ_OK);
 	cr_expect_eq(out.size, 3);
 	cr_expect_eq(out.rank, 2);
 	cr_expect_eq(out.source, AZ_LOCAL_MPI_ENV);
@@ -157,18 +157,18 @@ Test(ranks, refuses_missing_arguments)
 	az_local_ranks out;
 	az_error err = { "" };
 
-	cr_expect_eq(az_local_ranks_discover(NULL, &out, &err), AZ_ERR_INVALID);
+	cr_expect_eq(azi_local_ranks_discover(NULL, &out, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message,
 			 "local ranks: an environment and an output are required");
-	cr_expect_eq(az_local_ranks_from_env(&env, NULL, NULL), AZ_ERR_INVALID);
+	cr_expect_eq(azi_local_ranks_from_env(&env, NULL, NULL), AZ_ERR_INVALID);
 }
 
 Test(ranks, pmix_support_matches_the_build)
 {
 #ifdef HAVE_PMIX
-	cr_expect(az_local_ranks_have_pmix());
+	cr_expect(azi_local_ranks_have_pmix());
 #else
-	cr_expect_not(az_local_ranks_have_pmix());
+	cr_expect_not(azi_local_ranks_have_pmix());
 #endif
 }
 
@@ -228,7 +228,7 @@ Test(bound, the_parents_cpuset_is_the_launchers)
 	int first = -1, cpu;
 
 	cr_assert_eq(sched_getaffinity(0, sizeof(all), &all), 0);
-	cr_expect_eq(az_cpus_of_parent(), (unsigned)CPU_COUNT(&all));
+	cr_expect_eq(azi_cpus_of_parent(), (unsigned)CPU_COUNT(&all));
 	if (CPU_COUNT(&all) < 2)
 		cr_skip_test("needs 2 CPUs");
 	for (cpu = 0; cpu < CPU_SETSIZE && first < 0; cpu++)
@@ -237,9 +237,9 @@ Test(bound, the_parents_cpuset_is_the_launchers)
 	CPU_ZERO(&one);
 	CPU_SET(first, &one);
 	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
-	cr_expect_eq(az_cpus_of_parent(), (unsigned)CPU_COUNT(&all),
+	cr_expect_eq(azi_cpus_of_parent(), (unsigned)CPU_COUNT(&all),
 		     "the parent's, not this process's");
-	cr_expect(az_budget_tasks_bound(2, 1, az_cpus_of_parent(), false));
+	cr_expect(az_budget_tasks_bound(2, 1, azi_cpus_of_parent(), false));
 }
 
 /* --------------------------------------------------------- worker shares */
@@ -249,12 +249,12 @@ Test(worker_share, parses_and_formats)
 	az_worker_share share;
 	char text[32];
 
-	cr_assert_eq(az_worker_share_parse("8/4", "X", &share, NULL), AZ_OK);
+	cr_assert_eq(azi_worker_share_parse("8/4", "X", &share, NULL), AZ_OK);
 	cr_expect_eq(share.threads, 8);
 	cr_expect_eq(share.workers, 4);
-	az_worker_share_format(&share, text, sizeof(text));
+	azi_worker_share_format(&share, text, sizeof(text));
 	cr_expect_str_eq(text, "8/4");
-	cr_assert_eq(az_worker_share_parse("4096/4096", "X", &share, NULL),
+	cr_assert_eq(azi_worker_share_parse("4096/4096", "X", &share, NULL),
 		     AZ_OK);
 	cr_expect_eq(share.workers, 4096);
 }
@@ -271,14 +271,14 @@ Test(worker_share, refuses_other_forms)
 	unsigned i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_expect_eq(az_worker_share_parse(bad[i], "AUTOZYME_WORKER_SHARE",
+		cr_expect_eq(azi_worker_share_parse(bad[i], "AUTOZYME_WORKER_SHARE",
 						   &share, NULL),
 			     AZ_ERR_INVALID, "'%s' accepted", bad[i]);
 	cr_expect_eq(share.threads, 7, "output written on failure");
-	az_worker_share_parse("8", "AUTOZYME_WORKER_SHARE", &share, &err);
+	azi_worker_share_parse("8", "AUTOZYME_WORKER_SHARE", &share, &err);
 	cr_expect_str_eq(err.message,
 			 "AUTOZYME_WORKER_SHARE: invalid value '8': expected THREADS/WORKERS, two integers from 1 to 4096 (e.g. 8/4)");
-	cr_expect_eq(az_worker_share_parse(NULL, "X", &share, NULL),
+	cr_expect_eq(azi_worker_share_parse(NULL, "X", &share, NULL),
 		     AZ_ERR_INVALID);
 }
 
@@ -291,15 +291,15 @@ Test(policy, names_and_default)
 	unsigned i;
 
 	for (i = 0; i < 3; i++) {
-		cr_assert_eq(az_oversubscription_parse(names[i], "X", &policy,
+		cr_assert_eq(azi_oversubscription_parse(names[i], "X", &policy,
 						       NULL), AZ_OK);
-		cr_expect_str_eq(az_oversubscription_name(policy), names[i]);
+		cr_expect_str_eq(azi_oversubscription_name(policy), names[i]);
 	}
-	cr_assert_eq(az_oversubscription_parse(NULL, "X", &policy, NULL), AZ_OK);
+	cr_assert_eq(azi_oversubscription_parse(NULL, "X", &policy, NULL), AZ_OK);
 	cr_expect_eq(policy, AZ_OVERSUB_WARN);
-	cr_assert_eq(az_oversubscription_parse("", "X", &policy, NULL), AZ_OK);
+	cr_assert_eq(azi_oversubscription_parse("", "X", &policy, NULL), AZ_OK);
 	cr_expect_eq(policy, AZ_OVERSUB_WARN);
-	cr_expect_str_eq(az_oversubscription_name((az_oversubscription)9),
+	cr_expect_str_eq(azi_oversubscription_name((az_oversubscription)9),
 			 "unknown");
 }
 
@@ -308,11 +308,11 @@ Test(policy, refuses_other_values)
 	az_oversubscription policy = AZ_OVERSUB_IGNORE;
 	az_error err = { "" };
 
-	cr_expect_eq(az_oversubscription_parse("WARN", "AUTOZYME_OVERSUBSCRIPTION",
+	cr_expect_eq(azi_oversubscription_parse("WARN", "AUTOZYME_OVERSUBSCRIPTION",
 					       &policy, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message,
 			 "AUTOZYME_OVERSUBSCRIPTION: invalid value 'WARN': expected warn, error or ignore");
-	cr_expect_eq(az_oversubscription_parse("warn ", "X", &policy, NULL),
+	cr_expect_eq(azi_oversubscription_parse("warn ", "X", &policy, NULL),
 		     AZ_ERR_INVALID);
 	cr_expect_eq(policy, AZ_OVERSUB_IGNORE, "output written on failure");
 }

@@ -112,7 +112,7 @@ static az_budget budget(void)
 	az_budget out;
 	az_error err = { "" };
 
-	cr_assert_eq(az_runtime_budget(&out, &err), AZ_OK, "%s", err.message);
+	cr_assert_eq(azi_runtime_budget(&out, &err), AZ_OK, "%s", err.message);
 	return out;
 }
 
@@ -192,7 +192,7 @@ Test(runtime, budget_from_activation_file)
 
 	expect_budget(3, AZ_PROV_CPUS_PER_TASK);
 	cr_expect_eq(budget().allocation, 4);
-	cr_expect(az_runtime_from_activation_file());
+	cr_expect(azi_runtime_from_activation_file());
 	info = thread_info();
 	cr_expect_eq(number_field(info, "threads"), 3);
 	cr_expect_str_eq(string_field(info, "provenance"), "cpus_per_task");
@@ -243,7 +243,7 @@ Test(runtime, broken_activation_file_falls_back_to_discovery)
 	setenv(AZ_ENV_ACTIVATION_FILE, path, 1);
 	setenv("AUTOZYME_THREADS", "1", 1);
 	cr_expect_eq(budget().provenance, AZ_PROV_REQUEST);
-	cr_expect_not(az_runtime_from_activation_file());
+	cr_expect_not(azi_runtime_from_activation_file());
 	info = thread_info();
 	cr_expect_str_eq(string_field(info, "activation_file"), path);
 	cr_expect(cJSON_IsFalse(field(info, "activation_file_read")));
@@ -258,7 +258,7 @@ Test(runtime, missing_activation_file_falls_back_to_discovery)
 	cJSON *info;
 
 	setenv(AZ_ENV_ACTIVATION_FILE, "/nonexistent/az/activation.json", 1);
-	cr_expect_not(az_runtime_from_activation_file());
+	cr_expect_not(azi_runtime_from_activation_file());
 	info = thread_info();
 	cr_expect(cJSON_IsString(field(info, "activation_error")));
 	cr_expect(cJSON_IsNumber(field(info, "threads")));
@@ -304,7 +304,7 @@ Test(runtime, malformed_request_names_the_variable)
 	az_error err = { "" };
 
 	setenv("AUTOZYME_THREADS", "many", 1);
-	cr_assert_eq(az_runtime_budget(&b, &err), AZ_ERR_INVALID);
+	cr_assert_eq(azi_runtime_budget(&b, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message,
 			 "AUTOZYME_THREADS: invalid value 'many': expected N (1 to 4096), auto or off");
 }
@@ -960,7 +960,7 @@ Test(runtime, unbound_ranks_inside_a_task_split_its_file)
 	open_mpi_ranks("2", "0");
 	expect_budget(half(pus), AZ_PROV_MPI_ENV);
 	cr_expect_eq(budget().allocation, half(pus));
-	cr_expect(az_runtime_from_activation_file());
+	cr_expect(azi_runtime_from_activation_file());
 	remove_file(path);
 }
 
@@ -1133,7 +1133,7 @@ Test(runtime, malformed_worker_share_names_the_variable)
 	az_error err = { "" };
 
 	setenv(AZ_ENV_WORKER_SHARE, "4", 1);
-	cr_assert_eq(az_runtime_budget(&b, &err), AZ_ERR_INVALID);
+	cr_assert_eq(azi_runtime_budget(&b, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message,
 			 "AUTOZYME_WORKER_SHARE: invalid value '4': expected THREADS/WORKERS, two integers from 1 to 4096 (e.g. 8/4)");
 }
