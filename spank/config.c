@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "plugin.h"
 
 /* The last error, repeated later where the user can see it (job stderr). */
@@ -112,8 +111,8 @@ static int parse_allowed_patches(struct az_config *c, const char *k, const char 
 static int parse_directory(char **slot, const char *key, const char *value)
 {
 	if (value[0] != '/') {
-		config_error("%s: invalid value '" AZI_QUOTE "': expected an absolute directory path",
-			    key, AZI_QUOTE_ARGS(value));
+		config_error("%s: invalid value '" AZ_QUOTE "': expected an absolute directory path",
+			    key, AZ_QUOTE_ARGS(value));
 		return -1;
 	}
 	return az_replace_string(slot, value);
@@ -126,8 +125,8 @@ static int parse_patch_dir(struct az_config *c, const char *k, const char *v)
 
 	for (dir = v; dir; dir = strchr(dir, ':') ? strchr(dir, ':') + 1 : NULL)
 		if (dir[0] != '/') {
-			config_error("%s: invalid value '" AZI_QUOTE "': expected DIR[:DIR...] of absolute paths",
-				    k, AZI_QUOTE_ARGS(v));
+			config_error("%s: invalid value '" AZ_QUOTE "': expected DIR[:DIR...] of absolute paths",
+				    k, AZ_QUOTE_ARGS(v));
 			return -1;
 		}
 	return az_replace_string(&c->patch_dir, v);
@@ -162,9 +161,9 @@ static int parse_vars(struct az_config *c, const char *k, const char *v)
 	for (item = v; item; item = comma ? comma + 1 : NULL, i++) {
 		comma = strchr(item, ',');
 		len = comma ? (size_t)(comma - item) : strlen(item);
-		if (!azi_var_name_valid(item, len)) {
-			config_error("%s: invalid value '" AZI_QUOTE "': expected NAME[,NAME...] of environment variable names",
-				    k, AZI_QUOTE_ARGS(v));
+		if (!az_var_name_valid(item, len)) {
+			config_error("%s: invalid value '" AZ_QUOTE "': expected NAME[,NAME...] of environment variable names",
+				    k, AZ_QUOTE_ARGS(v));
 			goto fail;
 		}
 		vars[i] = strndup(item, len);
@@ -188,8 +187,8 @@ static int parse_choice(const char *key, const char *value,
 	for (i = 0; choices[i]; i++)
 		if (strcmp(value, choices[i]) == 0)
 			return i;
-	config_error("%s: invalid value '" AZI_QUOTE "': expected %s",
-		    key, AZI_QUOTE_ARGS(value), form);
+	config_error("%s: invalid value '" AZ_QUOTE "': expected %s",
+		    key, AZ_QUOTE_ARGS(value), form);
 	return -1;
 }
 
@@ -251,8 +250,8 @@ static void report_unknown_key(const char *arg)
 		strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
 		strncat(known, config_keys[i].key, sizeof(known) - strlen(known) - 1);
 	}
-	config_error("unknown argument '" AZI_QUOTE "': expected key=value with a key among %s",
-		    AZI_QUOTE_ARGS(arg), known);
+	config_error("unknown argument '" AZ_QUOTE "': expected key=value with a key among %s",
+		    AZ_QUOTE_ARGS(arg), known);
 }
 
 static int parse_argument(struct az_config *config, const char *arg)

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "plugin.h"
 
 struct task {
@@ -230,7 +229,7 @@ static void choose_patches(const struct az_step *step, struct task *t)
 		t->env.unset(t->env.ctx, AZ_ENV_ACTIVATE);
 		return;
 	}
-	joined = azi_names_join((const char *const *)r->patches, r->n_patches);
+	joined = az_names_join((const char *const *)r->patches, r->n_patches);
 	if (joined)
 		t->env.set(t->env.ctx, AZ_ENV_ACTIVATE, joined);
 	free(joined);
@@ -256,7 +255,7 @@ static void write_activation_file(struct task *t)
 static void print_verbose(const struct task *t)
 {
 	const az_activation *r = &t->record;
-	char *patches = azi_names_join((const char *const *)r->patches, r->n_patches);
+	char *patches = az_names_join((const char *const *)r->patches, r->n_patches);
 	char threads[16];
 
 	snprintf(threads, sizeof(threads), "%u", r->budget.threads);

@@ -629,8 +629,8 @@ static az_status check_unique_keys(const cJSON *obj, const char *where,
 	for (i = 1; i < n && status == AZ_OK; i++)
 		if (strcmp(keys[i - 1], keys[i]) == 0)
 			status = azi_fail(err, AZ_ERR_SCHEMA,
-					  "%s" AZI_QUOTE ": duplicate key",
-					  where, AZI_QUOTE_ARGS(keys[i]));
+					  "%s" AZ_QUOTE ": duplicate key",
+					  where, AZ_QUOTE_ARGS(keys[i]));
 	free(keys);
 	return status;
 }
@@ -639,7 +639,7 @@ static az_status check_unique_keys(const cJSON *obj, const char *where,
 static az_status check_duplicates(const cJSON *root, az_error *err)
 {
 	const cJSON *item;
-	char where[AZI_QUOTE_MAX + 8];
+	char where[AZ_QUOTE_MAX + 8];
 	az_status status = check_unique_keys(root, "", err);
 
 	cJSON_ArrayForEach(item, root) {
@@ -647,7 +647,7 @@ static az_status check_duplicates(const cJSON *root, az_error *err)
 			break;
 		if (!cJSON_IsObject(item))
 			continue;
-		snprintf(where, sizeof(where), AZI_QUOTE ".", AZI_QUOTE_ARGS(item->string));
+		snprintf(where, sizeof(where), AZ_QUOTE ".", AZ_QUOTE_ARGS(item->string));
 		status = check_unique_keys(item, where, err);
 	}
 	return status;

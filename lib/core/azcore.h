@@ -378,4 +378,26 @@ typedef struct az_active_patch {
 az_status az_snapshot_json(const char *language, const char *language_version,
 			   const az_active_patch *patches, size_t n_patches,
 			   char **json, az_error *err);
+
+/* ------------------------------------------------ shared text helpers */
+
+/*
+ * A value a message quotes back: at most AZ_QUOTE_MAX bytes (cut on a UTF-8
+ * boundary, "..." marking the cut), so that however long the value, the
+ * accepted form after it still fits in an az_error.  Use as
+ *   snprintf(message, size, "%s: invalid value '" AZ_QUOTE "': expected ...",
+ *            field, AZ_QUOTE_ARGS(value));
+ */
+#define AZ_QUOTE_MAX 80
+#define AZ_QUOTE "%.*s%s"
+#define AZ_QUOTE_ARGS(text) \
+	az_quote_len(text), (text), (text)[az_quote_len(text)] ? "..." : ""
+int az_quote_len(const char *text);
+
+/* A portable environment variable name, the first len bytes of name:
+ * [A-Za-z_][A-Za-z0-9_]*. */
+bool az_var_name_valid(const char *name, size_t len);
+/* The names joined by commas, malloc'ed ("" for none); NULL when out of memory. */
+char *az_names_join(const char *const *names, size_t count);
+
 #endif /* AUTOZYME_CORE_H */

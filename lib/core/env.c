@@ -101,7 +101,7 @@ bool az_env_user_value(const az_env *env, const char *name)
 	return current && strcmp(current, injected) != 0;
 }
 
-bool azi_var_name_valid(const char *name, size_t len)
+bool az_var_name_valid(const char *name, size_t len)
 {
 	static const char first[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
@@ -123,7 +123,7 @@ static az_status check_apply_args(const az_env *env, const char *const *vars,
 		return azi_fail(err, AZ_ERR_INVALID,
 				"env: expected a backend with get and set");
 	for (size_t i = 0; vars[i]; i++)
-		if (!azi_var_name_valid(vars[i], strlen(vars[i])))
+		if (!az_var_name_valid(vars[i], strlen(vars[i])))
 			return azi_fail(err, AZ_ERR_INVALID,
 					"thread variables: invalid name '%s': expected [A-Za-z_][A-Za-z0-9_]*",
 					vars[i]);
@@ -194,7 +194,7 @@ az_status az_thread_vars_apply(const az_env *env, const char *const *vars,
 	status = write_vars(env, vars, value, policy, written, &count, err);
 	/* Record even a partial write, so that a later step recomputes the
 	 * values already written instead of trusting them as the user's. */
-	joined = azi_names_join(written, count);
+	joined = az_names_join(written, count);
 	if (joined)
 		marked = write_markers(env, joined, value,
 				       status == AZ_OK ? err : NULL);

@@ -18,28 +18,9 @@ az_status azi_fail(az_error *err, az_status status, const char *fmt, ...)
 az_status azi_read_all(int fd, const char *path, size_t limit, char **text,
 		       size_t *len, az_error *err);
 
-/*
- * A value a message quotes back: at most AZI_QUOTE_MAX bytes (cut on a UTF-8
- * boundary, "..." marking the cut), so that however long the value, the
- * accepted form after it still fits in an az_error.  Use as
- *   azi_fail(err, ..., "%s: invalid value '" AZI_QUOTE "': expected ...",
- *            field, AZI_QUOTE_ARGS(value));
- */
-#define AZI_QUOTE_MAX 80
-#define AZI_QUOTE "%.*s%s"
-#define AZI_QUOTE_ARGS(text) \
-	azi_quote_len(text), (text), (text)[azi_quote_len(text)] ? "..." : ""
-int azi_quote_len(const char *text);
-
 /* Whether `name` is one of the `count` strings of `names`. */
 bool azi_names_contain(char *const *names, size_t count, const char *name);
 /* The accepted form of a patch name, for error messages (az_patch_name_valid). */
 #define AZI_PATCH_NAME_FORM "[a-z0-9][a-z0-9_.-]{0,63}"
-
-/* A portable environment variable name, the first len bytes of name:
- * [A-Za-z_][A-Za-z0-9_]*. */
-bool azi_var_name_valid(const char *name, size_t len);
-/* The names joined by commas, malloc'ed ("" for none); NULL when out of memory. */
-char *azi_names_join(const char *const *names, size_t count);
 
 #endif

@@ -52,7 +52,7 @@ bool azi_names_contain(char *const *names, size_t count, const char *name)
 	return false;
 }
 
-char *azi_names_join(const char *const *names, size_t count)
+char *az_names_join(const char *const *names, size_t count)
 {
 	size_t i, size = 1;
 	char *list;
@@ -74,15 +74,15 @@ static az_status names_add(char **names, size_t *count, const char *item,
 
 	if (len == 0)
 		return azi_fail(err, AZ_ERR_INVALID,
-				"%s: empty patch name in '" AZI_QUOTE "': " NAMES_FORM,
-				field, AZI_QUOTE_ARGS(text));
+				"%s: empty patch name in '" AZ_QUOTE "': " NAMES_FORM,
+				field, AZ_QUOTE_ARGS(text));
 	name = strndup(item, len);
 	if (!name)
 		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", field);
 	if (!az_patch_name_valid(name)) {
 		azi_fail(err, AZ_ERR_INVALID,
-			 "%s: invalid patch name '" AZI_QUOTE "': " NAMES_FORM,
-			 field, AZI_QUOTE_ARGS(name));
+			 "%s: invalid patch name '" AZ_QUOTE "': " NAMES_FORM,
+			 field, AZ_QUOTE_ARGS(name));
 		free(name);
 		return AZ_ERR_INVALID;
 	}

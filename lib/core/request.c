@@ -32,8 +32,8 @@ az_status az_count_parse(const char *text, const char *field, unsigned min,
 		text = "";
 	if (!parse_decimal(text, &value) || value < min || value > max)
 		return azi_fail(err, AZ_ERR_INVALID,
-				"%s: invalid value '" AZI_QUOTE "': expected an integer from %u to %u",
-				field, AZI_QUOTE_ARGS(text), min, max);
+				"%s: invalid value '" AZ_QUOTE "': expected an integer from %u to %u",
+				field, AZ_QUOTE_ARGS(text), min, max);
 	*out = (unsigned)value;
 	return AZ_OK;
 }
@@ -55,8 +55,8 @@ az_status az_request_parse(const char *text, const char *field,
 	}
 	if (az_count_parse(text, field, 1, AZ_THREADS_MAX, &count, NULL) != AZ_OK)
 		return azi_fail(err, AZ_ERR_INVALID,
-				"%s: invalid value '" AZI_QUOTE "': expected N (1 to %u), auto or off",
-				field, AZI_QUOTE_ARGS(text), AZ_THREADS_MAX);
+				"%s: invalid value '" AZ_QUOTE "': expected N (1 to %u), auto or off",
+				field, AZ_QUOTE_ARGS(text), AZ_THREADS_MAX);
 	*out = (az_request){ .kind = AZ_REQUEST_COUNT, .count = count };
 	return AZ_OK;
 }

@@ -39,16 +39,16 @@ az_status azi_fail(az_error *err, az_status status, const char *fmt, ...)
 	return status;
 }
 
-int azi_quote_len(const char *text)
+int az_quote_len(const char *text)
 {
-	size_t len = strnlen(text, AZI_QUOTE_MAX + 1);
+	size_t len = strnlen(text, AZ_QUOTE_MAX + 1);
 
-	if (len <= AZI_QUOTE_MAX)
+	if (len <= AZ_QUOTE_MAX)
 		return (int)len;
 	/* Back off the continuation bytes of a sequence the cut would split;
 	 * a UTF-8 sequence is at most 4 bytes, so invalid input backs off no further. */
-	len = AZI_QUOTE_MAX;
-	while (len > AZI_QUOTE_MAX - 3 && ((unsigned char)text[len] & 0xc0) == 0x80)
+	len = AZ_QUOTE_MAX;
+	while (len > AZ_QUOTE_MAX - 3 && ((unsigned char)text[len] & 0xc0) == 0x80)
 		len--;
 	return (int)len;
 }

@@ -114,8 +114,8 @@ static az_status check_find_args(const char *name, const char *language,
 				"activate: expected an output for the patch");
 	if (!az_patch_name_valid(name))
 		return azi_fail(err, AZ_ERR_INVALID,
-				"activate: invalid patch name '" AZI_QUOTE "': expected " AZI_PATCH_NAME_FORM,
-				AZI_QUOTE_ARGS(name ? name : ""));
+				"activate: invalid patch name '" AZ_QUOTE "': expected " AZI_PATCH_NAME_FORM,
+				AZ_QUOTE_ARGS(name ? name : ""));
 	if (!language_of(language))
 		return azi_fail(err, AZ_ERR_INVALID,
 				"activate: invalid language '%s': expected python or r",
@@ -186,7 +186,7 @@ static char *join_active(char *const *parent, size_t n_parent)
 		if (!azi_names_contain(parent, n_parent, name))
 			names[n++] = name;
 	}
-	list = azi_names_join(names, n);
+	list = az_names_join(names, n);
 	free(names);
 	return list;
 }

@@ -5,6 +5,8 @@
 #   lib/runtime  lib/runtime, lib/core, autozyme.h
 #   spank        spank, lib/core, autozyme.h (never lib/runtime)
 #   tools        lib/core, autozyme.h
+# and only lib/core and lib/runtime include the core's private internal.h:
+# the plugin and the tools see the core through azcore.h.
 # A quoted include resolves as the compiler does: the file's own folder,
 # then lib/, then lib/core/.  config.h is the build's and always allowed.
 # Usage: tests/unit/layering.sh [SRCDIR]   (make check sets AZ_TEST_SRCDIR)
@@ -43,6 +45,13 @@ for file in lib/core/*.[ch] lib/runtime/*.[ch] spank/*.[ch] tools/*.c; do
 		[ "$header" = config.h ] && continue
 		checked=$((checked + 1))
 		found=$(where "$folder" "$header")
+		case "$folder:$found/$(basename "$header")" in
+		spank:lib/core/internal.h | tools:lib/core/internal.h)
+			echo "layering: $file includes the core's private \"$header\"; $folder uses lib/core/azcore.h"
+			violations=$((violations + 1))
+			continue
+			;;
+		esac
 		case " $(allowed "$folder") " in
 		*" $found "*) ;;
 		*)
