@@ -42,6 +42,9 @@ typedef struct az_error {
 /* A stable short name for a status ("ok", "invalid", ...). */
 const char *az_status_name(az_status status);
 
+/* sizeof(az_error): for bindings that allocate one without this header. */
+size_t az_error_size(void);
+
 /* The library's version string, e.g. "0.1.0". */
 const char *az_version(void);
 

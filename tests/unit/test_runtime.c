@@ -371,6 +371,12 @@ Test(runtime, set_threads_refuses_out_of_range)
 	cr_expect_null(getenv("OMP_NUM_THREADS"));
 }
 
+/* What the Python binding allocates for an az_error, asking the library. */
+Test(runtime, error_size_is_the_structs)
+{
+	cr_expect_eq(az_error_size(), sizeof(az_error));
+}
+
 Test(runtime, set_threads_shows_in_thread_info)
 {
 	cJSON *info;
