@@ -21,6 +21,22 @@ _OK = b"ok"
 _INVALID = b"invalid"
 _NOT_FOUND = b"not found"
 
+# ctypes passes a Python int to a long long parameter modulo 2**64, without
+# a word (2**64 + 1 arrives as 1): an int beyond that range is clamped to
+# its edge, which the C runtime refuses as it refuses any count out of its
+# own range.
+_LLONG_MIN, _LLONG_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def _whole(value):
+    """An int that is not a bool (the language's check): C checks the range."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _long_long(value):
+    """`value` as the C runtime's long long parameter receives it."""
+    return min(max(value, _LLONG_MIN), _LLONG_MAX)
+
 
 class _Share(ctypes.Structure):
     """az_worker_share: a parent's threads shared by its workers."""
@@ -37,7 +53,9 @@ _SIGNATURES = {
     "az_patch_upstream": (_C_STR, [ctypes.c_void_p, _C_STR]),
     "az_patch_hook": (_C_STR, [ctypes.c_void_p, _C_STR]),
     "az_patch_min_version": (_C_STR, [ctypes.c_void_p, _C_STR]),
-    "az_runtime_set_threads": (ctypes.c_int, [ctypes.c_uint, _P_ERROR]),
+    "az_runtime_set_threads": (ctypes.c_int, [ctypes.c_longlong,
+                                              ctypes.POINTER(ctypes.c_uint),
+                                              _P_ERROR]),
     "az_runtime_threads": (ctypes.c_int, [ctypes.POINTER(ctypes.c_uint),
                                           ctypes.POINTER(ctypes.c_bool),
                                           _P_ERROR]),
@@ -50,7 +68,7 @@ _SIGNATURES = {
     "az_runtime_snapshot": (ctypes.c_int, [_C_STR, _C_STR, _P_VOID,
                                            _P_ERROR]),
     "az_runtime_thread_info": (ctypes.c_int, [_P_VOID, _P_ERROR]),
-    "az_runtime_pool_start": (ctypes.c_int, [ctypes.c_uint, _P_SHARE,
+    "az_runtime_pool_start": (ctypes.c_int, [ctypes.c_longlong, _P_SHARE,
                                              _P_ERROR]),
     "az_runtime_enter_worker": (ctypes.c_int, [_P_SHARE, _P_ERROR]),
     "az_runtime_worker_env": (ctypes.c_int, [_P_SHARE, _P_VOID, _P_ERROR]),
@@ -147,10 +165,21 @@ class Core:
         finally:
             self._free(pointer)
 
-    def set_threads(self, threads):
-        err = self._error()
-        self._check(self._lib.az_runtime_set_threads(threads, err), err,
-                    {_INVALID: ValueError})
+    def set_threads(self, n):
+        """set_threads(n) in the C runtime, which checks n (the one range
+        check) and words the refusal, raised as ValueError: the count now
+        in force.  What is no int reaches C as 0, which no count is; the
+        message then names n as given, as it does for a clamped int."""
+        count = _long_long(n) if _whole(n) else 0
+        applied, err = ctypes.c_uint(), self._error()
+        status = self._lib.az_runtime_set_threads(count, ctypes.byref(applied),
+                                                  err)
+        if self._status(status) == _INVALID and (not _whole(n) or count != n):
+            message, shown = err.value.decode(errors="replace"), str(count)
+            if message.endswith(shown):
+                raise ValueError(message[:-len(shown)] + repr(n))
+        self._check(status, err, {_INVALID: ValueError})
+        return applied.value
 
     def threads(self):
         """(count, off): the count activate() and the hooks apply."""
@@ -212,11 +241,17 @@ class Core:
         return self._take_string(text)
 
     def pool_start(self, workers):
-        """A pool of `workers` is starting: (T, W) to hand its workers,
-        None when the budget is off; the oversubscription guard may refuse
-        it (AutoZymeError) or print its one warning line."""
+        """A pool of `workers` (an int) is starting: (T, W) to hand its
+        workers, None when the budget is off or the C runtime refuses the
+        count (share.workers stays 0: the pool's own check decides); the
+        oversubscription guard may refuse it (AutoZymeError) or print its
+        one warning line."""
         share, err = _Share(), self._error()
-        self._check(self._lib.az_runtime_pool_start(workers, share, err), err)
+        status = self._lib.az_runtime_pool_start(_long_long(workers), share,
+                                                 err)
+        if not share.workers:
+            return None
+        self._check(status, err)
         return (share.threads, share.workers) if share.threads else None
 
     def enter_worker(self, share):
