@@ -38,7 +38,7 @@ def set_threads(n):
     core = _core()
     applied = core.set_threads(n)
     core.sync_environ()
-    _hooks.reapply(core)
+    _hooks.reapply(core, applied)
     _pools.install()
     return applied
 

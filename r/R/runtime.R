@@ -9,7 +9,7 @@
 # applied comes back.
 set_threads <- function(n) {
   applied <- .Call(C_set_threads, thread_count(n), describe(n))
-  apply_hooks()
+  apply_hooks(threads = applied)
   install_pool_traces()
   invisible(applied)
 }
@@ -114,10 +114,9 @@ hook_function <- function(patch) {
   hook
 }
 
-# Give the hooks `names` (default: every active patch) the runtime's count;
-# a budget of "off" sets nothing.
-apply_hooks <- function(names = ls(.hooks)) {
-  threads <- .Call(C_threads)
+# Give the hooks `names` (default: every active patch) `threads` (default:
+# the runtime's count); a budget of "off" sets nothing.
+apply_hooks <- function(names = ls(.hooks), threads = .Call(C_threads)) {
   if (is.na(threads)) return(invisible())
   for (name in names) get(name, envir = .hooks)(threads)
   invisible()
