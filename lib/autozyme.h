@@ -42,6 +42,9 @@ typedef struct az_error {
 /* A stable short name for a status ("ok", "invalid", ...). */
 const char *az_status_name(az_status status);
 
+/* sizeof(az_error): for bindings that allocate one without this header. */
+size_t az_error_size(void);
+
 /* The library's version string, e.g. "0.1.0". */
 const char *az_version(void);
 
@@ -90,9 +93,15 @@ az_status az_runtime_budget_threads(unsigned *threads, const char **provenance,
 
 /*
  * set_threads(n): set every thread variable to n (overriding), apply n to
- * the loaded pools, and remember n as the process's explicit choice.
+ * the loaded pools, and remember n as the process's explicit choice;
+ * *applied (may be NULL) receives the count now in force.  The one check
+ * of n: the languages pass their value through, so an n outside 1 to
+ * AZ_THREADS_MAX (a negative one too) is AZ_ERR_INVALID with the message
+ * "set_threads(n): n must be a single whole number from 1 to
+ * <AZ_THREADS_MAX>, got <n>".
  */
-az_status az_runtime_set_threads(unsigned threads, az_error *err);
+az_status az_runtime_set_threads(long long n, unsigned *applied,
+				 az_error *err);
 
 /* The thread count activate() applies: the explicit set_threads value, else the budget's. */
 az_status az_runtime_threads(unsigned *threads, bool *off, az_error *err);
@@ -176,9 +185,12 @@ typedef struct az_worker_share {
  * AZ_THREADS_MAX) processes: *share receives its threads in force (the
  * set_threads value, else the budget) and `workers`; threads is 0 when
  * the budget is off (the workers get nothing).  The guard checks the pool;
- * thread_info() reports it.  Nothing of the caller's own changes.
+ * thread_info() reports it.  Nothing of the caller's own changes.  A count
+ * out of that range is AZ_ERR_INVALID with share->workers 0, which tells
+ * it from the guard's refusal: the languages then start the pool without
+ * a share and leave its count to the pool's own check.
  */
-az_status az_runtime_pool_start(unsigned workers, az_worker_share *share,
+az_status az_runtime_pool_start(long long workers, az_worker_share *share,
 				az_error *err);
 
 /*

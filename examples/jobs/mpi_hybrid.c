@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 	}
 	if (threads == 0) /* the budget is off: leave one thread */
 		threads = 1;
-	if (az_runtime_set_threads(threads, &err) != AZ_OK) {
+	if (az_runtime_set_threads(threads, &threads, &err) != AZ_OK) {
 		fprintf(stderr, "rank %d: %s\n", rank, err.message);
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}

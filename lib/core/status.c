@@ -22,6 +22,11 @@ const char *az_status_name(az_status status)
 	return "unknown status";
 }
 
+size_t az_error_size(void)
+{
+	return sizeof(az_error);
+}
+
 const char *az_version(void)
 {
 	return PACKAGE_VERSION;

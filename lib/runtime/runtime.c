@@ -436,16 +436,19 @@ static void mark_as_user_values(const az_env *env)
  * checks n first (times the workers of this process's share).  n is
  * remembered once the variables hold it, even when a pool then refuses.
  */
-az_status az_runtime_set_threads(unsigned threads, az_error *err)
+az_status az_runtime_set_threads(long long n, unsigned *applied,
+				 az_error *err)
 {
 	az_env env = az_env_process();
+	unsigned threads;
 	size_t changed;
 	az_status status;
 
-	if (threads < 1 || threads > AZ_THREADS_MAX)
+	if (n < 1 || n > AZ_THREADS_MAX)
 		return azi_fail(err, AZ_ERR_INVALID,
-				"set_threads: invalid value %u: expected an integer from 1 to %u",
-				threads, AZ_THREADS_MAX);
+				"set_threads(n): n must be a single whole number from 1 to %u, got %lld",
+				AZ_THREADS_MAX, n);
+	threads = (unsigned)n;
 	azi_runtime_lock();
 	azi_ensure_budget(NULL);
 	status = guard_set_threads(threads, err);
@@ -459,6 +462,8 @@ az_status az_runtime_set_threads(unsigned threads, az_error *err)
 		status = azi_pools_set_threads(threads, &changed, err);
 	}
 	azi_runtime_unlock();
+	if (status == AZ_OK && applied)
+		*applied = threads;
 	return status;
 }
 

@@ -11,13 +11,13 @@
 
 #include "runtime.h"
 
-static az_status check_workers(unsigned workers, const char *call,
+static az_status check_workers(long long workers, const char *call,
 			       az_error *err)
 {
 	if (workers >= 1 && workers <= AZ_THREADS_MAX)
 		return AZ_OK;
 	return azi_fail(err, AZ_ERR_INVALID,
-			"%s: invalid worker count %u: expected an integer from 1 to %u",
+			"%s: invalid worker count %lld: expected an integer from 1 to %u",
 			call, workers, AZ_THREADS_MAX);
 }
 
@@ -36,22 +36,26 @@ static az_status start_pool(const az_worker_share *share, az_error *err)
 	return status;
 }
 
-az_status az_runtime_pool_start(unsigned workers, az_worker_share *share,
+/* share->workers stays 0 while the count is refused: see autozyme.h. */
+az_status az_runtime_pool_start(long long workers, az_worker_share *share,
 				az_error *err)
 {
 	unsigned threads;
 	bool off;
-	az_status status = check_workers(workers, "pool_start", err);
+	az_status status;
 
-	if (status != AZ_OK)
-		return status;
 	if (!share)
 		return azi_fail(err, AZ_ERR_INVALID,
 				"pool_start: expected an output for the share");
+	*share = (az_worker_share){ 0, 0 };
+	status = check_workers(workers, "pool_start", err);
+	if (status != AZ_OK)
+		return status;
+	share->workers = (unsigned)workers;
 	azi_runtime_lock();
 	status = azi_current_threads(&threads, &off, err);
 	if (status == AZ_OK) {
-		*share = (az_worker_share){ off ? 0 : threads, workers };
+		share->threads = off ? 0 : threads;
 		if (!off)
 			status = start_pool(share, err);
 	}

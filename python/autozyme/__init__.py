@@ -20,10 +20,6 @@ from ._errors import AutoZymeError, UnknownPatchError, UpstreamNotInstalledError
 __all__ = ["set_threads", "activate", "env_snapshot", "thread_info",
            "AutoZymeError", "UnknownPatchError", "UpstreamNotInstalledError"]
 
-# AZ_THREADS_MAX in autozyme.h.
-_THREADS_MAX = 4096
-
-
 def _core():
     from . import _lib
     return _lib.core()
@@ -35,17 +31,16 @@ def set_threads(n):
     Pools of W workers started afterwards give each max(1, n // W).  When
     n is more than the CPUs (times the workers, in a pool worker),
     AUTOZYME_OVERSUBSCRIPTION decides: warn (one line), error (ValueError)
-    or ignore."""
-    if isinstance(n, bool) or not isinstance(n, int) or \
-            not 1 <= n <= _THREADS_MAX:
-        raise ValueError("set_threads(n): n must be a whole number from 1 to "
-                         "{}, got {!r}".format(_THREADS_MAX, n))
+    or ignore.  Returns the count now in force.  The C runtime checks n
+    (an int from 1 to AZ_THREADS_MAX of autozyme.h) and words the
+    ValueError for anything else."""
     from . import _hooks, _pools
     core = _core()
-    core.set_threads(n)
+    applied = core.set_threads(n)
     core.sync_environ()
-    _hooks.reapply(core)
+    _hooks.reapply(core, applied)
     _pools.install()
+    return applied
 
 
 def _enter_worker(share):

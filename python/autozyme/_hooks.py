@@ -25,13 +25,15 @@ def warn(message):
     sys.stderr.flush()
 
 
-def _apply(core, name, module):
-    """Run patch `name`'s hook on its imported upstream, record the version."""
+def _apply(core, name, module, threads=None):
+    """Run patch `name`'s hook on its imported upstream with `threads` (None:
+    the runtime's count), record the version."""
     upstream, hook = _active[name]
     core.set_upstream_version(name, _upstream.version(upstream))
-    threads, off = core.threads()
-    if off:  # the user or the site asked AutoZyme to set no thread count
-        return
+    if threads is None:
+        threads, off = core.threads()
+        if off:  # the user or the site asked AutoZyme to set no thread count
+            return
     __import__(hook)
     sys.modules[hook].apply(module, threads)
 
@@ -128,12 +130,13 @@ def when_imported(name, callback):
     _watch()
 
 
-def reapply(core):
-    """set_threads() changed the count: apply it to the upstreams imported."""
+def reapply(core, threads=None):
+    """The count changed: apply it to the upstreams imported.  `threads` is
+    what set_threads() applied; None (a worker's share) asks the runtime."""
     for name, (upstream, _) in _active.items():
         module = sys.modules.get(upstream)
         if module is not None and name not in _waiting.get(upstream, ()):
-            _apply(core, name, module)
+            _apply(core, name, module, threads)
 
 
 def refresh_versions(core):

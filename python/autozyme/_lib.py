@@ -13,17 +13,29 @@ from ._errors import AutoZymeError, UnknownPatchError
 
 SONAME = "libautozyme.so.0"
 
-# Values of az_status and AZ_ERROR_MAX in autozyme.h.
-AZ_OK = 0
-AZ_ERR_INVALID = 1
-AZ_ERR_NOT_FOUND = 7
-_ERROR_MAX = 256
-
 _LANGUAGE = b"python"
 
+# az_status values by their az_status_name: the library names them, so no
+# number of autozyme.h is copied here.
+_OK = b"ok"
+_INVALID = b"invalid"
+_NOT_FOUND = b"not found"
 
-class _Error(ctypes.Structure):
-    _fields_ = [("message", ctypes.c_char * _ERROR_MAX)]
+# ctypes passes a Python int to a long long parameter modulo 2**64, without
+# a word (2**64 + 1 arrives as 1): an int beyond that range is clamped to
+# its edge, which the C runtime refuses as it refuses any count out of its
+# own range.
+_LLONG_MIN, _LLONG_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def _whole(value):
+    """An int that is not a bool (the language's check): C checks the range."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _long_long(value):
+    """`value` as the C runtime's long long parameter receives it."""
+    return min(max(value, _LLONG_MIN), _LLONG_MAX)
 
 
 class _Share(ctypes.Structure):
@@ -31,16 +43,19 @@ class _Share(ctypes.Structure):
     _fields_ = [("threads", ctypes.c_uint), ("workers", ctypes.c_uint)]
 
 
-_P_ERROR = ctypes.POINTER(_Error)
+_P_ERROR = ctypes.c_char_p  # an az_error: a buffer of az_error_size()
 _P_SHARE = ctypes.POINTER(_Share)
 _P_VOID = ctypes.POINTER(ctypes.c_void_p)
 _C_STR = ctypes.c_char_p
 _SIGNATURES = {
     "az_status_name": (_C_STR, [ctypes.c_int]),
+    "az_error_size": (ctypes.c_size_t, []),
     "az_patch_upstream": (_C_STR, [ctypes.c_void_p, _C_STR]),
     "az_patch_hook": (_C_STR, [ctypes.c_void_p, _C_STR]),
     "az_patch_min_version": (_C_STR, [ctypes.c_void_p, _C_STR]),
-    "az_runtime_set_threads": (ctypes.c_int, [ctypes.c_uint, _P_ERROR]),
+    "az_runtime_set_threads": (ctypes.c_int, [ctypes.c_longlong,
+                                              ctypes.POINTER(ctypes.c_uint),
+                                              _P_ERROR]),
     "az_runtime_threads": (ctypes.c_int, [ctypes.POINTER(ctypes.c_uint),
                                           ctypes.POINTER(ctypes.c_bool),
                                           _P_ERROR]),
@@ -53,7 +68,7 @@ _SIGNATURES = {
     "az_runtime_snapshot": (ctypes.c_int, [_C_STR, _C_STR, _P_VOID,
                                            _P_ERROR]),
     "az_runtime_thread_info": (ctypes.c_int, [_P_VOID, _P_ERROR]),
-    "az_runtime_pool_start": (ctypes.c_int, [ctypes.c_uint, _P_SHARE,
+    "az_runtime_pool_start": (ctypes.c_int, [ctypes.c_longlong, _P_SHARE,
                                              _P_ERROR]),
     "az_runtime_enter_worker": (ctypes.c_int, [_P_SHARE, _P_ERROR]),
     "az_runtime_worker_env": (ctypes.c_int, [_P_SHARE, _P_VOID, _P_ERROR]),
@@ -120,19 +135,28 @@ class Core:
             func = getattr(self._lib, name)
             func.restype = restype
             func.argtypes = argtypes
+        self._error_size = self._lib.az_error_size()
         libc = ctypes.CDLL(None)
         self._free = libc.free
         self._free.argtypes = [ctypes.c_void_p]
         self._libc = libc
 
+    def _error(self):
+        """An az_error for the C runtime to fill."""
+        return ctypes.create_string_buffer(self._error_size)
+
+    def _status(self, status):
+        """The az_status_name of `status` (bytes): "ok", "invalid", ..."""
+        return self._lib.az_status_name(status)
+
     def _check(self, status, err, classes=None):
         """Raise the C runtime's message (it names the function and the
-        accepted form) as classes[status], else as AutoZymeError."""
-        if status == AZ_OK:
+        accepted form) as classes[status name], else as AutoZymeError."""
+        name = self._status(status)
+        if name == _OK:
             return
-        message = err.message.decode(errors="replace") or \
-            _decode(self._lib.az_status_name(status))
-        raise (classes or {}).get(status, AutoZymeError)(message)
+        message = err.value.decode(errors="replace") or _decode(name)
+        raise (classes or {}).get(name, AutoZymeError)(message)
 
     def _take_string(self, pointer):
         """The text of a malloc'ed C string, which is then freed."""
@@ -141,14 +165,25 @@ class Core:
         finally:
             self._free(pointer)
 
-    def set_threads(self, threads):
-        err = _Error()
-        self._check(self._lib.az_runtime_set_threads(threads, err), err,
-                    {AZ_ERR_INVALID: ValueError})
+    def set_threads(self, n):
+        """set_threads(n) in the C runtime, which checks n (the one range
+        check) and words the refusal, raised as ValueError: the count now
+        in force.  What is no int reaches C as 0, which no count is; the
+        message then names n as given, as it does for a clamped int."""
+        count = _long_long(n) if _whole(n) else 0
+        applied, err = ctypes.c_uint(), self._error()
+        status = self._lib.az_runtime_set_threads(count, ctypes.byref(applied),
+                                                  err)
+        if self._status(status) == _INVALID and (not _whole(n) or count != n):
+            message, shown = err.value.decode(errors="replace"), str(count)
+            if message.endswith(shown):
+                raise ValueError(message[:-len(shown)] + repr(n))
+        self._check(status, err, {_INVALID: ValueError})
+        return applied.value
 
     def threads(self):
         """(count, off): the count activate() and the hooks apply."""
-        count, off, err = ctypes.c_uint(), ctypes.c_bool(), _Error()
+        count, off, err = ctypes.c_uint(), ctypes.c_bool(), self._error()
         self._check(self._lib.az_runtime_threads(ctypes.byref(count),
                                                  ctypes.byref(off), err),
                     err)
@@ -157,7 +192,7 @@ class Core:
     def _call_patch(self, function, name, language=_LANGUAGE):
         """az_runtime_find_patch or az_runtime_activate: (status, error,
         patch)."""
-        patch, err = ctypes.c_void_p(), _Error()
+        patch, err = ctypes.c_void_p(), self._error()
         status = function(_encode(name), language, ctypes.byref(patch), err)
         return status, err, patch
 
@@ -165,8 +200,8 @@ class Core:
         """The patch `name`, or the runtime's refusal raised: an unknown
         patch or one without a Python side, an invalid name."""
         status, err, patch = self._call_patch(function, name)
-        self._check(status, err, {AZ_ERR_NOT_FOUND: UnknownPatchError,
-                                  AZ_ERR_INVALID: ValueError})
+        self._check(status, err, {_NOT_FOUND: UnknownPatchError,
+                                  _INVALID: ValueError})
         return patch
 
     def find_patch(self, name):
@@ -181,48 +216,54 @@ class Core:
         """True when the runtime knows `name` with a `language` side."""
         status, _, _ = self._call_patch(self._lib.az_runtime_find_patch,
                                         name, _encode(language))
-        return status == AZ_OK
+        return self._status(status) == _OK
 
     def activate(self, name):
         """Activate `name` (see find_patch) in the C runtime."""
         self._python_patch(self._lib.az_runtime_activate, name)
 
     def set_upstream_version(self, name, version):
-        err = _Error()
+        err = self._error()
         self._check(self._lib.az_runtime_set_upstream_version(
             _encode(name), _encode(version), err), err)
 
     def snapshot(self, language_version):
-        text, err = ctypes.c_void_p(), _Error()
+        text, err = ctypes.c_void_p(), self._error()
         self._check(self._lib.az_runtime_snapshot(
             _LANGUAGE, _encode(language_version), ctypes.byref(text), err),
             err)
         return self._take_string(text)
 
     def thread_info(self):
-        text, err = ctypes.c_void_p(), _Error()
+        text, err = ctypes.c_void_p(), self._error()
         self._check(self._lib.az_runtime_thread_info(ctypes.byref(text), err),
                     err)
         return self._take_string(text)
 
     def pool_start(self, workers):
-        """A pool of `workers` is starting: (T, W) to hand its workers,
-        None when the budget is off; the oversubscription guard may refuse
-        it (AutoZymeError) or print its one warning line."""
-        share, err = _Share(), _Error()
-        self._check(self._lib.az_runtime_pool_start(workers, share, err), err)
+        """A pool of `workers` (an int) is starting: (T, W) to hand its
+        workers, None when the budget is off or the C runtime refuses the
+        count (share.workers stays 0: the pool's own check decides); the
+        oversubscription guard may refuse it (AutoZymeError) or print its
+        one warning line."""
+        share, err = _Share(), self._error()
+        status = self._lib.az_runtime_pool_start(_long_long(workers), share,
+                                                 err)
+        if not share.workers:
+            return None
+        self._check(status, err)
         return (share.threads, share.workers) if share.threads else None
 
     def enter_worker(self, share):
         """Run this process as a worker of `share` (T, W)."""
-        err = _Error()
+        err = self._error()
         self._check(self._lib.az_runtime_enter_worker(_Share(*share), err),
                     err)
 
     def worker_env(self, share):
         """The variables a fresh worker of `share` (T, W) starts with."""
         import json
-        text, err = ctypes.c_void_p(), _Error()
+        text, err = ctypes.c_void_p(), self._error()
         self._check(self._lib.az_runtime_worker_env(
             _Share(*share), ctypes.byref(text), err), err)
         return json.loads(self._take_string(text))

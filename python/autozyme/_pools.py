@@ -24,8 +24,6 @@ import os
 
 from . import _hooks
 
-# AZ_THREADS_MAX in autozyme.h: a pool the runtime can record.
-_WORKERS_MAX = 4096
 _MARK = "__autozyme_pool__"
 
 
@@ -35,10 +33,10 @@ def _core():
 
 
 def _share_for(workers):
-    """(T, W) for a pool of `workers`, None when it gets no share: a count
-    the pool itself will refuse, or a budget that is off."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or \
-            not 1 <= workers <= _WORKERS_MAX:
+    """(T, W) for a pool of `workers`, None when it gets no share: what is
+    no int or a count the C runtime refuses (the pool's own check decides),
+    or a budget that is off."""
+    if isinstance(workers, bool) or not isinstance(workers, int):
         return None
     return _core().pool_start(workers)
 

@@ -83,13 +83,13 @@ trace_function <- function(what, package, tracer = NULL, exit = NULL) {
 }
 
 # The number of workers a pool's size argument asks for: a count, or one
-# worker per host name; NA for anything the pool itself will refuse.
+# worker per host name; NA for anything else.  The C runtime checks the
+# count's range; a pool it refuses gets no share (the pool's own check
+# decides).
 pool_size <- function(workers) {
-  if (is.numeric(workers) && length(workers) == 1L && !is.na(workers) &&
-      workers >= 1 && workers <= .Call(C_threads_max))
-    return(as.integer(workers))
-  if (is.character(workers) && length(workers) >= 1L &&
-      length(workers) <= .Call(C_threads_max))
+  if (is.numeric(workers) && length(workers) == 1L && !is.na(workers))
+    return(as.double(workers))
+  if (is.character(workers) && length(workers) >= 1L)
     return(length(workers))
   NA_integer_
 }

@@ -5,11 +5,13 @@
 # Hooks of the active patches, re-run when set_threads() changes the count.
 .hooks <- new.env(parent = emptyenv())
 
+# The C runtime checks n's range and words the refusal; the count it
+# applied comes back.
 set_threads <- function(n) {
-  .Call(C_set_threads, thread_count(n))
-  apply_hooks()
+  applied <- .Call(C_set_threads, thread_count(n), describe(n))
+  apply_hooks(threads = applied)
   install_pool_traces()
-  invisible(as.integer(n))
+  invisible(applied)
 }
 
 activate <- function(name) {
@@ -56,13 +58,12 @@ check_name <- function(name) {
                  describe(name)), call. = FALSE)
 }
 
+# n as the number C_set_threads hands the C runtime: one whole number, as
+# a double; NA for anything else, which the C runtime refuses as no count.
 thread_count <- function(n) {
-  max <- .Call(C_threads_max)
-  if (!is.numeric(n) || length(n) != 1L || is.na(n) || n != trunc(n) ||
-      n < 1 || n > max)
-    stop(sprintf("set_threads(n): n must be a single whole number from 1 to %d, got %s",
-                 max, describe(n)), call. = FALSE)
-  as.integer(n)
+  if (is.numeric(n) && length(n) == 1L && !is.na(n) && n == trunc(n))
+    as.double(n)
+  else NA_real_
 }
 
 check_flag <- function(x, where) {
@@ -113,10 +114,9 @@ hook_function <- function(patch) {
   hook
 }
 
-# Give the hooks `names` (default: every active patch) the runtime's count;
-# a budget of "off" sets nothing.
-apply_hooks <- function(names = ls(.hooks)) {
-  threads <- .Call(C_threads)
+# Give the hooks `names` (default: every active patch) `threads` (default:
+# the runtime's count); a budget of "off" sets nothing.
+apply_hooks <- function(names = ls(.hooks), threads = .Call(C_threads)) {
   if (is.na(threads)) return(invisible())
   for (name in names) get(name, envir = .hooks)(threads)
   invisible()

@@ -3,6 +3,8 @@
  * only.  Every decision (budget, variables, pools, bookkeeping, JSON) is the
  * C runtime's, shared with the Slurm plugin and the Python package.
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,20 +14,30 @@
 
 #include <autozyme.h>
 
+/* True when `message` starts with "NAME: ". */
+static bool names_call(const char *message, const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(message, name, len) == 0 &&
+	       strncmp(message + len, ": ", 2) == 0;
+}
+
 /*
  * Raise an R error "FUNCTION: MESSAGE", like stop(call. = FALSE).  The C
  * runtime's messages may start with its own name for the call ("activate:
- * unknown patch ..."): the R name replaces it.
+ * unknown patch ..."): the R name replaces it.  One that names the R call
+ * already ("set_threads(n): ...") is raised as it is.
  */
 static void NORET fail(const char *function, const char *c_name,
 		       const az_error *err)
 {
 	const char *message = err->message;
-	size_t len = strlen(c_name);
 
-	if (strncmp(message, c_name, len) == 0 &&
-	    strncmp(message + len, ": ", 2) == 0)
-		message += len + 2;
+	if (names_call(message, function))
+		Rf_errorcall(R_NilValue, "%s", message);
+	if (names_call(message, c_name))
+		message += strlen(c_name) + 2;
 	Rf_errorcall(R_NilValue, "%s: %s", function, message);
 }
 
@@ -55,24 +67,64 @@ static const char *scalar_string(SEXP x, const char *function,
 	return CHAR(STRING_ELT(x, 0));
 }
 
-SEXP C_set_threads(SEXP n)
+/*
+ * An R number (a scalar; NA for none) as the long long the C runtime
+ * checks, truncated; false when that is not the number itself: NA goes as
+ * 0, which no count is, and a number beyond long long's range as its edge
+ * (a plain conversion would be undefined), refused all the same.
+ */
+static bool as_long_long(SEXP x, long long *out)
 {
-	az_error err;
+	double value = XLENGTH(x) == 1 ? Rf_asReal(x) : NA_REAL;
 
-	if (!Rf_isInteger(n) || XLENGTH(n) != 1 || INTEGER(n)[0] < 1 ||
-	    (unsigned)INTEGER(n)[0] > AZ_THREADS_MAX)
-		Rf_errorcall(R_NilValue,
-			     "set_threads(n): n must be a single whole number from 1 to %u",
-			     AZ_THREADS_MAX);
-	if (az_runtime_set_threads((unsigned)INTEGER(n)[0], &err) != AZ_OK)
-		fail("set_threads(n)", "set_threads", &err);
-	return R_NilValue;
+	if (ISNAN(value)) {
+		*out = 0;
+		return false;
+	}
+	if (value >= 0x1p63 || value < -0x1p63) {
+		*out = value > 0 ? LLONG_MAX : LLONG_MIN;
+		return false;
+	}
+	*out = (long long)value;
+	return true;
 }
 
-/* The largest count set_threads() accepts, for the R side's messages. */
-SEXP C_threads_max(void)
+/*
+ * The C runtime refused `count`, which stood for the R value `shown`: its
+ * message, which ends with the count, names `shown` instead.
+ */
+static void name_given(az_error *err, long long count, const char *shown)
 {
-	return Rf_ScalarInteger((int)AZ_THREADS_MAX);
+	char tail[32];
+	size_t len = strlen(err->message), cut;
+
+	snprintf(tail, sizeof(tail), "%lld", count);
+	cut = strlen(tail);
+	if (len >= cut && strcmp(err->message + len - cut, tail) == 0)
+		snprintf(err->message + len - cut, sizeof(err->message) - (len - cut),
+			 "%s", shown);
+}
+
+/*
+ * set_threads(n): the C runtime checks n (from thread_count(): a whole
+ * number, or NA) and words the refusal; `shown` is n as R prints it, for
+ * the message when n could not reach C as itself.  The count applied.
+ */
+SEXP C_set_threads(SEXP n, SEXP shown)
+{
+	long long count;
+	bool exact = as_long_long(n, &count);
+	unsigned applied;
+	az_error err;
+	az_status status = az_runtime_set_threads(count, &applied, &err);
+
+	if (status != AZ_OK) {
+		if (status == AZ_ERR_INVALID && !exact)
+			name_given(&err, count, scalar_string(shown, "set_threads(n)",
+							      "the value shown"));
+		fail("set_threads(n)", "set_threads", &err);
+	}
+	return Rf_ScalarInteger((int)applied);
 }
 
 /* The count activate() applies; NA when the budget is "off". */
@@ -189,22 +241,25 @@ static az_worker_share share_of(SEXP share)
 
 /*
  * A pool of `workers` starts: c(threads, workers) to hand its workers, NULL
- * when the budget is off.  The guard may refuse it (an R error) or print
- * its one warning line.
+ * when the budget is off or the C runtime refuses the count.  The guard
+ * may refuse it (an R error) or print its one warning line.
  */
 SEXP C_pool_start(SEXP workers)
 {
 	az_worker_share share;
+	long long count;
 	az_error err;
 	SEXP out;
 
-	if (!Rf_isInteger(workers) || XLENGTH(workers) != 1 ||
-	    INTEGER(workers)[0] == NA_INTEGER || INTEGER(workers)[0] < 1)
+	if (!Rf_isNumeric(workers))
 		Rf_errorcall(R_NilValue,
-			     "autozyme: a pool's worker count must be one positive integer");
-	if (az_runtime_pool_start((unsigned)INTEGER(workers)[0], &share,
-				  &err) != AZ_OK)
+			     "autozyme: a pool's worker count must be a number");
+	as_long_long(workers, &count);
+	if (az_runtime_pool_start(count, &share, &err) != AZ_OK) {
+		if (!share.workers) /* a count C refuses: the pool's own check decides */
+			return R_NilValue;
 		fail("autozyme", "pool_start", &err);
+	}
 	if (!share.threads)
 		return R_NilValue;
 	out = PROTECT(Rf_allocVector(INTSXP, 2));
@@ -241,8 +296,7 @@ SEXP C_worker_env(SEXP share)
 #define CALL(name, nargs) { #name, (DL_FUNC)(void (*)(void))&C_##name, nargs }
 
 static const R_CallMethodDef call_methods[] = {
-	CALL(set_threads, 1),
-	CALL(threads_max, 0),
+	CALL(set_threads, 2),
 	CALL(threads, 0),
 	CALL(find_patch, 1),
 	CALL(has_side, 2),

@@ -21,11 +21,22 @@ def _last_error(code, env=None):
 
 
 @pytest.mark.parametrize("bad", ["10**30", "float('nan')", "float('inf')",
-                                 "'abc'", "''", "[4]"])
+                                 "'abc'", "''", "[4]", "2**64 + 1", "-2**70"])
 def test_set_threads_refuses_overflow_and_non_numbers(bad):
     line = _last_error("import autozyme; autozyme.set_threads({})".format(bad))
-    assert line.startswith("ValueError: set_threads(n): n must be a whole "
-                           "number from 1 to 4096, got "), line
+    assert line.startswith("ValueError: set_threads(n): n must be a single "
+                           "whole number from 1 to 4096, got "), line
+
+
+@pytest.mark.parametrize("bad", ["-1", "2**70", "2**64 + 1", "-2**63 - 1",
+                                 "'8'", "4.0"])
+def test_set_threads_names_the_value_given(bad):
+    """The C runtime words the refusal; a value ctypes cannot pass as it is
+    (beyond long long, where it would wrap: 2**64 + 1 would arrive as 1)
+    or that is no int is named as given, never an OverflowError."""
+    line = _last_error("import autozyme; autozyme.set_threads({})".format(bad))
+    assert line == ("ValueError: set_threads(n): n must be a single whole "
+                    "number from 1 to 4096, got {!r}".format(eval(bad))), line
 
 
 @pytest.mark.parametrize("bad", ["''", "'x' * 100000", "'caf\\u00e9'",

@@ -146,8 +146,17 @@ def test_set_threads_refuses_bad_counts(bad):
     proc = run_python("import autozyme; autozyme.set_threads({})".format(bad))
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("ValueError: set_threads(n): n must be a whole "
-                           "number from 1 to 4096, got ")
+    assert last.startswith("ValueError: set_threads(n): n must be a single "
+                           "whole number from 1 to 4096, got ")
+
+
+def test_set_threads_returns_the_count_applied():
+    code = ("import autozyme; applied = autozyme.set_threads(3); "
+            "print(type(applied).__name__, applied, "
+            "autozyme.thread_info()['threads'])")
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["int", "3", "3"]
 
 
 def test_bad_threads_variable_is_named():

@@ -121,3 +121,12 @@ test_that("activate() loads neither parallel nor BiocParallel (their hooks wait)
                            'report(c("parallel", "BiocParallel") %in% loadedNamespaces())')),
                c(FALSE, FALSE))
 })
+
+test_that("a pool size the C runtime refuses gets no share: the pool's own check speaks", {
+  run <- run_pool(c('report(list(zero = tryCatch(parallel::mclapply(1, identity, mc.cores = 0),
+                                                 error = conditionMessage),
+                                 info = is.null(autozyme::thread_info()$pool)))'))
+  expect_equal(run$status, 0L)
+  expect_equal(run$output, character())
+  expect_equal(run$report, list(zero = "'mc.cores' must be >= 1", info = TRUE))
+})

@@ -124,3 +124,21 @@ test_that("set_threads() refuses anything but one whole number in range, naming 
                  "^set_threads\\(n\\): n must be a single whole number from 1 to 4096, got ")
   }
 })
+
+test_that("set_threads() words the C runtime's refusal, naming the value given", {
+  expected <- c("-1" = "-1", "1e12" = "1000000000000", "1e30" = "1e+30",
+                "-Inf" = "-Inf", "'8'" = "\"8\"", "TRUE" = "TRUE")
+  for (bad in names(expected))
+    expect_identical(tryCatch(autozyme::set_threads(eval(parse(text = bad))),
+                              error = conditionMessage),
+                     paste0("set_threads(n): n must be a single whole number from 1 to 4096, got ",
+                            expected[[bad]]))
+})
+
+test_that("set_threads(n) returns the count it applied, invisibly", {
+  r <- run_r('applied <- withVisible(autozyme::set_threads(3))
+              report(list(value = applied$value, integer = is.integer(applied$value),
+                          visible = applied$visible,
+                          threads = autozyme::thread_info()$threads))')
+  expect_equal(r, list(value = 3L, integer = TRUE, visible = FALSE, threads = 3L))
+})

@@ -12,6 +12,7 @@
 
 #include <dlfcn.h>
 #include <libgen.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,13 +336,15 @@ Test(runtime, set_threads_sets_every_variable)
 {
 	const char *const *vars = az_thread_vars_default();
 	az_error err = { "" };
-	unsigned threads = 0;
+	unsigned threads = 0, applied = 0;
 	bool off = true;
 	size_t n;
 
 	setenv("AUTOZYME_THREADS", "1", 1);
 	setenv("OMP_NUM_THREADS", "7", 1);
-	cr_assert_eq(az_runtime_set_threads(3, &err), AZ_OK, "%s", err.message);
+	cr_assert_eq(az_runtime_set_threads(3, &applied, &err), AZ_OK, "%s",
+		     err.message);
+	cr_expect_eq(applied, 3);
 	for (n = 0; vars[n]; n++)
 		expect_var(vars[n], "3");
 	cr_expect_eq(n, 10);
@@ -354,7 +357,7 @@ Test(runtime, set_threads_values_are_the_users)
 {
 	az_env env = az_env_process();
 
-	cr_assert_eq(az_runtime_set_threads(3, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(3, NULL, NULL), AZ_OK);
 	cr_expect(az_env_user_value(&env, "OMP_NUM_THREADS"));
 	cr_expect(az_env_user_value(&env, "AUTOZYME_THREADS"));
 }
@@ -362,13 +365,45 @@ Test(runtime, set_threads_values_are_the_users)
 Test(runtime, set_threads_refuses_out_of_range)
 {
 	az_error err = { "" };
+	unsigned applied = 99;
 
-	cr_expect_eq(az_runtime_set_threads(0, &err), AZ_ERR_INVALID);
+	cr_expect_eq(az_runtime_set_threads(0, NULL, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message,
-			 "set_threads: invalid value 0: expected an integer from 1 to 4096");
-	cr_expect_eq(az_runtime_set_threads(AZ_THREADS_MAX + 1, &err),
+			 "set_threads(n): n must be a single whole number from 1 to 4096, got 0");
+	cr_expect_eq(az_runtime_set_threads(AZ_THREADS_MAX + 1, NULL, &err),
 		     AZ_ERR_INVALID);
+	/* The languages pass their value as it is: a negative one, one beyond unsigned. */
+	cr_expect_eq(az_runtime_set_threads(-1, &applied, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "set_threads(n): n must be a single whole number from 1 to 4096, got -1");
+	cr_expect_eq(az_runtime_set_threads(4294967297LL, &applied, &err),
+		     AZ_ERR_INVALID);
+	cr_expect_eq(az_runtime_set_threads(LLONG_MIN, &applied, &err),
+		     AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "set_threads(n): n must be a single whole number from 1 to 4096, got -9223372036854775808");
+	cr_expect_eq(az_runtime_set_threads(LLONG_MAX, &applied, NULL),
+		     AZ_ERR_INVALID);
+	cr_expect_eq(applied, 99);
 	cr_expect_null(getenv("OMP_NUM_THREADS"));
+}
+
+/* What the Python binding allocates for an az_error, asking the library. */
+Test(runtime, error_size_is_the_structs)
+{
+	cr_expect_eq(az_error_size(), sizeof(az_error));
+}
+
+Test(runtime, set_threads_returns_the_count_applied)
+{
+	unsigned applied = 0;
+
+	cr_assert_eq(az_runtime_set_threads(AZ_THREADS_MAX, &applied, NULL),
+		     AZ_OK);
+	cr_expect_eq(applied, AZ_THREADS_MAX);
+	cr_assert_eq(az_runtime_set_threads(1, &applied, NULL), AZ_OK);
+	cr_expect_eq(applied, 1);
+	expect_var("OMP_NUM_THREADS", "1");
 }
 
 Test(runtime, set_threads_shows_in_thread_info)
@@ -376,7 +411,7 @@ Test(runtime, set_threads_shows_in_thread_info)
 	cJSON *info;
 
 	setenv("AUTOZYME_THREADS", "1", 1);
-	cr_assert_eq(az_runtime_set_threads(2, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(2, NULL, NULL), AZ_OK);
 	info = thread_info();
 	cr_expect_eq(number_field(info, "threads"), 2);
 	cr_expect_eq(number_field(info, "explicit"), 2);
@@ -402,7 +437,7 @@ Test(runtime, activate_keeps_a_user_variable)
 Test(runtime, activate_after_set_threads_keeps_its_value)
 {
 	setenv("AUTOZYME_THREADS", "1", 1);
-	cr_assert_eq(az_runtime_set_threads(3, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(3, NULL, NULL), AZ_OK);
 	activate("scanpy", "python");
 	expect_var("OMP_NUM_THREADS", "3");
 	expect_var("AUTOZYME_THREADS", "3");
@@ -667,7 +702,7 @@ Test(runtime, snapshot_lists_patches_without_thread_variables)
 	char *json = NULL;
 	cJSON *doc;
 
-	cr_assert_eq(az_runtime_set_threads(3, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(3, NULL, NULL), AZ_OK);
 	activate("scanpy", "python");
 	activate("cell2location", "python");
 	cr_assert_eq(az_runtime_set_upstream_version("scanpy", "1.10.1", &err),
@@ -760,7 +795,7 @@ Test(runtime, set_threads_drives_a_loaded_openblas)
 
 	if (!openblas)
 		cr_skip_test("libopenblas.so.0 is not installed: %s", dlerror());
-	cr_assert_eq(az_runtime_set_threads(1, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(1, NULL, NULL), AZ_OK);
 	info = thread_info();
 	pool = find_pool(info, "openblas");
 	cr_assert_not_null(pool, "OpenBLAS is loaded but not listed");
@@ -864,7 +899,7 @@ Test(runtime, activate_after_set_threads_gives_every_pool_its_value)
 {
 	runtimes rts = load_runtimes();
 
-	cr_assert_eq(az_runtime_set_threads(3, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(3, NULL, NULL), AZ_OK);
 	((void (*)(int))runtime_symbol(rts.gomp, "omp_set_num_threads"))(5);
 	setenv("OPENBLAS_NUM_THREADS", "1", 1);
 	activate("scanpy", "python");
@@ -1052,7 +1087,7 @@ Test(runtime, pool_start_after_set_threads_shares_its_value)
 {
 	char *path = write_activation_file(4);
 
-	cr_assert_eq(az_runtime_set_threads(2, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(2, NULL, NULL), AZ_OK);
 	cr_expect_eq(pool_start(2).threads, 2);
 	remove_file(path);
 }
@@ -1073,6 +1108,17 @@ Test(runtime, pool_start_refuses_bad_counts)
 			 "pool_start: invalid worker count 0: expected an integer from 1 to 4096");
 	cr_expect_eq(az_runtime_pool_start(4097, &share, NULL), AZ_ERR_INVALID);
 	cr_expect_eq(az_runtime_pool_start(2, NULL, NULL), AZ_ERR_INVALID);
+	/* A refused count leaves share.workers 0: the guard's refusal does not. */
+	share = (az_worker_share){ 7, 7 };
+	cr_expect_eq(az_runtime_pool_start(-1, &share, &err), AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "pool_start: invalid worker count -1: expected an integer from 1 to 4096");
+	cr_expect_eq(share.workers, 0);
+	cr_expect_eq(share.threads, 0);
+	share = (az_worker_share){ 7, 7 };
+	cr_expect_eq(az_runtime_pool_start(LLONG_MAX, &share, NULL),
+		     AZ_ERR_INVALID);
+	cr_expect_eq(share.workers, 0);
 }
 
 Test(runtime, a_worker_runs_its_share)
@@ -1096,7 +1142,7 @@ Test(runtime, a_worker_runs_its_share)
 				  "running_threads"), 4);
 	cJSON_Delete(info);
 	/* The worker's own choice wins. */
-	cr_assert_eq(az_runtime_set_threads(1, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(1, NULL, NULL), AZ_OK);
 	cr_expect_eq(threads_in_force(), 1);
 }
 
@@ -1161,7 +1207,7 @@ Test(runtime, fork_worker_enters_its_share)
 	int status;
 	pid_t pid;
 
-	cr_assert_eq(az_runtime_set_threads(4, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(4, NULL, NULL), AZ_OK);
 	share = pool_start(2);
 	pid = fork();
 	cr_assert_geq(pid, 0);
@@ -1224,8 +1270,8 @@ Test(runtime, oversubscribed_set_threads_warns_once,
 {
 	char *path = write_activation_file(4);
 
-	cr_assert_eq(az_runtime_set_threads(8, NULL), AZ_OK);
-	cr_assert_eq(az_runtime_set_threads(16, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(8, NULL, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(16, NULL, NULL), AZ_OK);
 	cr_expect_eq(threads_in_force(), 16);
 	expect_stderr("autozyme: warning: set_threads(8) runs 8 threads on 4 CPUs (2.00x oversubscribed); AUTOZYME_OVERSUBSCRIPTION=ignore silences this, =error refuses it\n");
 	remove_file(path);
@@ -1250,7 +1296,7 @@ Test(runtime, oversubscription_ignored_is_silent,
 	cJSON *info;
 
 	setenv(AZ_ENV_OVERSUBSCRIPTION, "ignore", 1);
-	cr_assert_eq(az_runtime_set_threads(8, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(8, NULL, NULL), AZ_OK);
 	pool_start(16);
 	info = thread_info();
 	cr_expect_eq(number_field(field(info, "oversubscription"), "ratio"), 4);
@@ -1266,7 +1312,7 @@ Test(runtime, within_the_cpus_nothing_is_said,
 {
 	char *path = write_activation_file(4);
 
-	cr_assert_eq(az_runtime_set_threads(4, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(4, NULL, NULL), AZ_OK);
 	pool_start(4);
 	pool_start(1);
 	expect_stderr("");
@@ -1280,7 +1326,7 @@ Test(runtime, oversubscription_error_refuses_and_changes_nothing)
 	az_error err = { "" };
 
 	setenv(AZ_ENV_OVERSUBSCRIPTION, "error", 1);
-	cr_assert_eq(az_runtime_set_threads(8, &err), AZ_ERR_INVALID);
+	cr_assert_eq(az_runtime_set_threads(8, NULL, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message,
 			 "set_threads(8) runs 8 threads on 4 CPUs (2.00x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
 	cr_expect_eq(threads_in_force(), 4);
@@ -1288,7 +1334,8 @@ Test(runtime, oversubscription_error_refuses_and_changes_nothing)
 	cr_assert_eq(az_runtime_pool_start(5, &share, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message,
 			 "a pool of 5 workers x 1 thread runs 5 threads on 4 CPUs (1.25x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
-	cr_assert_eq(az_runtime_set_threads(4, &err), AZ_OK, "%s", err.message);
+	cr_expect_eq(share.workers, 5);
+	cr_assert_eq(az_runtime_set_threads(4, NULL, &err), AZ_OK, "%s", err.message);
 	remove_file(path);
 }
 
@@ -1299,8 +1346,8 @@ Test(runtime, a_workers_set_threads_counts_its_siblings)
 
 	setenv(AZ_ENV_WORKER_SHARE, "4/2", 1);
 	setenv(AZ_ENV_OVERSUBSCRIPTION, "error", 1);
-	cr_assert_eq(az_runtime_set_threads(2, &err), AZ_OK, "%s", err.message);
-	cr_assert_eq(az_runtime_set_threads(3, &err), AZ_ERR_INVALID);
+	cr_assert_eq(az_runtime_set_threads(2, NULL, &err), AZ_OK, "%s", err.message);
+	cr_assert_eq(az_runtime_set_threads(3, NULL, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message,
 			 "set_threads(3) in each of 2 workers runs 6 threads on 4 CPUs (1.50x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
 	remove_file(path);
@@ -1315,7 +1362,7 @@ Test(runtime, bad_oversubscription_policy_is_refused)
 	char *json = NULL;
 
 	setenv(AZ_ENV_OVERSUBSCRIPTION, "loud", 1);
-	cr_expect_eq(az_runtime_set_threads(1, &err), AZ_ERR_INVALID);
+	cr_expect_eq(az_runtime_set_threads(1, NULL, &err), AZ_ERR_INVALID);
 	cr_expect_str_eq(err.message, expected);
 	err.message[0] = '\0';
 	cr_expect_eq(az_runtime_pool_start(1, &share, &err), AZ_ERR_INVALID);
