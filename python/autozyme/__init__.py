@@ -57,10 +57,6 @@ def _check_name(name):
     if not isinstance(name, str):
         raise TypeError("activate(name): name must be a patch name string "
                         "such as 'scanpy', got {!r}".format(name))
-    # ctypes would pass the C runtime only the text before a NUL.
-    if "\0" in name:
-        raise ValueError("activate: invalid patch name {!r}: expected "
-                         "[a-z0-9][a-z0-9_.-]{{0,63}}".format(name))
 
 
 def _check_upstream(name, upstream, min_version):

@@ -193,7 +193,11 @@ class Core:
         """az_runtime_find_patch or az_runtime_activate: (status, error,
         patch)."""
         patch, err = ctypes.c_void_p(), self._error()
-        status = function(_encode(name), language, ctypes.byref(patch), err)
+        # ctypes would pass only the text before a NUL: the C runtime gets
+        # it spelt as Python shows it, which no patch name matches, so it
+        # refuses the name and quotes it.
+        status = function(_encode(name.replace("\0", "\\x00")), language,
+                          ctypes.byref(patch), err)
         return status, err, patch
 
     def _python_patch(self, function, name):
