@@ -361,7 +361,7 @@ az_status azi_guard(const char *what, unsigned workers, unsigned threads,
 	unsigned running = workers * threads, cpus = azi_rt.budget.allocation;
 	az_oversubscription policy;
 	az_status status = azi_oversubscription_parse(
-		 getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
+		getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
 		&policy, err);
 	char line[AZ_ERROR_MAX / 2];
 
@@ -543,8 +543,8 @@ static az_status set_pools_by_kind(const az_env *env, unsigned threads,
 
 	for (i = 0; status == AZ_OK && i < POOL_VAR_COUNT; i++)
 		status = azi_pools_set_kind_threads(
-			 pool_vars[i].kind,
-			 user_count(env, pool_vars[i].name, threads), &changed,
+			pool_vars[i].kind,
+			user_count(env, pool_vars[i].name, threads), &changed,
 			err);
 	return status;
 }

@@ -168,7 +168,7 @@ static az_status add_oversubscription(cJSON *root, az_error *err)
 	az_oversubscription policy;
 	cJSON *obj;
 	az_status status = azi_oversubscription_parse(
-		 getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
+		getenv(AZ_ENV_OVERSUBSCRIPTION), AZ_ENV_OVERSUBSCRIPTION,
 		&policy, err);
 
 	if (status != AZ_OK)
