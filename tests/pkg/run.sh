@@ -127,6 +127,8 @@ out=$(run_info "$info" --json --no-load 2>&1)
 check_eq "autozyme-info --json outside Slurm: valid JSON, no activation file, no problem" "False []" \
 	"$(echo "$out" | python3 -c 'import json, sys; d = json.load(sys.stdin)
 print(d["runtime"]["activation_file_read"], d["problems"])' 2>&1)"
+check_match "autozyme-info --json: the runtime answering is libautozyme.so.0, the library Python and R load" \
+	'/libautozyme\.so\.0$' "$(echo "$out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["autozyme"]["library"])' 2>&1)"
 check_match "autozyme-info --version: the Slurm release" "built against Slurm $slurm" "$("$info" --version)"
 for bad in /nonexistent.json "$build/Makefile"; do
 	rc=0
