@@ -7,13 +7,8 @@ numpy and torch cannot be imported yet: the hooks wait for the import.
 """
 
 import json
-import statistics
-import subprocess
-import sys
-import time
 
-from helpers import PYTHON, base_env, run_python, site_patch, \
-    write_activation_file
+from helpers import base_env, run_python, site_patch, write_activation_file
 
 
 def test_fresh_interpreter_activates_itself(tmp_path, pth_env):
@@ -103,28 +98,9 @@ MODULES = "import sys; print(' '.join(sorted(sys.modules)))"
 
 
 def test_pth_imports_nothing_without_autozyme_activate(tmp_path, pth_env):
+    """The inactive hook's cost is a benchmark's matter (bench/runtime.sh,
+    table 3); here, what makes it small: it imports no module."""
     plain = base_env(PYTHONUSERBASE=str(tmp_path / "empty"))
     with_pth = run_python(MODULES, pth_env)
     assert with_pth.stdout == run_python(MODULES, plain).stdout
     assert "autozyme" not in with_pth.stdout
-
-
-def _start_seconds(env):
-    start = time.perf_counter()
-    subprocess.run([PYTHON, "-c", "pass"], env=env, check=True)
-    return time.perf_counter() - start
-
-
-def test_pth_costs_under_a_millisecond(tmp_path, pth_env):
-    """200 interleaved starts of /usr/bin/python3 -c pass with and without
-    the .pth (AUTOZYME_ACTIVATE unset): the medians differ by <= 1 ms."""
-    plain = base_env(PYTHONUSERBASE=str(tmp_path / "empty"))
-    with_pth, without = [], []
-    for _ in range(200):
-        with_pth.append(_start_seconds(pth_env))
-        without.append(_start_seconds(plain))
-    cost = statistics.median(with_pth) - statistics.median(without)
-    sys.stdout.write("autozyme.pth start-up cost: {:+.3f} ms (median {:.2f} "
-                     "ms without)\n".format(cost * 1e3,
-                                            statistics.median(without) * 1e3))
-    assert cost <= 1e-3
