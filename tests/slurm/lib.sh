@@ -8,6 +8,7 @@
 #   check_match "bound"       '^0-1$' "$cpus"           # bash ERE match
 #   ok "something"  /  not_ok "something"               # record by hand
 #   diag "free text"                                    # "# " comment lines
+#   check "job ends" wait_until 60 job_gone "$job"        # a condition, polled
 #   summary                                             # last line; status
 #
 # `check` runs CMD in a subshell (to capture its output): call functions that
@@ -39,6 +40,24 @@ not_ok() {
 	AZ_FAILED=$((AZ_FAILED + 1))
 	echo "not ok - $*"
 }
+
+# wait_until SECONDS CMD [ARG...]: until CMD succeeds, polled every 0.1 s.
+# The limit is generous on purpose: a busy machine is slow, never wrong, and
+# a condition that already holds costs one call.  On timeout it says which
+# condition never held (check shows that line when the check fails).
+wait_until() {
+	local seconds=$1 i
+	shift
+	for ((i = 0; i < seconds * 10; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "not so after $seconds s: $*"
+	return 1
+}
+
+# job_gone JOB: squeue no longer lists JOB (nor, for an array, any element).
+job_gone() { [[ -z $(squeue -h -j "$1" 2>/dev/null) ]]; }
 
 # check NAME CMD [ARG...]: passes if CMD exits 0; shows its output if not.
 check() {

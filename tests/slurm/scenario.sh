@@ -50,14 +50,13 @@ srun_probe() {
 	rm -f "$out".*
 }
 
+act_dir_empty() { [[ -z $(find "$act_dir" -mindepth 1 2>/dev/null) ]]; }
+
 # Every scenario ends with healthy nodes and no activation file left.
 scenario_done() {
-	local name=$1 i left
-	for i in $(seq 50); do
-		left=$(find "$act_dir" -mindepth 1 2>/dev/null)
-		[ -z "$left" ] && break
-		sleep 0.2
-	done
+	local name=$1 left
+	wait_until 60 act_dir_empty >/dev/null
+	left=$(find "$act_dir" -mindepth 1 2>/dev/null)
 	check_eq "$name: no activation file left" "" "$left"
 	check_eq "$name: no drained node" "" "$(cluster_drained_nodes)"
 	check_eq "$name: no command ran out of time" "" "$(cat "$AZ_CLUSTER_DIR/log/timeouts.log" 2>/dev/null)"

@@ -43,16 +43,13 @@ job_env=(env "PATH=$build/tools:/usr/local/bin:/usr/bin:/bin"
 # run_job SCRIPT: submit from $jobs, wait until the job (every array task)
 # is gone, print its final states.
 run_job() {
-	local id i
+	local id
 	id=$(cd "$jobs" && as_user "${job_env[@]}" sbatch --parsable --chdir="$jobs" "$@" 2>"$err")
 	[[ -n $id ]] || {
 		cat "$err"
 		return 1
 	}
-	for ((i = 0; i < 600; i++)); do
-		[[ -z $(squeue -h -j "$id" 2>/dev/null) ]] && break
-		sleep 0.1
-	done
+	wait_until 600 job_gone "$id" >/dev/null
 	sacct_states=$(scontrol show job -o "$id" 2>/dev/null | grep -o 'JobState=[A-Z]*' | sort -u)
 	echo "$sacct_states"
 }

@@ -115,33 +115,16 @@ test_task_killed() {
 	done
 }
 
-# wait_files N: until N activation files exist (10 s at most).
-wait_files() {
-	local i
-	for i in $(seq 100); do
-		[ "$(find "$act_dir" -name '*.json' | wc -l)" -ge "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_gone JOB [SECONDS]: until squeue no longer lists JOB or its array tasks.
-wait_gone() {
-	local i
-	for i in $(seq $((${2:-60} * 10))); do
-		[ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# at_least_files N: N activation files exist.
+at_least_files() { (($(find "$act_dir" -name '*.json' | wc -l) >= $1)); }
 
 test_scancel_running() {
 	local job
 	use_plugin
 	job=$(as_user sbatch --parsable -n2 -c1 -o /dev/null --wrap="srun -n2 -c1 sleep 300")
-	check "scancel running: the step's files appear" wait_files 3
+	check "scancel running: the step's files appear" wait_until 120 at_least_files 3
 	scancel "$job"
-	check "scancel running: the job ends" wait_gone "$job" 30
+	check "scancel running: the job ends" wait_until 60 job_gone "$job"
 	check_match "scancel running: state" "CANCELLED" "$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z]*')"
 	scenario_done "scancel running job"
 }
@@ -151,10 +134,10 @@ test_scancel_pending_array() {
 	local job
 	use_plugin
 	job=$(as_user sbatch --parsable --array=1-10 -c"$(nproc)" -o /dev/null --wrap="sleep 300")
-	check "scancel array: the running element's file appears" wait_files 1
+	check "scancel array: the running element's file appears" wait_until 120 at_least_files 1
 	check_match "scancel array: elements are pending" "PENDING" "$(squeue -h -j "$job" -o %T)"
 	scancel "$job"
-	check "scancel array: every element ends" wait_gone "$job" 30
+	check "scancel array: every element ends" wait_until 60 job_gone "$job"
 	scenario_done "scancel partly pending array"
 }
 
@@ -162,7 +145,7 @@ test_array_200() {
 	local job out started=$SECONDS
 	use_plugin
 	job=$(as_user sbatch --parsable --array=1-200 -c1 -o "$AZ_WORK_DIR/a200-%a.out" --wrap="$probe")
-	check "200-task array: done in time" wait_gone "$job" 400
+	check "200-task array: done in time" wait_until 400 job_gone "$job"
 	diag "200-task array: $((SECONDS - started)) s"
 	out=$(cat "$AZ_WORK_DIR"/a200-*.out)
 	check_eq "200-task array: 200 records, every task id once" "$(seq 200 | xargs)" \

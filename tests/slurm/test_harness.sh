@@ -40,6 +40,12 @@ if [[ $EUID -ne 0 ]]; then
 	exit 1
 fi
 
+# ---- the polling helper every scenario waits with
+check "wait_until: a condition that holds returns at once" wait_until 1 true
+out=$(wait_until 1 test -e /nonexistent/az-harness)
+check_eq "wait_until: a condition that never holds fails after its limit, naming it" \
+	"not so after 1 s: test -e /nonexistent/az-harness" "$out"
+
 # ---- one node
 # (not through `check`: that runs its command in a subshell)
 t=$EPOCHREALTIME

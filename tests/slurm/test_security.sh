@@ -141,7 +141,7 @@ test_swap_before_exit() {
 # one file per process (-ff: no interleaved lines), descriptors shown as
 # paths (-y) so an openat relative to a directory names it.
 trace_start() {
-	local pid task_ids="" t i
+	local pid task_ids="" t
 	pid=$(cluster_pids | awk '$1 ~ /^slurmd-[^.]*$/ {print $2; exit}')
 	trace_dir=$AZ_CLUSTER_DIR/trace
 	trace_roots=""
@@ -153,11 +153,7 @@ trace_start() {
 	# shellcheck disable=SC2086
 	strace -f -ff -qq -y -s 512 -e trace=%file,%creds,%process -o "$trace_dir/t" $task_ids 2>"$trace_dir/strace.err" &
 	trace_pid=$!
-	for i in $(seq 50); do
-		grep -q "^TracerPid:[[:space:]]*$trace_pid$" "/proc/$pid/status" && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_until 30 grep -q "^TracerPid:[[:space:]]*$trace_pid$" "/proc/$pid/status"
 }
 
 trace_stop() {

@@ -25,22 +25,10 @@ array_tasks=${AZ_SWEEP_ARRAY_TASKS:-500}
 
 job_dir() { echo "$act_dir/autozyme.$AZ_USER_UID.$1"; }
 
-# wait_for NAME SECONDS CMD...: until CMD succeeds (polled every 0.1 s).
-wait_for() {
-	local name=$1 seconds=$2 i
-	shift 2
-	for ((i = 0; i < seconds * 10; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	diag "$name: not so after $seconds s"
-	return 1
-}
 has_file() { [ -e "$1" ]; }
 # files_of JOB N: the job directory holds N step-0 files.
 files_of() { [ "$(find "$(job_dir "$1")" -name '0.*.json' 2>/dev/null | wc -l)" -eq "$2" ]; }
 all_idle() { [ -z "$(sinfo -h -o %T | grep -v '^idle$')" ]; }
-gone() { [ -z "$(squeue -h -j "$1" 2>/dev/null)" ]; }
 
 # The pid of slurmstepd for JOB.STEP (STEP: 0, batch ...), from its title.
 stepd_of() { pgrep -f "^slurmstepd: \[$1\.$2\]" | head -1; }
@@ -54,7 +42,7 @@ plugin_everywhere() {
 	for node in $AZ_NODES; do
 		check "slurmd $node restarted with the plugin" cluster_restart_slurmd "$node"
 	done
-	wait_for "idle after the restarts" 60 all_idle
+	wait_until 60 all_idle >/dev/null || diag "some node is not idle 60 s after the restarts"
 }
 
 # after NAME: every scenario's ending, then a normal job on the node.
@@ -68,12 +56,12 @@ after() {
 kill_stepd() {
 	local name=$1 step=$2 job pid
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="$3")
-	check "$name: the step's file appears" wait_for "$name file" 60 has_file "$(job_dir "$job")/$step.0.json"
+	check "$name: the step's file appears" wait_until 60 has_file "$(job_dir "$job")/$step.0.json"
 	pid=$(stepd_of "$job" "$step")
 	check "$name: slurmstepd [$job.$step] found" test -n "$pid"
 	kill -9 "$pid" 2>/dev/null
 	scancel "$job"
-	check "$name: the job ends" wait_for "$name end" 120 gone "$job"
+	check "$name: the job ends" wait_until 120 job_gone "$job"
 	after "$name"
 }
 
@@ -88,9 +76,9 @@ test_requeue() {
 	local job out=$AZ_WORK_DIR/requeue.out lines
 	job=$(as_user sbatch --parsable --requeue -n1 -c1 -o /dev/null \
 		--wrap="srun -n1 -c1 sh -c 'echo run=\${SLURM_RESTART_COUNT:-0} \$(stat -c %Y.%i \"\$AUTOZYME_ACTIVATION_FILE\") >>$out'; [ \${SLURM_RESTART_COUNT:-0} -ge 1 ] || sleep 120")
-	check "requeue: the first run's step wrote its record" wait_for "first run" 60 test -s "$out"
+	check "requeue: the first run's step wrote its record" wait_until 60 test -s "$out"
 	scontrol requeue "$job"
-	check "requeue: the second run ends" wait_for "second run" 120 gone "$job"
+	check "requeue: the second run ends" wait_until 120 job_gone "$job"
 	lines=$(sort "$out" 2>/dev/null)
 	check_match "requeue: both runs' tasks had a file, the second a fresh one" \
 		"^run=0 [0-9.]+"$'\n'"run=1 [0-9.]+$" "$lines"
@@ -102,19 +90,19 @@ test_kill_64() {
 	local job
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n64 --overcommit sleep 120")
 	check "scancel --signal=KILL, 64 tasks: their files appear" \
-		wait_for "64 files" 120 files_of "$job" 64
+		wait_until 120 files_of "$job" 64
 	scancel --signal=KILL "$job"
 	scancel "$job"
-	check "scancel --signal=KILL, 64 tasks: the job ends" wait_for "64 end" 120 gone "$job"
+	check "scancel --signal=KILL, 64 tasks: the job ends" wait_until 120 job_gone "$job"
 	after "scancel --signal=KILL of a 64-task step"
 }
 
 test_slurmd_restart() {
 	local job
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 8")
-	check "slurmd restart: the step's file appears" wait_for "restart file" 60 has_file "$(job_dir "$job")/0.0.json"
+	check "slurmd restart: the step's file appears" wait_until 60 has_file "$(job_dir "$job")/0.0.json"
 	check "slurmd restart: slurmd stops and starts while the step runs" cluster_restart_slurmd "${AZ_NODES%% *}"
-	check "slurmd restart: the job ends" wait_for "restart end" 120 gone "$job"
+	check "slurmd restart: the job ends" wait_until 120 job_gone "$job"
 	check_match "slurmd restart: the job completed" "COMPLETED" "$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z]*')"
 	after "slurmd restarted while a step runs"
 }
@@ -123,7 +111,7 @@ test_slurmd_restart() {
 test_time_limit() {
 	local job
 	job=$(as_user sbatch --parsable -n1 -c1 --time=0:05 -o /dev/null --wrap="srun -n1 -c1 sleep 300")
-	check "time limit: the job is killed" wait_for "time limit" 180 gone "$job"
+	check "time limit: the job is killed" wait_until 180 job_gone "$job"
 	check_match "time limit: state" "TIMEOUT" "$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z]*')"
 	after "a job killed by its time limit"
 }
@@ -137,11 +125,11 @@ test_refused() {
 	as_user sh -c "echo keep >$target"
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 120")
 	dir=$(job_dir "$job")
-	check "refused: the step's file appears" wait_for "refused file" 60 has_file "$dir/0.0.json"
+	check "refused: the step's file appears" wait_until 60 has_file "$dir/0.0.json"
 	as_user sh -c "ln -s $target $dir/link.json && mkfifo $dir/fifo.json"
 	kill -9 "$(stepd_of "$job" 0)" 2>/dev/null
 	scancel "$job"
-	check "refused: the job ends" wait_for "refused end" 120 gone "$job"
+	check "refused: the job ends" wait_until 120 job_gone "$job"
 	check_eq "refused: the link and the FIFO stay, the regular file went" "fifo.json link.json" \
 		"$(ls "$dir" 2>&1 | xargs)"
 	check_eq "refused: the link's target was not followed" "keep" "$(cat "$target")"
@@ -157,10 +145,10 @@ test_sweep_time() {
 	local job line
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n64 --overcommit sleep 120")
 	check "sweep time: 64 files" \
-		wait_for "64 files" 120 files_of "$job" 64
+		wait_until 120 files_of "$job" 64
 	kill -9 "$(stepd_of "$job" 0)" 2>/dev/null
 	scancel "$job"
-	check "sweep time: the job ends" wait_for "sweep end" 120 gone "$job"
+	check "sweep time: the job ends" wait_until 120 job_gone "$job"
 	line=$(grep -h "autozyme: job $job: swept " "$AZ_CLUSTER_DIR"/log/slurmd-*.log | tail -1)
 	check_match "sweep time: the epilog swept the 64 files" "swept 64 files in [0-9.]+ ms" "$line"
 	diag "sweep of 64 files: ${line##*swept 64 files in }"
@@ -175,9 +163,9 @@ test_broken_config() {
 	job=$(as_user sbatch --parsable --hold -n1 -c1 -o /dev/null --wrap=true)
 	use_plugin no_such_key=1
 	scontrol release "$job"
-	check "broken plugstack: the job ends" wait_for "broken end" 120 gone "$job"
+	check "broken plugstack: the job ends" wait_until 120 job_gone "$job"
 	check "broken plugstack: the slurmd log says the sweep is skipped, naming the key" \
-		wait_for "skip line" 60 grep -q "autozyme: plugstack.conf: unknown argument 'no_such_key=1'.*the job-end sweep is skipped" \
+		wait_until 60 grep -q "autozyme: plugstack.conf: unknown argument 'no_such_key=1'.*the job-end sweep is skipped" \
 		"$AZ_CLUSTER_DIR"/log/slurmd-*.log
 	use_plugin
 	after "a broken plugstack at the job's end"
@@ -191,9 +179,9 @@ test_stale_script() {
 	local running finished target=$AZ_WORK_DIR/precious.d out rc=0
 	local link=$act_dir/autozyme.$AZ_USER_UID.999999 other=$act_dir/autozyme.0.999998
 	running=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 120")
-	check "stale script: the running job's file appears" wait_for "running file" 60 has_file "$(job_dir "$running")/0.0.json"
+	check "stale script: the running job's file appears" wait_until 60 has_file "$(job_dir "$running")/0.0.json"
 	finished=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap=true)
-	check "stale script: the finished job ends" wait_for "finished" 60 gone "$finished"
+	check "stale script: the finished job ends" wait_until 60 job_gone "$finished"
 	as_user sh -c "mkdir -m 700 $(job_dir "$finished") && echo {} >$(job_dir "$finished")/0.0.json &&
 		mkdir -p $target && echo keep >$target/f && ln -s $target $link && mkdir -m 700 $other"
 	out=$("$top/examples/autozyme-sweep-stale" --no-such-option 2>&1) || rc=$?
@@ -217,7 +205,7 @@ test_stale_script() {
 		"left $other alone: owned by uid $AZ_USER_UID, not 0" "$out"
 	rm -rf "$link" "$other"
 	scancel "$running"
-	check "stale script: the running job ends" wait_for "running end" 120 gone "$running"
+	check "stale script: the running job ends" wait_until 120 job_gone "$running"
 	after "the stale-directory script"
 }
 
@@ -245,7 +233,7 @@ test_tmpfiles_rule() {
 test_array() {
 	local job killed=0 element id pid started=$SECONDS
 	job=$(as_user sbatch --parsable --array=1-"$array_tasks" -c1 -o /dev/null --wrap="sleep \$((RANDOM % 3 + 1))")
-	while ! gone "$job" && ((SECONDS - started < 900)); do
+	while ! job_gone "$job" && ((SECONDS - started < 900)); do
 		if ((killed < array_tasks / 20)); then
 			# A running element: its name (JOB_TASK) for scancel, and
 			# its own job id, which its slurmstepd's title shows.
@@ -258,7 +246,7 @@ test_array() {
 		fi
 		sleep 0.2
 	done
-	check "$array_tasks-task array over $AZ_NNODES nodes: done in time ($killed slurmstepds killed)" gone "$job"
+	check "$array_tasks-task array over $AZ_NNODES nodes: done in time ($killed slurmstepds killed)" job_gone "$job"
 	diag "$array_tasks-task array: $((SECONDS - started)) s, $killed batch slurmstepds killed"
 	check "$array_tasks-task array: some slurmstepds were really killed" test "$killed" -gt 0
 	after "$array_tasks-task array with killed tasks"
