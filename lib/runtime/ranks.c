@@ -168,16 +168,19 @@ static struct {
 } pmix;
 
 /*
- * True when libpmix (by its soname, whatever its directory) is already
- * loaded and initialised, by MPI_Init or another PMIx client: it is never
- * loaded here.  The handle is kept, so the calls stay valid.
+ * The calls of the libpmix this process already has (by its soname,
+ * whatever its directory), looked up once it is there: it is never loaded
+ * here.  Until then each call tries again, since MPI_Init may load it later.
+ * The handle is kept, so the calls stay valid.  Called under from_pmix's lock.
  */
-static bool pmix_initialised_by_others(void)
+static bool pmix_calls_found(void)
 {
-	static void *lib;
+	static bool found;
+	void *lib;
 
-	if (!lib)
-		lib = dlopen(AZ_PMIX_SONAME, RTLD_NOW | RTLD_NOLOAD);
+	if (found)
+		return true;
+	lib = dlopen(AZ_PMIX_SONAME, RTLD_NOW | RTLD_NOLOAD);
 	if (!lib)
 		return false;
 	pmix.initialized = dlsym(lib, "PMIx_Initialized");
@@ -185,8 +188,15 @@ static bool pmix_initialised_by_others(void)
 	pmix.get = dlsym(lib, "PMIx_Get");
 	pmix.finalize = dlsym(lib, "PMIx_Finalize");
 	pmix.value_destruct = dlsym(lib, "PMIx_Value_destruct");
-	return pmix.initialized && pmix.init && pmix.get && pmix.finalize &&
-	       pmix.value_destruct && pmix.initialized();
+	found = pmix.initialized && pmix.init && pmix.get && pmix.finalize &&
+		pmix.value_destruct;
+	return found;
+}
+
+/* True when MPI_Init or another PMIx client has initialised PMIx. */
+static bool pmix_initialised_by_others(void)
+{
+	return pmix_calls_found() && pmix.initialized();
 }
 
 /* A job-level value (asked of the wildcard rank), else the process's own. */
