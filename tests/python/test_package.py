@@ -81,6 +81,26 @@ def test_import_and_activate_stay_cheap():
     assert "ctypes" in after_activate
 
 
+STATUS_NAMES = r"""
+import json
+from autozyme import _lib
+core = _lib.core()
+print(json.dumps({
+    "library": [core._status(s).decode() for s in range(64)],
+    "compared": [name.decode() for name in
+                 (_lib._OK, _lib._INVALID, _lib._NOT_FOUND)]}))
+"""
+
+
+def test_the_status_names_python_compares_are_the_librarys():
+    """Python maps a C status by az_status_name: each name it compares must
+    be the name of exactly one status the loaded library returns."""
+    names = run_json(STATUS_NAMES)
+    for name in names["compared"]:
+        assert names["library"].count(name) == 1, (name, names["library"])
+    assert names["library"][0] == "ok"
+
+
 def test_missing_library_names_the_three_places_tried():
     env = base_env(AUTOZYME_LIBRARY="/nonexistent/libautozyme.so.0")
     proc = run_python("import autozyme; autozyme.activate('scanpy')", env)
