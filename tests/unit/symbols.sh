@@ -8,7 +8,8 @@
 # - libautozyme exports exactly the functions lib/autozyme.h declares (the
 #   public API); the core and the runtime's inner modules stay inside;
 # - the plugin's autozyme.so needs no hwloc (srun, sbatch and salloc load it);
-#   autozyme_stepd.so exports only its table;
+#   autozyme.so exports only what Slurm looks up, autozyme_stepd.so only its
+#   table;
 # - where spank.h has it (Slurm 26.05), the plugin exports
 #   slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE, so that a failing
 #   callback fails the job rather than drain the node; elsewhere it exports
@@ -59,6 +60,13 @@ if [ "$stepd_exports" = az_stepd_ops ]; then
 	echo "ok: autozyme_stepd.so exports only az_stepd_ops"
 else
 	fail "autozyme_stepd.so exports: $(echo $stepd_exports)"
+fi
+plugin_exports=$(nm -D --defined-only "$plugin" | awk '$2 ~ /^[A-Za-z]$/ { print $3 }' |
+	grep -v -E '^(slurm_spank_|spank_plugin_|plugin_(name|type|version)$)' || true)
+if [ -z "$plugin_exports" ]; then
+	echo "ok: autozyme.so exports only what Slurm looks up (no az_ name leaks)"
+else
+	fail "autozyme.so exports more than Slurm's entry points: $(echo $plugin_exports)"
 fi
 
 # The initial value of a 4-byte data symbol, read from the file.
