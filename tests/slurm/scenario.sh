@@ -51,10 +51,16 @@ srun_probe() {
 }
 
 act_dir_empty() { [[ -z $(find "$act_dir" -mindepth 1 2>/dev/null) ]]; }
+queue_empty() { [[ -z $(squeue -h 2>/dev/null) ]]; }
 
-# Every scenario ends with healthy nodes and no activation file left.
+# Every scenario ends with healthy nodes and no activation file left.  Its
+# jobs end first (a job submitted without waiting, such as an sbatch a check
+# only starts, would otherwise make its file after the look), then the
+# step-end clean-up gets its time.
 scenario_done() {
 	local name=$1 left
+	wait_until 300 queue_empty >/dev/null ||
+		diag "$name: jobs still queued after 300 s: $(squeue -h -o '%i %T' | xargs)"
 	wait_until 60 act_dir_empty >/dev/null
 	left=$(find "$act_dir" -mindepth 1 2>/dev/null)
 	check_eq "$name: no activation file left" "" "$left"
