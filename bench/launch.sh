@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # What the plugin costs a job step, end to end: srun's wall time and the
 # CPU time the node spends on the step (slurmd, slurmstepd and the tasks,
 # from a cpuacct cgroup holding slurmd), for `srun -nN true` with N = 2, 32

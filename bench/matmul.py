@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """A numpy matmul loop, the workload of bench/saves.sh.
 
     matmul.py SIZE COUNT                 one loop in this process

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/launch.sh on every Slurm release of the matrix, one after another so
 # that they never share the CPUs: the machine's own Slurm with BUILDDIR, then
 # each release root's build (left there by tests/releases/run.sh) inside it.

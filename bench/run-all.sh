@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Every benchmark, full size: the tables of the README's Performance section.
 #
 #   bench/run-all.sh BUILDDIR [--quick]          (as root; about 6 minutes on 2 CPUs)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Every benchmark once at tiny sizes (1 run, no warm-up), so that the test
 # command keeps them working; their numbers mean nothing and are not judged.
 #

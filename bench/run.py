@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Run one command and print "WALL_MS CPU_MS": its wall time and the CPU
 time (user + system) the kernel charged to it, from wait4.  The CPU time
 hardly moves when other work shares the machine; the wall time does.

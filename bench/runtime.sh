@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # What the runtime costs a process, outside Slurm (no cluster needed):
 #  - python3 -c "import autozyme; autozyme.activate('scanpy')" against bare
 #    python3 and against `import threadpoolctl` (Debian python3-threadpoolctl);

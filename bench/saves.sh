@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # What the plugin saves, in a 2-CPU allocation on a throwaway cluster:
 #  a) two unbound tasks (srun -n2 --cpu-bind=none), each a numpy matmul loop;
 #  b) one task (srun -n1 -c2) running a Pool(2) of numpy matmul workers;

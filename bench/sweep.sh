@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # What the job-end sweep costs: the plugin's slurm_spank_job_epilog makes
 # slurmd run `slurmstepd spank epilog` at every job's end on every node, and
 # the next job that needs the node waits for it.  Measured end to end as

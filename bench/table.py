@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Print one benchmark table from the samples file bench/lib.sh writes.
 
     table.py SAMPLES GROUP TITLE UNIT [A/B ...] --runs N --warmup W

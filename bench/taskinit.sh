@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The plugin's cost per task inside slurmstepd: task_init measures itself
 # with the thread's CPU clock and logs "autozyme: task_init took X ms CPU" at debug
 # level (spank/task.c); this collects those lines from the slurmd log for

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # What sites use today instead of the plugin: a task prolog that exports
 # the same thread variables as AutoZyme, from --cpus-per-task (else 1).
 n=${SLURM_CPUS_PER_TASK:-1}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The demo: from a fresh Debian 12 machine, as root, install what is missing,
 # build, start a throwaway one-node Slurm cluster with the plugin, submit a
 # job with --autozyme-threads and --autozyme-activate as an ordinary user,

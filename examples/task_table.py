@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Read probe.py JSON lines on stdin; print one row per task: where it ran,
 its cpuset, its thread budget and why, the variables and its activation file."""
 import json

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * autozyme.h - the public API of libautozyme.so.0: what the Python and R
  * packages, and any program that links the library, call.  The

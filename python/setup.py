@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Only what pyproject.toml cannot say: autozyme.pth goes to the top of the
 wheel (the site directory it is installed into), where site.py runs it in
 every interpreter of that environment, so spawn, forkserver,

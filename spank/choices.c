@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * What the user chose for a task: the thread request and the patch list,
  * from the command line, else the job's variables, else the site's

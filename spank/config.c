@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * plugstack.conf arguments: strict key=value.  An unknown key or a bad
  * value is an error naming the key and its accepted form.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The dispatcher: Slurm calls these entry points in every context; each
  * one hands over to the module of the context it runs in.

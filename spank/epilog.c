@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The job's end on each node (slurm_spank_job_epilog, run by root once per
  * node): sweep what the steps' own clean-up missed, for example after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Activation files: <activation_dir>/autozyme.<uid>.<job>/<step>.<rank>.json.
  * Created by the task itself, already running as the user; removed at the

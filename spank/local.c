@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * srun, sbatch and salloc: refuse bad input at submission, before anything
  * is queued, with a message naming the option and its accepted form.

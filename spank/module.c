@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Loading slurmstepd's module, autozyme_stepd.so, from the directory that
  * holds this plugin (the site's plugin directory, or a build tree).  Only

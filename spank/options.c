@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The user's options: --autozyme-threads, --autozyme-activate and
  * --autozyme-verbose, in srun, sbatch, salloc and slurmstepd.  Slurm may call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The AutoZyme SPANK plugin: shared state and the entry points of each
  * module.  Every message starts with "autozyme: ".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* An az_env over a job's environment, so the core can set task variables. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * autozyme_stepd.so, slurmstepd's module: user_init prepares the step once
  * (hwloc topology, cgroup quota, patch registry) before the tasks fork;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * One task, in task_init: runs as the job's user in the task's own process,
  * after Slurm applied the CPU binding and before exec.  Gathers the budget's

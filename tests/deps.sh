@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # Shared by tests/run-all.sh and examples/demo.sh: the Debian packages the
 # project needs, installed when missing, and the out-of-tree build.
@@ -15,7 +16,7 @@ AZ_DEBIAN_PACKAGES="$AZ_DEMO_PACKAGES hwloc libhwloc-plugins slurm-wlm
  libopenblas0-pthread libgomp1 libomp5-14 libblis4-pthread libblas3 libfftw3-double3
  r-base-core r-base-dev r-cran-testthat r-cran-jsonlite r-cran-future r-cran-parallelly
  r-bioc-biocparallel r-cran-seurat r-cran-snow
- debhelper dh-python rpm man-db groff-base dpkg-dev fakeroot
+ debhelper dh-python rpm man-db groff-base dpkg-dev fakeroot lintian
  clang libfuzzer-14-dev strace debootstrap"
 
 # az_install_missing_packages [PACKAGE...]: those (default: AZ_DEBIAN_PACKAGES).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The project's one test command: installs the Debian packages it needs when
 # missing, builds (normal, ASan+UBSan, without PMIx), and runs every test
 # suite: Criterion unit tests (plain, sanitizers, valgrind, without PMIx),

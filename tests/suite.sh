@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # Shared by tests/run-all.sh and tests/releases/inside.sh: one suite's
 # outcome, counted in $passed and $failed; its output stays on the terminal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * autozyme-info: what AutoZyme decided for this process and why, for users
  * debugging a job (`srun autozyme-info`) and for support tickets

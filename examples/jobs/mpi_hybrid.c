@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * A hybrid MPI + OpenMP rank for examples/jobs/mpi.sbatch.  The ranks that
  * mpirun starts on one node share the cpuset of the Slurm task that started

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """One MPI rank: its thread budget, and a numpy product run with it.
 
 Started by the job scripts beside this file, or outside Slurm:

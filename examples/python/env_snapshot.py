@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The page's "Check what is in effect" snippet, runnable.
 
     autozyme.env_snapshot()

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Nested pools: a Pool of W workers, each multiplying numpy matrices with
 its share of the threads.
 

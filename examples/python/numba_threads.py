@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The page's NUMBA_NUM_THREADS snippet, runnable.
 
     import os

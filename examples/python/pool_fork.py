@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The page's Linux multiprocessing.Pool snippet, runnable.
 
     from multiprocessing import Pool

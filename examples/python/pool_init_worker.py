@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The page's "activate inside each worker" snippet, runnable.
 
     from multiprocessing import Pool

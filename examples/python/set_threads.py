@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The page's "Set thread count" snippet, runnable.
 
     import autozyme

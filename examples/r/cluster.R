@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The page's snow-style workers: separate R sessions, activated inside the
 # cluster.  (With AutoZyme's Rprofile.site installed they would activate
 # themselves; this explicit form keeps working either way.)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The page's scripted-run snippet: the common thread variables set before
 # loading packages; activate() keeps them.
 Sys.setenv(OMP_NUM_THREADS = "8")

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The page's "Check what is in effect": active patches, their upstream
 # versions, AutoZyme, R and the OS; thread variables are read directly.
 library(autozyme)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The page's fork-based workers: mclapply's workers inherit the activation.
 work_fn <- function(i) {
   m <- matrix(stats::runif(200 * 200), 200)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The page's "Set thread count" snippet: a fixed thread count for AutoZyme
 # and the common math libraries, then the Seurat patch.
 library(autozyme)

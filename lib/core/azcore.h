@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * azcore.h - the AutoZyme core: the thread budget and its inputs (request,
  * cpuset, cgroup quota), thread variables, the patch registry, activation

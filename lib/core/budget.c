@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The thread budget: one pure function (no I/O, no environment) from every
  * input of az_budget_input to a thread count and the input that decided it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The cgroup CPU quota of a process: the smallest quota over its cgroup and
  * every ancestor, in the v1 cpu hierarchy (cpu.cfs_quota_us over

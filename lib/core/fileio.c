@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Reading a whole file the caller has already opened and vetted. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The budget's inputs that a process reads from its environment, one rule
  * each, for the plugin (in each task) and the runtime (in any process).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Private helpers shared by the core's modules; never installed.
  * Their azi_ prefix keeps them out of the exported az_* symbols. */
 #ifndef AUTOZYME_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The patch registry: JSON manifests, one per patch, named NAME.json.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * env_snapshot(): what a user pastes into a bug report to say which
  * AutoZyme, language, OS and patches were in effect.  Thread variables are

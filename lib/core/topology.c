@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * CPU discovery with hwloc: how many PUs and cores the calling thread (and
  * the threads it starts) may run on.

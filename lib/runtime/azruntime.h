@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * azruntime.h - the runtime's inner modules: co-located MPI ranks
  * (ranks.c), the BLAS and OpenMP pools (pools.c), worker shares and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Thread pools of the BLAS and OpenMP runtimes already loaded in this
  * process, found the way threadpoolctl finds them: walk the loaded objects

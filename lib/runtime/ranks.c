@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Co-located ranks: how many processes of one parallel launch (mpirun,
  * srun) run on this node, and which one this is, so that unbound ranks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The per-process runtime behind set_threads(), activate(), env_snapshot()
  * and thread_info() in Python and R.  Both languages are thin wrappers over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The per-process runtime's shared state, for its four files: runtime.c
  * (the lock, the budget, the guard, the threads), runtime_pools.c (worker

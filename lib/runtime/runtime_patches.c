@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The runtime's patches: the registry (the shipped manifests, then
  * AUTOZYME_PATCH_PATH), find_patch for each language's side, and the active

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The runtime's worker pools: a pool of W workers gives each worker its
  * share, max(1, T // W), of the parent's T threads (AUTOZYME_WORKER_SHARE);

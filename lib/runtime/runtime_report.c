@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The runtime's reports: env_snapshot() and thread_info() as JSON.
  */

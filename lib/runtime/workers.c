@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Worker shares ("T/W": a parent's T threads shared by its W pool workers,
  * as AUTOZYME_WORKER_SHARE carries it to fresh workers) and the policy of

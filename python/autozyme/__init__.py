@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """AutoZyme's Python runtime: thread budget and patches for scientific Python.
 
     import autozyme

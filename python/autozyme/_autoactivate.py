@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Activation of a fresh interpreter from its environment.
 
 autozyme.pth imports this module when AUTOZYME_ACTIVATE is set: spawn,

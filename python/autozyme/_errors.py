@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The exceptions of the autozyme package (no other import: kept cheap)."""
 
 

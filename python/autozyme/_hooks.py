@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Running patch hooks on their upstream modules (and other code that must
 wait for a module's import: _pools adapts the pool classes so).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The ctypes binding of libautozyme.
 
 Imported on first use, not by `import autozyme`: ctypes and the library

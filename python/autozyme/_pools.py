@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Nested pools: every worker of a pool gets its share of the parent's threads.
 
 Once a process is activated (activate() or set_threads()), starting a pool

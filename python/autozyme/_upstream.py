@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Upstream packages: are they importable, and which version is installed.
 
 Without importlib.metadata (about 25 ms to import): the version is the

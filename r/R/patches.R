@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Patch hooks, named by the manifests in AutoZyme's patch registry
 # (patches/*.json, "languages" -> "r" -> "hook").  A hook receives the
 # runtime's thread count and applies it to its upstream's own knobs.

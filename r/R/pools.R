@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Nested pools: once a session is activated (activate() or set_threads()),
 # a pool of W worker processes gives each worker max(1, T %/% W) of the
 # session's T threads, and the session keeps T.  Adapted with trace(), the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The R face of the AutoZyme runtime.  The C library decides and records
 # (budget, variables, thread pools, active patches, JSON); R adds only what
 # R alone can do: find upstream package versions and run R patch hooks.

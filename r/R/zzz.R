@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # libautozyme is loaded before the package's own shared object, which needs
 # it: glibc then satisfies autozyme.so's NEEDED libautozyme.so.0 with the
 # copy already loaded (same SONAME).  So NAMESPACE has no useDynLib, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The .Call layer over libautozyme: argument conversion and error raising
  * only.  Every decision (budget, variables, pools, bookkeeping, JSON) is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Shared by the libFuzzer targets: turning the fuzzer's bytes into the C
  * strings the parsers take, and stopping loudly when a property fails (an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The activation file reader, az_activation_from_json, on exactly the
  * fuzzer's bytes (no NUL terminator: AddressSanitizer catches a read past

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * plugstack.conf arguments: spank/config.c's az_config_parse, fed one
  * argument per input line, as Slurm splits the plugstack line on blanks.

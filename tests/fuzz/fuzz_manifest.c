@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Patch manifests, through the public API only: the input becomes
  * <tmpdir>/fuzz.json and az_registry_load reads the directory, as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * --autozyme-activate, AUTOZYME_ACTIVATE, default_activate and
  * allowed_patches: az_names_parse.  An accepted list holds only valid,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * --autozyme-threads, AUTOZYME_THREADS and every plain count
  * (max_threads, SLURM_CPUS_PER_TASK): az_request_parse and az_count_parse.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Builds the libFuzzer targets with clang -fsanitize=fuzzer,address,undefined
 # (the lib/core and lib/runtime sources and spank/config.c compiled into
 # each target) and runs each for a bounded time from its seed corpus,

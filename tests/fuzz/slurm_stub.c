@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Stand-ins for the Slurm symbols spank/config.c calls.  The real ones live
  * in slurmstepd and srun (the plugin is loaded into them, never linked with

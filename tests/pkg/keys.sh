@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # The plugstack.conf keys the plugin accepts, for tests that check that a
 # document names every one.  Needs $top (the source tree).

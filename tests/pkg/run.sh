@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Packaging, man pages and autozyme-info, from a configured build tree:
 #   make deb and make rpm (offline), what each package holds and the Slurm
-#   release it records; both man pages render without a warning and document
+#   release it records, the licence each names (lintian, rpm, the wheel's
+#   METADATA); both man pages render without a warning and document
 #   every plugstack key; autozyme-info outside Slurm (JSON, exit statuses);
 #   then the Debian packages installed with dpkg -i on a throwaway cluster
 #   (test_deb_cluster.sh) and removed again.
 # Usage (as root): tests/pkg/run.sh BUILDDIR.  Debian packages it needs:
-#   debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base
+#   debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base lintian
 # Last line: "N passed, M failed".
 set -u
 build=$(cd "${1:?usage: $0 BUILDDIR}" && pwd)
@@ -16,7 +18,7 @@ top=$(cd "$here/../.." && pwd)
 . "$here/keys.sh"
 
 missing=()
-for pkg in debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base; do
+for pkg in debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base lintian; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -106,6 +108,29 @@ holds "$(rpm_file R-autozyme)" "/usr/share/autozyme/R/autozyme_${version}\.tar\.
 check_match "the plugin RPM requires its Slurm series and names it in its release" \
 	"slurm >= $series.*slurm < .*release=1\.slurm$series" \
 	"$(rpm -qp --requires "$(rpm_file autozyme)" 2>&1 | tr '\n' ' ') release=$(rpm -qp --qf '%{RELEASE}' "$(rpm_file autozyme)" 2>&1)"
+
+# ------------------------------------------------------------ licence
+# BSD-3-Clause wherever a packager or a tool reads it (COPYING).
+# (The -dbgsym packages have no doc directory of their own.)
+for f in "$debs"/*.deb; do
+	[[ $f == *-dbgsym_* ]] && continue
+	check_eq "$(basename "$f"): its copyright file's licence is BSD-3-Clause" "License: BSD-3-Clause" \
+		"$(dpkg-deb --fsys-tarfile "$f" | tar -xOf - --wildcards './usr/share/doc/*/copyright' 2>&1 |
+			grep -E '^(Files|License):' | sort -u | grep -v '^Files')"
+done
+check_eq "lintian on the Debian packages: no tag about the copyright file or the licence" "" \
+	"$(lintian --no-tag-display-limit "$debs"/*.deb 2>&1 | grep -iE 'copyright|licen[cs]e')"
+for f in "$rpms"/*.rpm; do
+	check_eq "$(basename "$f"): License: BSD-3-Clause, COPYING among its files" "BSD-3-Clause yes" \
+		"$(rpm -qp --qf '%{LICENSE}' "$f" 2>/dev/null) $(rpm -qlp "$f" 2>/dev/null | grep -q '/COPYING$' && echo yes)"
+done
+wheel_metadata=$(python3 -c 'import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+print(z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode())' \
+	"$build/python/dist/autozyme-$version-py3-none-any.whl" 2>&1)
+check_eq "the wheel's METADATA names BSD-3-Clause: License, the classifier, License-File" \
+	"License: BSD-3-Clause|Classifier: License :: OSI Approved :: BSD License|License-File: COPYING" \
+	"$(grep -E '^(License: |Classifier: License |License-File: )' <<<"$wheel_metadata" | paste -sd'|')"
 
 # ------------------------------------------------------------ man pages
 make -C "$build" man/autozyme.1 man/autozyme.8 >/dev/null 2>&1

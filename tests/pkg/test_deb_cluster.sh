@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The Debian packages, installed on this machine with dpkg -i, on a throwaway
 # cluster: plugstack.conf names the installed plugin (scenario.sh with
 # plugin= overridden), and the basic scenario runs against it, then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Fixtures of the Python suite; the helpers are in helpers.py."""
 
 import pytest

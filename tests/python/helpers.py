@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Helpers of the Python suite (run it with tests/python/run.sh BUILDDIR).
 
 Almost every test runs its code in a fresh /usr/bin/python3: the C runtime

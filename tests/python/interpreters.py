@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The wheel in every CPython this machine has, each in a fresh venv.
 
 Usage: /usr/bin/python3 tests/python/interpreters.py BUILDDIR

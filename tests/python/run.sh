@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # The Python suite against a build tree: tests/python/run.sh BUILDDIR [PYTEST-ARGS]
 # Uses the package from the source tree (python/), the library built in
 # BUILDDIR and the source tree's patch registry; Debian's /usr/bin/python3

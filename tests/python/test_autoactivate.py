@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """autozyme.pth: fresh interpreters activate themselves from AUTOZYME_ACTIVATE.
 
 The .pth sits in a temporary user site directory (PYTHONUSERBASE): a .pth

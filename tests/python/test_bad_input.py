@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Malformed input to the Python runtime (docs/bad-input.md): each is a clear
 error naming the argument or variable and the accepted form, or, for a
 budget source that cannot be read, a fallback that thread_info() explains.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """examples/python: the page's Python snippets run as they are written.
 
 Each example runs with /usr/bin/python3 and the stand-in scanpy and

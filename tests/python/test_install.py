@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """make install: the package and autozyme.pth land in a site directory of
 /usr/bin/python3, and work from there.
 

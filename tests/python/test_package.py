@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """env_snapshot(), the cost of importing, and how the library is found."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """activate(): the patches' hooks on their upstreams, and activate's errors.
 
 scanpy and cell2location are the stand-ins of stubs/ (not in Debian);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Nested pools and the oversubscription guard (test_workers.py has every
 pool style giving its workers their share).
 

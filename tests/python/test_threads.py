@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """set_threads(), the thread-count variables and the activation file.
 
 The page: set_threads(n) "sets the common thread-count environment

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Every worker style of the page's section "Worker & parallel processes".
 
 The parent activates the page's patch (cell2location) and scanpy under the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Worker-side code of test_workers.py and test_pools.py: importable by
 spawned workers.
 

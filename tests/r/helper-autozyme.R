@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Shared by the tests: every scenario that depends on the environment a
 # process starts with runs in a fresh Rscript (the C runtime decides its
 # budget once per process), started with AutoZyme's variables cleared.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The R runtime's suite: installs the R package autozyme from the build tree
 # into a temporary library (make install-r-package); installs the tarball
 # make built into an ordinary user's own library (user-library.sh); runs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # activate(): the Seurat patch against Debian's real r-cran-seurat, errors,
 # and env_snapshot().
 

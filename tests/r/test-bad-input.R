@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Malformed input to the R runtime (docs/bad-input.md): a clear error naming
 # the argument or variable and the accepted form, or, for an activation file
 # that cannot be read, a fallback that thread_info() explains.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The documentation page's R snippets (examples/r/*.R) run as scripts.
 
 examples_dir <- file.path(Sys.getenv("AZ_TEST_SRCDIR"), "examples", "r")

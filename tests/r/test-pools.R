@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Nested pools and the oversubscription guard in R (test-workers.R has every
 # pool style giving its workers their share).  The budget comes from an
 # activation file, T = 3 threads on 3 CPUs (its allocation), so that the

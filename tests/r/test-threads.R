@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # set_threads(), the budget's environment requests, and the page's
 # "set the variables before loading packages" snippet.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Every R worker style of the documentation page, checking the thread count
 # each worker process really has: its OpenBLAS pool (R's BLAS), as the pool
 # itself reports it, must equal its share of the budget T, max(1, T %/% W)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The R package in a user's own library, as an ordinary user (nobody when
 # run as root, as in CI; otherwise the user running it) whose HOME is a
 # fresh directory: R CMD INSTALL -l "$HOME/R/library" of the tarball make

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Run inside a release root by tests/releases/run.sh, from a copy of the tree:
 # build as a site admin would (`./configure && make && make check`, no
 # option), then every Slurm scenario under both site configurations, then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # Debian roots that hold the other Slurm releases of the matrix, built with
 # debootstrap from the machine's own Debian mirror and cached between runs.
@@ -26,7 +27,7 @@ AZ_ROOT_PACKAGES="build-essential autoconf automake libtool pkg-config binutils
  python3 python3-numpy python3-threadpoolctl libopenblas0-pthread
  python3-venv python3-setuptools python3-wheel
  r-base-core r-base-dev r-cran-jsonlite r-cran-seurat procps util-linux strace
- debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base"
+ debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base lintian"
 
 _root_err() { echo "roots: $*" >&2; }
 
@@ -66,7 +67,9 @@ root_run() {
 }
 
 # apt inside the root sees the machine's apt settings and resolver, and
-# starts no daemon (policy-rc.d 101).
+# starts no daemon (policy-rc.d 101).  A package that ships one of those
+# settings files (appstream's 50appstream, which lintian brings) keeps the
+# machine's copy (--force-confold in _root_install): dpkg would ask.
 _root_configure_apt() {
 	local r=$1 suite=$2 mirror=$3
 	cp /etc/apt/apt.conf.d/* "$r/etc/apt/apt.conf.d/" 2>/dev/null
@@ -81,7 +84,8 @@ _root_configure_apt() {
 _root_install() {
 	local name=$1
 	root_run "$name" apt-get update -qq &&
-		root_run "$name" apt-get install -y -qq --no-install-recommends $AZ_ROOT_PACKAGES
+		root_run "$name" apt-get install -y -qq --no-install-recommends \
+			-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $AZ_ROOT_PACKAGES
 }
 
 _root_create() {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The release matrix: the tree built and tested inside a Debian root for each
 # other Slurm release a site runs (the machine's own Slurm is the first
 # column, tested by tests/run-all.sh itself):

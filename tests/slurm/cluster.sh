@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # A throwaway Slurm cluster for tests: munge + slurmctld + one or two slurmd,
 # all in a fresh temp dir with their own key, sockets and free TCP ports, so

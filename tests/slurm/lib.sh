@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # Tiny assertion helpers shared by the Slurm scenario tests.  Source it:
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * For tests/slurm/test_mpi.sh: ask libautozyme before MPI_Init (the
  * launcher's variables count the ranks: libautozyme must not initialise

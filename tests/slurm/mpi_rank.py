@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """One rank of tests/slurm/test_mpi.sh: what the runtime decided for it,
 written as OUTDIR/<rank>.json (one file per rank, so that ranks on several
 nodes cannot interleave).  Usage: mpi_rank.py OUTDIR"""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """pick.py EXPR: evaluate EXPR for each probe.py record on stdin (bound to
 `r`, with `env` and `act` as shortcuts), in rank order, and print the
 results space-separated.  Lines that are not probe records are ignored."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Runs as a Slurm task: prints, as one JSON line, what the task really saw:
 its CPU affinity, the AutoZyme variables and its activation file."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Run a daemon of the throwaway cluster (tests/slurm/cluster.sh) as our child
 # and reap it and every orphan under it (PR_SET_CHILD_SUBREAPER).  slurmd
 # double-forks each slurmstepd; without a subreaper the stepds are orphans of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # What differs between the Slurm releases the scenarios run on (22.05, 24.11,
 # 26.05), in one place.  A scenario asks one of these questions instead of

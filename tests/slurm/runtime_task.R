@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # An R Slurm task using the runtime as the documentation page shows: activate
 # the task's patch, then print (one JSON line) what the runtime decided, what
 # R's OpenBLAS really runs with, the Seurat knob and env_snapshot()'s patches.

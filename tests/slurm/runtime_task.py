@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """A Python Slurm task using the runtime as the documentation page shows:
 activate the task's patch, then print (one JSON line) what the runtime
 decided, what numpy's OpenBLAS really runs with, and env_snapshot()."""

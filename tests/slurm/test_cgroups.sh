@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The budget under the site's cgroups, as real Slurm jobs see them:
 #  - the cpuset: every task's activation file names exactly the CPUs of the
 #    task's own cpuset cgroup (resolved by the probe through /proc/self/cgroup

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The examples of examples/ on a throwaway one-node cluster: the site
 # plugstack.conf (every key documented, its line loads), the job scripts for
 # Python, R, a job array and MPI (mpirun inside sbatch), and autozyme-info in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Faults on a throwaway one-node cluster: an activation_dir that is missing,
 # unwritable or full, a task killed by a signal, scancel of a running job and
 # of a partly pending array, a 200-task array and a 64-task overcommitted

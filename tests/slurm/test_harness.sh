@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Self-test of the throwaway Slurm cluster (cluster.sh).  Run as root:
 #   bash tests/slurm/test_harness.sh
 # Prints `ok - ...` / `not ok - ...` per check and a last line

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # MPI ranks and the runtime, asserted from each rank's own thread_info()
 # (tests/slurm/mpi_rank.py, run as the test user): Open MPI's mpirun outside
 # Slurm and inside sbatch, and srun --mpi=pmix on two emulated nodes, with

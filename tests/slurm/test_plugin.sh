@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The SPANK plugin end to end on a throwaway one-node cluster: each scenario
 # runs probe.py as the test user's tasks and asserts on what the tasks saw
 # (environment and activation file).  Run as root; AZ_BUILDDIR names the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The Python and R runtimes inside Slurm with the plugin: tasks read their
 # activation file, activate() applies the plugin's budget to the real BLAS
 # and to the upstream's knobs, and env_snapshot() reports the patches.

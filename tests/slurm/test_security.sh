@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The plugin's privilege rules on a throwaway one-node cluster (SECURITY.md):
 # a per-job directory another user made first, a symbolic link in its place,
 # a symbolic link or FIFO where an activation file goes, and a task that swaps

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Nothing left behind, whatever dies.  The job-end sweep
 # (slurm_spank_job_epilog, once per node, as the job's user) removes what a
 # step's own clean-up missed.  Each scenario ends with no file under

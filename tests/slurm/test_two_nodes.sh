@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The plugin on two emulated nodes (slurmd -N n1 / n2): tasks on both nodes
 # get their own node id, rank and budget, and both nodes stay healthy.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # The include rules of docs/ARCHITECTURE.md: each folder includes only
 # headers of the floors below it.
 #   lib/core     lib/core, autozyme.h (the public API)

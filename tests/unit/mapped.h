@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * How many loaded objects of this process have `part` in their path, as
  * the dynamic loader lists them: the unit tests that check a library is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * A scratch directory for one test, made before it and removed (with
  * everything in it) after it, shared by the unit tests that need files.

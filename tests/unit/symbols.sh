@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # What the built objects ask of the dynamic linker and offer to Slurm:
 # - libautozyme and the plugin use libpmix only as MPI loaded it (dlopen), so
 #   neither may leave a PMIx symbol undefined: from PMIx 5 on, a PMIx macro

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Run test_cpus's "taskset" suite pinned to CPU 0: the cpuset AutoZyme
 # reports must then be exactly that CPU (1 PU, 1 core, list "0").
 # The test skips itself without AZ_EXPECT_ONE_CPU=1, so a run that did not

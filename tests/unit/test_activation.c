@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 #define _GNU_SOURCE /* asprintf */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The thread budget: one table of named cases, each asserting the whole
  * decision, then the rejected inputs, provenance names and clamp messages. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * az_cgroup_quota on fake proc and cgroup trees.  mountinfo holds absolute
  * mount points, so each test builds its tree at run time in a fresh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Thread pools, driven against the real runtimes Debian ships: each test
  * loads a library, lets az_pools_* find and set it, then asks the
  * library's own getter.  Criterion runs every test in a fresh process, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Co-located ranks from the launchers' variables (Open MPI, srun), the
  * bound/unbound decision, worker shares ("T/W") and the oversubscription

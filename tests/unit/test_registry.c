@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Patch names, and the registry of JSON manifests: the shipped patches/
  * directory, plus manifests generated at run time in a scratch directory. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Thread requests ("N", "auto", "off") and plain counts. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>

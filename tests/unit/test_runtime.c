@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The per-process runtime.  Its state is process-global and computed once,
  * so every test relies on Criterion running it in its own fresh process

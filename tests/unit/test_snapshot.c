@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* env_snapshot(): the JSON's fields, and what it must never contain. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """AutoZyme's built-in patch hooks, one module per patch.
 
 Each module is named by its manifest's "hook" (patches/<name>.json) and has

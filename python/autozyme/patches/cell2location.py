@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Patch 'cell2location': the PyTorch under cell2location follows the budget.
 
 cell2location trains its models with PyTorch, whose intra-op pool sizes

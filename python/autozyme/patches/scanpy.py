@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Patch 'scanpy': scanpy's own parallelism knob follows the thread budget.
 
 scanpy.settings.n_jobs is what scanpy's parallel steps (neighbors, the

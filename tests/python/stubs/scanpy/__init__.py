@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Stand-in for scanpy (not in Debian): only settings.n_jobs, default 1 as in scanpy 1.9."""
 
 __version__ = "1.9.3"
