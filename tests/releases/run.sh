@@ -2,13 +2,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The release matrix: the tree built and tested inside a Debian root for each
 # other Slurm release a site runs (the machine's own Slurm is the first
-# column, tested by tests/run-all.sh itself):
+# column, tested by tests/run-all.sh itself), then in a qemu guest of that
+# root booted as a cgroup v2 node under systemd (guest.sh):
 #
-#   trixie  Debian 13: Slurm 24.11, PMIx 5.0
-#   sid     Debian unstable: Slurm 26.05, PMIx 7.0
+#   trixie    Debian 13: Slurm 24.11, PMIx 5.0
+#   sid       Debian unstable: Slurm 26.05, PMIx 7.0
+#   bookworm  Debian 12 (22.05): only its guest, a stock install with only
+#             the unified hierarchy, running the demo and a scenario file
 #
-# Usage (as root): tests/releases/run.sh [SUITE...]   (default: trixie sid)
-# AZ_SCENARIOS and AZ_SITE_CONFIGS narrow what runs (see inside.sh).
+# Usage (as root): tests/releases/run.sh [SUITE...]
+# (default: trixie sid bookworm).  AZ_SCENARIOS and AZ_SITE_CONFIGS narrow
+# what runs in the roots (see inside.sh), AZ_GUEST_SCENARIOS in the guests
+# (see guest-inside.sh).
 # The roots are created or reused by roots.sh; each gets a fresh copy of the
 # tree, runs inside.sh there (build, make check, every Slurm scenario under
 # both site configurations, the packages), and the releases run side by
@@ -19,6 +24,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/roots.sh"
+. "$here/guest.sh"
 logs=$top/build-releases
 mkdir -p "$logs"
 
@@ -37,10 +43,15 @@ copy_tree() {
 	fi
 }
 
-# run_release SUITE: ensure its root, copy, run inside.sh; log to $logs.
+# run_release SUITE: ensure its root, copy, run inside.sh; then, once the
+# tree is built, boot the root as a cgroup v2 node (guest.sh) and run
+# guest-inside.sh there.  Log to $logs.  bookworm (the machine's own
+# release, tested by run-all.sh itself) is only built, for its guest: a
+# stock Debian 12 with only the unified hierarchy, which runs the demo and
+# a scenario file under the `cgroup` configuration (there cgroup/v2).
 # One run at a time per root: a second waits for the first.
 run_release() {
-	local name=$1 log=$logs/$1.log r
+	local name=$1 log=$logs/$1.log r status=0
 	r=$(root_dir "$name")
 	mkdir -p "$AZ_ROOTS_DIR"
 	exec 9>"$r.use.lock"
@@ -52,7 +63,16 @@ run_release() {
 		echo "##### $name: tests"
 		root_run "$name" env AZ_SCENARIOS="${AZ_SCENARIOS:-}" \
 			AZ_SITE_CONFIGS="${AZ_SITE_CONFIGS:-affinity cgroup}" \
-			/bin/bash /work/autozyme/tests/releases/inside.sh
+			AZ_BUILD_ONLY="$([[ $name == bookworm ]] && echo 1)" \
+			/bin/bash /work/autozyme/tests/releases/inside.sh || status=1
+		if [[ -e $r/work/autozyme/build/spank/.libs/autozyme.so ]]; then
+			echo "##### $name: guest"
+			guest_ensure "$name" && guest_run "$name" "$r/work" env \
+				AZ_GUEST_PLAN="$([[ $name == bookworm ]] && echo stock || echo cgroup2)" \
+				${AZ_GUEST_SCENARIOS:+AZ_GUEST_SCENARIOS="$AZ_GUEST_SCENARIOS"} \
+				/bin/bash /work/autozyme/tests/releases/guest-inside.sh || status=1
+		fi
+		exit $status
 	} >"$log" 2>&1
 }
 
@@ -72,7 +92,7 @@ table() {
 }
 
 releases=("$@")
-((${#releases[@]})) || releases=(trixie sid)
+((${#releases[@]})) || releases=(trixie sid bookworm)
 declare -A pid=()
 for name in "${releases[@]}"; do
 	run_release "$name" &
@@ -87,7 +107,7 @@ for name in "${releases[@]}"; do
 	else
 		failed=$((failed + 1))
 		echo "release $name: FAILED (log: $logs/$name.log)"
-		grep -E '^(=== .*FAILED|not ok|roots: |cluster: )' "$logs/$name.log" | head -40
+		grep -E '^(=== .*FAILED|not ok|roots: |cluster: |guest: )' "$logs/$name.log" | head -40
 	fi
 	grep -E '^(release: |=== .*: (ok|FAILED) \([0-9]+ s\)$)' "$logs/$name.log"
 done

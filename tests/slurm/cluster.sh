@@ -44,6 +44,9 @@
 #   cluster_wait_job JOBID [TIMEOUT]  Wait (0.1 s polls) for a batch job to end,
 #                              print its state, 0 iff COMPLETED.  Faster than
 #                              `sbatch --wait` (2 s, then 8-10 s polls).
+#   cluster_site               The site configuration clusters run here:
+#                              AZ_SITE_CONFIG, with cgroup resolved to this
+#                              host's cgroup version (see there).
 #   cluster_log_tail [N]       Last N (20) lines of every daemon log, to stdout.
 #   cluster_pids               "NAME PID" of each daemon (munged, slurmctld,
 #                              slurmd-NODE) and of its reaper (NAME.reaper).
@@ -63,9 +66,10 @@
 #                         default line of the same Key (e.g. TaskPlugin=task/none),
 #                         an empty `Key=` just removes it (e.g. Epilog=)
 #   AZ_PLUGSTACK          initial plugstack.conf content (default empty)
-#   AZ_SITE_CONFIG        affinity (default: task/affinity, proctrack/linuxproc)
-#                         or cgroup (task/cgroup,task/affinity, proctrack/cgroup,
-#                         cgroup.conf CgroupPlugin=cgroup/v1 ConstrainCores=yes)
+#   AZ_SITE_CONFIG        affinity (default: task/affinity, proctrack/linuxproc),
+#                         cgroup (task/cgroup,task/affinity, proctrack/cgroup,
+#                         cgroup.conf ConstrainCores=yes on the host's cgroup
+#                         version), cgroup2 or cgroup2-nosystemd (see cluster_site)
 #   AZ_CGROUP_CONF        if set, written as cgroup.conf next to slurm.conf
 #   AZ_CRED_EXPIRE        AuthInfo's cred_expire (seconds; Slurm's default is
 #                         120), which is also how long a requeued job waits
@@ -241,9 +245,16 @@ _az_spawn() {
 		# $d so that cluster_leftovers finds slurmstepd by its cwd
 		[[ -n ${_az_lockfd:-} ]] && exec {_az_lockfd}<&-
 		cd "$d/run" || exit 1
-		exec env -i PATH="$_AZ_PATH_DAEMON" LANG=C.UTF-8 AZ_TEST_CLUSTER="$d" \
-			"$_AZ_PY" "$_AZ_REAPER" "$d/pids/$name.pid" "$@" \
-			</dev/null >>"$d/log/$name.out" 2>&1
+		local -a run=(env -i PATH="$_AZ_PATH_DAEMON" LANG=C.UTF-8 AZ_TEST_CLUSTER="$d"
+			"$_AZ_PY" "$_AZ_REAPER" "$d/pids/$name.pid" "$@")
+		# Under cgroup2, slurmd is a systemd service, as a site's is: its
+		# reaper runs in the unit, and systemd-run (the pid in .reaper)
+		# returns when the unit ends.
+		if [[ $name == slurmd-* && $(cluster_site) == cgroup2 ]]; then
+			run=(systemd-run --quiet --wait --pipe --collect --unit="az-${d##*.}-$name.service"
+				--property=Delegate=yes --working-directory="$d/run" "${run[@]}")
+		fi
+		exec "${run[@]}" </dev/null >>"$d/log/$name.out" 2>&1
 	) &
 	echo "$!" >"$d/pids/$name.reaper"
 	for ((i = 0; i < 200; i++)); do
@@ -299,21 +310,70 @@ cluster_set_plugstack() {
 	chmod 0644 "$f.tmp" && mv -f "$f.tmp" "$f"
 }
 
-# The two site configurations the scenarios run under (AZ_SITE_CONFIG):
-# `affinity`, task/affinity + proctrack/linuxproc; `cgroup`, what
-# slurm.conf(5) recommends and most sites run: task/cgroup,task/affinity +
-# proctrack/cgroup + ConstrainCores=yes (cgroup v1: v2 in hybrid mode is
-# refused by slurmd on these machines).
+# The site configurations the scenarios run under (AZ_SITE_CONFIG):
+#   affinity  task/affinity + proctrack/linuxproc;
+#   cgroup    what slurm.conf(5) recommends and most sites run:
+#             task/cgroup,task/affinity + proctrack/cgroup + ConstrainCores=yes
+#             on the cgroup version the host runs: cgroup/v1 on a hybrid
+#             layout (these machines; slurmd refuses v2 there: "Hybrid mode is
+#             not supported"), cgroup/v2 on a host with only the unified
+#             hierarchy (a stock Debian 12), as cgroup2 or cgroup2-nosystemd;
+#   cgroup2   cgroup/v2 under systemd: slurmd runs as a systemd service
+#             (systemd-run, Delegate=yes) and Slurm asks systemd over dbus for
+#             its <node>_slurmstepd.scope.  Needs systemd as init and only the
+#             unified hierarchy: the qemu guests of tests/releases/guest.sh;
+#   cgroup2-nosystemd  cgroup/v2 with IgnoreSystemd=yes, as on a node
+#             without a system bus: slurmd is started directly and makes the
+#             scope's directory under system.slice itself.  As Slurm asks of
+#             such sites, the cpu and cpuset controllers are enabled down to
+#             system.slice first (_az_cgroup2_controllers; slurmd says
+#             "Controller cpuset is not enabled!" otherwise).
+# cluster_site: the one a cluster runs here (cgroup resolved for this host).
+cluster_site() {
+	local site=${AZ_SITE_CONFIG:-affinity}
+	if [[ $site == cgroup && $(stat -fc %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+		if [[ -d /run/systemd/system && -S /run/dbus/system_bus_socket ]]; then
+			site=cgroup2
+		else
+			site=cgroup2-nosystemd
+		fi
+	fi
+	echo "$site"
+}
+
+# Why the host cannot run site configuration $1; nothing when it can.
+_az_site_unfit() {
+	case $1 in
+	affinity | cgroup) ;;
+	cgroup2 | cgroup2-nosystemd)
+		[[ $(stat -fc %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]] ||
+			echo "$1 needs only the unified cgroup hierarchy at /sys/fs/cgroup (a qemu guest of tests/releases/guest.sh)"
+		[[ $1 == cgroup2-nosystemd || -d /run/systemd/system ]] ||
+			echo "$1 needs systemd as init (a qemu guest of tests/releases/guest.sh)"
+		;;
+	*) echo "AZ_SITE_CONFIG must be affinity, cgroup, cgroup2 or cgroup2-nosystemd, not '$1'" ;;
+	esac
+}
+
+# What an IgnoreSystemd site does for slurmd: the cpu and cpuset controllers
+# enabled in the root's and system.slice's subtree_control.
+_az_cgroup2_controllers() {
+	local c=/sys/fs/cgroup
+	mkdir -p "$c/system.slice" &&
+		echo "+cpuset +cpu" >"$c/cgroup.subtree_control" &&
+		echo "+cpuset +cpu" >"$c/system.slice/cgroup.subtree_control"
+}
+
 _az_site_proctrack() {
-	case ${AZ_SITE_CONFIG:-affinity} in
-	cgroup) echo proctrack/cgroup ;;
+	case $(cluster_site) in
+	cgroup*) echo proctrack/cgroup ;;
 	*) echo proctrack/linuxproc ;;
 	esac
 }
 
 _az_site_task_plugin() {
-	case ${AZ_SITE_CONFIG:-affinity} in
-	cgroup) echo task/cgroup,task/affinity ;;
+	case $(cluster_site) in
+	cgroup*) echo task/cgroup,task/affinity ;;
 	*) echo task/affinity ;;
 	esac
 }
@@ -321,9 +381,13 @@ _az_site_task_plugin() {
 _az_site_cgroup_conf() {
 	if [[ -n ${AZ_CGROUP_CONF:-} ]]; then
 		printf '%s\n' "$AZ_CGROUP_CONF"
-	elif [[ ${AZ_SITE_CONFIG:-affinity} == cgroup ]]; then
-		printf '%s\n' CgroupPlugin=cgroup/v1 ConstrainCores=yes
+		return
 	fi
+	case $(cluster_site) in
+	cgroup) printf '%s\n' CgroupPlugin=cgroup/v1 ConstrainCores=yes ;;
+	cgroup2) printf '%s\n' CgroupPlugin=cgroup/v2 ConstrainCores=yes ;;
+	cgroup2-nosystemd) printf '%s\n' CgroupPlugin=cgroup/v2 ConstrainCores=yes IgnoreSystemd=yes ;;
+	esac
 }
 
 # Write slurm.conf: defaults, minus any key that AZ_SLURM_CONF_EXTRA sets.
@@ -577,15 +641,19 @@ cluster_start() {
 	done
 	chown "$AZ_USER_UID:$AZ_USER_GID" "$d/work"
 	mkdir -m 0711 "$d/munge"
-	case ${AZ_SITE_CONFIG:-affinity} in
-	affinity | cgroup) ;;
-	*)
-		_az_err "cluster_start: AZ_SITE_CONFIG must be affinity or cgroup, not '$AZ_SITE_CONFIG'"
+	local unfit
+	unfit=$(_az_site_unfit "$(cluster_site)")
+	if [[ -n $unfit ]]; then
+		_az_err "cluster_start: $unfit"
 		rm -rf "$d"
 		return 1
-		;;
-	esac
+	fi
 	_AZ_FIRST_JOB_ID=$((1000 + (RANDOM * 32768 + RANDOM) % 60000000))
+	if [[ $(cluster_site) == cgroup2-nosystemd ]] && ! _az_cgroup2_controllers; then
+		_az_err "cluster_start: cannot enable the cpu and cpuset controllers in /sys/fs/cgroup/system.slice"
+		rm -rf "$d"
+		return 1
+	fi
 	if [[ -n $(_az_site_cgroup_conf) ]]; then
 		_az_site_cgroup_conf >"$d/cgroup.conf"
 		chmod 0644 "$d/cgroup.conf"

@@ -67,4 +67,6 @@ print(json.dumps({
     "cgroup": cgroup_cpuset(),
     "env": {v: os.environ[v] for v in VARS if v in os.environ},
     "activation": activation,
+    # The file's CPU list expanded, to compare with affinity as lists.
+    "activation_cpus": expand(activation["cpus"]["list"]) if activation else None,
 }, sort_keys=True), flush=True)

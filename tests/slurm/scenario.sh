@@ -35,6 +35,10 @@ scenario_start() {
 	chmod 755 "$AZ_CLUSTER_DIR"
 }
 
+# How a Slurm task runs the built Python runtime: `as_user "${python_env[@]}" srun ...`.
+python_env=(env "PYTHONPATH=$top/python:$top/tests/python/stubs"
+	"AUTOZYME_LIBRARY=$build/lib/.libs/libautozyme.so.0" "AUTOZYME_PATCH_PATH=$top/patches")
+
 # use_plugin [KEY=VALUE...]: the just-built plugin with these arguments.
 use_plugin() {
 	cluster_set_plugstack "required $plugin patch_dir=$top/patches activation_dir=$act_dir $*"

@@ -8,8 +8,6 @@ set -u
 scenario_start 1 || exit 1
 use_plugin
 task=$here/runtime_task.py
-python_env=(env "PYTHONPATH=$top/python:$top/tests/python/stubs"
-	"AUTOZYME_LIBRARY=$build/lib/.libs/libautozyme.so.0" "AUTOZYME_PATCH_PATH=$top/patches")
 field() { /usr/bin/python3 -c "import json,sys; print(' '.join(str(json.loads(l)[sys.argv[1]]) for l in sorted(sys.stdin, key=lambda l: json.loads(l)['rank'])))" "$1"; }
 
 out=$(as_user "${python_env[@]}" srun -n2 -c1 --autozyme-activate=scanpy "$task" 2>"$err")
