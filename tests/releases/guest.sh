@@ -94,6 +94,12 @@ _guest_build() {
 	((PIPESTATUS[0] <= 1 && PIPESTATUS[1] == 0)) || return 1
 	# The guest's root under roots.sh's name, so that root_run works in it.
 	ln -sfn "$name-guest/rootfs" "$(root_dir "$name-guest-root")"
+	# Where the kernel's package takes dracut (sid), an initrd for any
+	# machine: dracut's host-only one, made in a chroot, cannot mount the
+	# guest's root (virtio disk, ext4).
+	mkdir -p "$g/rootfs/etc/dracut.conf.d"
+	printf '%s\n' 'hostonly="no"' 'add_drivers+=" virtio_blk virtio_pci ext4 "' \
+		>"$g/rootfs/etc/dracut.conf.d/autozyme-guest.conf"
 	root_run "$name-guest-root" apt-get install -y -qq --no-install-recommends \
 		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 		$AZ_GUEST_PACKAGES >"$g/apt.log" 2>&1 || {
@@ -163,6 +169,11 @@ guest_run() {
 	pid=$!
 	status=0
 	while [[ ! -e $j/ready ]]; do
+		if grep -qE 'Entering emergency mode|Kernel panic' "$j/console.log" 2>/dev/null; then
+			_guest_err "$name: the guest did not boot"
+			status=1
+			break
+		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
 			_guest_err "$name: qemu exited before the guest was up"
 			status=1
