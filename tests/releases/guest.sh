@@ -57,7 +57,7 @@ _guest_configure() {
 		#!/bin/bash
 		# Runs the host's /work/.guest/run.sh once, then powers the guest off.
 		j=/work/.guest
-		cut -d' ' -f1 /proc/uptime >"$j/ready"
+		cut -d' ' -f1 /proc/uptime >"$j/ready.tmp" && mv "$j/ready.tmp" "$j/ready"
 		bash "$j/run.sh" >"$j/out.log" 2>&1
 		echo $? >"$j/rc"
 		sync

@@ -9,6 +9,7 @@
 #   srun_inherits_cpus_per_task    an srun inside `sbatch -c2` gets -c2 again
 #   overcommit_keeps_cpus_per_task `srun -n2 --overcommit -c2` needs 2x2 CPUs
 #   cgroup_has_task_level          task/cgroup puts each task in task_N
+#   cgroup2_task_special           cgroup/v2 puts a task in user/task_special
 #   srun_has_mpi_pmix              srun --mpi=pmix is there (a running cluster)
 #   spank_failure_fails_job        a failing plugin fails the job, not the node
 
@@ -41,6 +42,10 @@ overcommit_keeps_cpus_per_task() { release_at_least 24.11; }
 # 24.11: task/cgroup adds a task_N level under the step's cgroup (22.05
 # stops at step_N).
 cgroup_has_task_level() { release_at_least 24.11; }
+
+# cgroup/v2: 22.05 puts a step's task in the step's user/task_special
+# cgroup (seen on 22.05.8 under systemd), 24.11 and 26.05 in user/task_N.
+cgroup2_task_special() { ! release_at_least 24.11; }
 
 # Slurm's mpi/pmix plugin, which `srun --mpi=pmix` needs: Debian's 22.05 and
 # 24.11 ship it; Debian's 26.05 (built with PMIx 7) does not, so there srun

@@ -7,7 +7,8 @@
 #    from Slurm's directory names, which change between releases), also
 #    unbound (--cpu-bind=none), where under task/cgroup the cgroup is all that
 #    confines the task; under task/cgroup, the cgroup level Slurm puts a task
-#    in (cgroup v2: task_N under the step's user level, in the scope);
+#    in (cgroup v2: task_N, on 22.05 task_special, under the step's user
+#    level, in the node's slurmstepd scope);
 #  - the CPU quota of one CPU on an ancestor of every task: a -c2 task gets 1
 #    thread from cgroup_quota, in its variables, its file and Python's
 #    thread_info, and --autozyme-threads=2 is clamped to 1.  cgroup v1: slurmd
@@ -44,9 +45,11 @@ test_cpuset() {
 			"/job_[0-9]+/step_0(/task_0)?\$" "$path"
 		check_match "... at the level this release makes" "/${level}0\$" "$path"
 	else
+		local level=task_0
+		cgroup2_task_special && level=task_special
 		# 26.05 names the job's level by an opaque id, not job_N.
-		check_match "cgroup v2: the task runs in task_0 under its step's user level, in the node's slurmstepd scope" \
-			"^/system\\.slice/[^/]+_slurmstepd\\.scope/[^/]+/step_0/user/task_0\$" "$path"
+		check_match "cgroup v2: the task runs in $level under its step's user level, in the node's slurmstepd scope" \
+			"^/system\\.slice/[^/]+_slurmstepd\\.scope/[^/]+/step_0/user/$level\$" "$path"
 	fi
 	scenario_done "cpuset"
 }
