@@ -79,15 +79,15 @@ run_release() {
 # The table: one row per scenario script run, from the logs.
 table() {
 	local name
-	printf '%-8s %-9s %-9s %-20s %6s %6s %8s\n' release slurm site scenario passed failed seconds
+	printf '%-9s %-9s %-18s %-20s %6s %6s %7s %8s\n' release slurm site scenario passed failed skipped seconds
 	for name in "$@"; do
 		awk -v rel="$name" '
 			/^release: / { slurm = $3; sub(/,$/, "", slurm) }
 			/^--- .* done in [0-9]+ s$/ {
-				printf "%-8s %-9s %-9s %-20s %6s %6s %8s\n", rel, slurm, site, script, p, f, $(NF - 1)
+				printf "%-9s %-9s %-18s %-20s %6s %6s %7s %8s\n", rel, slurm, site, script, p, f, k, $(NF - 1)
 				next }
-			/^--- / { site = $2; sub(/:$/, "", site); script = $3; p = "-"; f = "-"; next }
-			/^[0-9]+ passed, [0-9]+ failed$/ { p = $1; f = $3 }' "$logs/$name.log"
+			/^--- / { site = $2; sub(/:$/, "", site); script = $3; p = "-"; f = "-"; k = "-"; next }
+			/^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/ { p = $1; f = $3; k = (NF > 4 ? $5 : 0) }' "$logs/$name.log"
 	done
 }
 

@@ -249,9 +249,10 @@ _az_spawn() {
 			"$_AZ_PY" "$_AZ_REAPER" "$d/pids/$name.pid" "$@")
 		# Under cgroup2, slurmd is a systemd service, as a site's is: its
 		# reaper runs in the unit, and systemd-run (the pid in .reaper)
-		# returns when the unit ends.
+		# returns when the unit ends.  A restarted slurmd gets a unit of
+		# its own: the old one lasts while its slurmstepds do.
 		if [[ $name == slurmd-* && $(cluster_site) == cgroup2 ]]; then
-			run=(systemd-run --quiet --wait --pipe --collect --unit="az-${d##*.}-$name.service"
+			run=(systemd-run --quiet --wait --pipe --collect --unit="az-${d##*.}-$name-$BASHPID.service"
 				--property=Delegate=yes --working-directory="$d/run" "${run[@]}")
 		fi
 		exec "${run[@]}" </dev/null >>"$d/log/$name.out" 2>&1

@@ -8,6 +8,7 @@
 #   check_eq "two tasks"      "0 1" "$ids"              # exact string match
 #   check_match "bound"       '^0-1$' "$cpus"           # bash ERE match
 #   ok "something"  /  not_ok "something"               # record by hand
+#   skip "part" "the reason"                            # a part not run, counted
 #   diag "free text"                                    # "# " comment lines
 #   check "job ends" wait_until 60 job_gone "$job"        # a condition, polled
 #   summary                                             # last line; status
@@ -18,11 +19,13 @@
 # result (0 or 1), so do not run test scripts under `set -e`.
 #
 # Each check prints `ok - NAME` or `not ok - NAME` (then `# ...` details);
-# summary prints exactly `N passed, M failed` and returns 1 if anything
-# failed or nothing was checked, so a script can end with `summary; exit`.
+# summary prints exactly `N passed, M failed` (then `, K skipped` when a part
+# was skipped) and returns 1 if anything failed or nothing was checked, so a
+# script can end with `summary; exit`.
 
 AZ_PASSED=0
 AZ_FAILED=0
+AZ_SKIPPED=0
 
 # Print each line of "$*" prefixed with "# ".
 diag() {
@@ -40,6 +43,12 @@ ok() {
 not_ok() {
 	AZ_FAILED=$((AZ_FAILED + 1))
 	echo "not ok - $*"
+}
+
+# skip PART REASON: a part of a scenario that does not run here, and why.
+skip() {
+	AZ_SKIPPED=$((AZ_SKIPPED + 1))
+	echo "skip - $1: $2"
 }
 
 # wait_until SECONDS CMD [ARG...]: until CMD succeeds, polled every 0.1 s.
@@ -117,6 +126,8 @@ check_match() {
 }
 
 summary() {
-	echo "$AZ_PASSED passed, $AZ_FAILED failed"
+	local skipped=""
+	((AZ_SKIPPED == 0)) || skipped=", $AZ_SKIPPED skipped"
+	echo "$AZ_PASSED passed, $AZ_FAILED failed$skipped"
 	((AZ_FAILED == 0 && AZ_PASSED > 0))
 }
