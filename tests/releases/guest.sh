@@ -88,8 +88,9 @@ _guest_build() {
 	r=$(root_dir "$name")
 	rm -rf "$g"
 	mkdir -p "$g/rootfs"
-	# (tar's status 1: a file changed while read, as the root's /work may.)
-	tar -C "$r" --exclude=./work --exclude=./proc/\* --exclude=./sys/\* --exclude=./dev/\* \
+	# (tar's status 1: a file changed while read: the root may be running
+	# its scenarios meanwhile.)
+	tar -C "$r" --exclude=./work --exclude=./tmp/\* --exclude=./proc/\* --exclude=./sys/\* --exclude=./dev/\* \
 		--warning=no-file-changed -cf - . | tar -C "$g/rootfs" -xf -
 	((PIPESTATUS[0] <= 1 && PIPESTATUS[1] == 0)) || return 1
 	# The guest's root under roots.sh's name, so that root_run works in it.

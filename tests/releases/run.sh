@@ -59,15 +59,23 @@ run_release() {
 	{
 		echo "##### $name: root"
 		root_ensure "$name" || exit 1
+		# The guest's image needs only the root: it is made meanwhile.
+		guest_ensure "$name" >"$log.image" 2>&1 &
+		local image=$!
 		copy_tree "$r/work/autozyme" || exit 1
 		echo "##### $name: tests"
 		root_run "$name" env AZ_SCENARIOS="${AZ_SCENARIOS:-}" \
 			AZ_SITE_CONFIGS="${AZ_SITE_CONFIGS:-affinity cgroup}" \
 			AZ_BUILD_ONLY="$([[ $name == bookworm ]] && echo 1)" \
 			/bin/bash /work/autozyme/tests/releases/inside.sh || status=1
-		if [[ -e $r/work/autozyme/build/spank/.libs/autozyme.so ]]; then
-			echo "##### $name: guest"
-			guest_ensure "$name" && guest_run "$name" "$r/work" env \
+		wait "$image"
+		local made=$?
+		echo "##### $name: guest"
+		cat "$log.image"
+		if ((made)); then
+			status=1
+		elif [[ -e $r/work/autozyme/build/spank/.libs/autozyme.so ]]; then
+			guest_run "$name" "$r/work" env \
 				AZ_GUEST_PLAN="$([[ $name == bookworm ]] && echo stock || echo cgroup2)" \
 				${AZ_GUEST_SCENARIOS:+AZ_GUEST_SCENARIOS="$AZ_GUEST_SCENARIOS"} \
 				/bin/bash /work/autozyme/tests/releases/guest-inside.sh || status=1
