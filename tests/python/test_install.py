@@ -15,6 +15,11 @@ import pytest
 
 from helpers import STUBS, base_env, run_python, write_activation_file
 
+# autozyme.pth as installed: its licence line, then the one line that runs.
+PTH = ("# SPDX-License-Identifier: BSD-3-Clause\n"
+       "import os; os.environ.get('AUTOZYME_ACTIVATE') "
+       "and __import__('autozyme._autoactivate')\n")
+
 
 def _make_variables(builddir):
     """prefix, exec_prefix, libdir and pysitedir of the build, expanded."""
@@ -47,8 +52,7 @@ def test_files_are_in_the_site_directory(installed):
                  "autozyme/patches/cell2location.py"):
         assert os.path.isfile(os.path.join(sitedir, name)), name
     with open(os.path.join(sitedir, "autozyme.pth")) as pth:
-        assert pth.read() == ("import os; os.environ.get('AUTOZYME_ACTIVATE') "
-                              "and __import__('autozyme._autoactivate')\n")
+        assert pth.read() == PTH
     with open(os.path.join(sitedir, "autozyme", "_install.py")) as generated:
         assert 'LIBDIR = "{}"\n'.format(dirs["libdir"]) in generated.read()
     assert os.path.exists("{}{}/libautozyme.so.0".format(destdir,
@@ -89,9 +93,7 @@ def test_the_wheel_is_installed_for_venvs(installed):
     name = "autozyme-{}-py3-none-any.whl".format(dirs["VERSION"])
     with zipfile.ZipFile("{}{}/autozyme/python/{}".format(
             destdir, dirs["datadir"], name)) as wheel:
-        assert wheel.read("autozyme.pth").decode() == (
-            "import os; os.environ.get('AUTOZYME_ACTIVATE') "
-            "and __import__('autozyme._autoactivate')\n")
+        assert wheel.read("autozyme.pth").decode() == PTH
         assert wheel.read("autozyme/_install.py").decode().endswith(
             'VERSION = "{}"\nLIBDIR = "{}"\n'.format(dirs["VERSION"],
                                                     dirs["libdir"]))
