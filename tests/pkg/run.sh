@@ -120,7 +120,9 @@ for f in "$debs"/*.deb; do
 done
 check_eq "lintian on the Debian packages: no tag about the copyright file or the licence" "" \
 	"$(lintian --no-tag-display-limit "$debs"/*.deb 2>&1 | grep -iE 'copyright|licen[cs]e')"
+# (Debug packages, which newer rpm builds make, carry no licence file.)
 for f in "$rpms"/*.rpm; do
+	[[ $f == *-debuginfo-* || $f == *-debugsource-* ]] && continue
 	check_eq "$(basename "$f"): License: BSD-3-Clause, COPYING among its files" "BSD-3-Clause yes" \
 		"$(rpm -qp --qf '%{LICENSE}' "$f" 2>/dev/null) $(rpm -qlp "$f" 2>/dev/null | grep -q '/COPYING$' && echo yes)"
 done

@@ -43,15 +43,18 @@ copy_tree() {
 	fi
 }
 
-# run_release SUITE: ensure its root, copy, run inside.sh; then, once the
-# tree is built, boot the root as a cgroup v2 node (guest.sh) and run
-# guest-inside.sh there.  Log to $logs.  bookworm (the machine's own
-# release, tested by run-all.sh itself) is only built, for its guest: a
-# stock Debian 12 with only the unified hierarchy, which runs the demo and
-# a scenario file under the `cgroup` configuration (there cgroup/v2).
+# run_release SUITE: ensure its root, copy the tree, build it there; then,
+# side by side, inside.sh's tests in the root and the root booted as a cgroup
+# v2 node (guest.sh) running guest-inside.sh on the same build (the guest
+# spends its CPU while the scenarios mostly wait on Slurm).  The guest's
+# image needs only the root, so it is made during the build.  Log to $logs
+# (the guest's part after the root's).  bookworm (the machine's own release,
+# tested by run-all.sh itself) is only built, for its guest: a stock Debian
+# 12 with only the unified hierarchy, which runs the demo and a scenario
+# file under the `cgroup` configuration (there cgroup/v2).
 # One run at a time per root: a second waits for the first.
 run_release() {
-	local name=$1 log=$logs/$1.log r status=0
+	local name=$1 log=$logs/$1.log r status=0 guest
 	r=$(root_dir "$name")
 	mkdir -p "$AZ_ROOTS_DIR"
 	exec 9>"$r.use.lock"
@@ -59,29 +62,42 @@ run_release() {
 	{
 		echo "##### $name: root"
 		root_ensure "$name" || exit 1
-		# The guest's image needs only the root: it is made meanwhile.
-		guest_ensure "$name" >"$log.image" 2>&1 &
-		local image=$!
-		copy_tree "$r/work/autozyme" || exit 1
-		echo "##### $name: tests"
-		root_run "$name" env AZ_SCENARIOS="${AZ_SCENARIOS:-}" \
-			AZ_SITE_CONFIGS="${AZ_SITE_CONFIGS:-affinity cgroup}" \
-			AZ_BUILD_ONLY="$([[ $name == bookworm ]] && echo 1)" \
-			/bin/bash /work/autozyme/tests/releases/inside.sh || status=1
-		wait "$image"
-		local made=$?
-		echo "##### $name: guest"
-		cat "$log.image"
-		if ((made)); then
+		rm -f "$r.built"
+		run_guest "$name" >"$log.guest" 2>&1 &
+		guest=$!
+		echo "##### $name: build"
+		if copy_tree "$r/work/autozyme" &&
+			root_run "$name" env AZ_BUILD_ONLY=1 /bin/bash /work/autozyme/tests/releases/inside.sh; then
+			echo ok >"$r.built"
+		else
+			echo failed >"$r.built"
 			status=1
-		elif [[ -e $r/work/autozyme/build/spank/.libs/autozyme.so ]]; then
-			guest_run "$name" "$r/work" env \
-				AZ_GUEST_PLAN="$([[ $name == bookworm ]] && echo stock || echo cgroup2)" \
-				${AZ_GUEST_SCENARIOS:+AZ_GUEST_SCENARIOS="$AZ_GUEST_SCENARIOS"} \
-				/bin/bash /work/autozyme/tests/releases/guest-inside.sh || status=1
 		fi
+		if [[ $status == 0 && $name != bookworm ]]; then
+			echo "##### $name: tests"
+			root_run "$name" env AZ_SCENARIOS="${AZ_SCENARIOS:-}" AZ_SKIP_BUILD=1 \
+				AZ_SITE_CONFIGS="${AZ_SITE_CONFIGS:-affinity cgroup}" \
+				/bin/bash /work/autozyme/tests/releases/inside.sh || status=1
+		fi
+		wait "$guest" || status=1
+		echo "##### $name: guest"
+		cat "$log.guest"
 		exit $status
 	} >"$log" 2>&1
+}
+
+# run_guest NAME: make the guest's image (it needs only the root), wait
+# for run_release's build (the ROOT.built mark), then boot the image on it.
+run_guest() {
+	local name=$1 built
+	built=$(root_dir "$name").built
+	guest_ensure "$name" || return 1
+	until [[ -s $built ]]; do sleep 2; done
+	[[ $(cat "$built") == ok ]] || return 1
+	guest_run "$name" "$(root_dir "$name")/work" env \
+		AZ_GUEST_PLAN="$([[ $name == bookworm ]] && echo stock || echo cgroup2)" \
+		${AZ_GUEST_SCENARIOS:+AZ_GUEST_SCENARIOS="$AZ_GUEST_SCENARIOS"} \
+		/bin/bash /work/autozyme/tests/releases/guest-inside.sh
 }
 
 # The table: one row per scenario script run, from the logs.
