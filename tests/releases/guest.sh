@@ -146,57 +146,72 @@ _guest_accel() {
 	fi
 }
 
-# guest_run NAME WORKDIR CMD [ARG...]: boot NAME's guest with WORKDIR at
-# /work, run CMD there as root, print its output; CMD's exit status is ours.
-# A guest that does not come up, or does not finish in time, fails with the
-# tail of its console.
-guest_run() {
-	local name=$1 work=$2 g j pid t0 status
-	shift 2
-	g=$(guest_dir "$name")
-	j=$work/.guest
-	rm -rf "$j"
-	mkdir -p "$j"
-	printf '%q ' "$@" >"$j/run.sh"
-	t0=$SECONDS
+# _guest_start NAME WORKDIR: qemu booting NAME's image, WORKDIR shared at
+# /work, its console in WORKDIR/.guest; its pid in _guest_pid.
+_guest_start() {
+	local g j=$2/.guest
+	g=$(guest_dir "$1")
 	# shellcheck disable=SC2046 # the accelerator's words
 	qemu-system-x86_64 $(_guest_accel) -machine pc -smp 2 -m 4096 -no-reboot -snapshot \
 		-kernel "$g/vmlinuz" -initrd "$g/initrd.img" \
 		-append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 panic=1 quiet" \
 		-drive "file=$g/image.raw,format=raw,if=virtio" \
-		-virtfs "local,path=$work,mount_tag=work,security_model=none" \
+		-virtfs "local,path=$2,mount_tag=work,security_model=none" \
 		-nic user,model=virtio-net-pci,restrict=on \
 		-display none -monitor none -serial "file:$j/console.log" >"$j/qemu.out" 2>&1 &
-	pid=$!
-	status=0
-	while [[ ! -e $j/ready ]]; do
-		if grep -qE 'Entering emergency mode|Kernel panic' "$j/console.log" 2>/dev/null; then
-			_guest_err "$name: the guest did not boot"
-			status=1
-			break
+	_guest_pid=$!
+}
+
+# _guest_wait_up NAME JOBDIR: until the runner has started (its ready mark);
+# non-zero as soon as the guest cannot come up, or after the boot limit.
+_guest_wait_up() {
+	local t0=$SECONDS
+	until [[ -e $2/ready ]]; do
+		if grep -qE 'Entering emergency mode|Kernel panic' "$2/console.log" 2>/dev/null; then
+			_guest_err "$1: the guest did not boot"
+			return 1
 		fi
-		if ! kill -0 "$pid" 2>/dev/null; then
-			_guest_err "$name: qemu exited before the guest was up"
-			status=1
-			break
-		fi
-		if ((SECONDS - t0 > AZ_GUEST_BOOT_TIMEOUT)); then
-			_guest_err "$name: the guest was not up after $AZ_GUEST_BOOT_TIMEOUT s"
-			status=1
-			break
-		fi
+		kill -0 "$_guest_pid" 2>/dev/null || {
+			_guest_err "$1: qemu exited before the guest was up"
+			return 1
+		}
+		((SECONDS - t0 <= AZ_GUEST_BOOT_TIMEOUT)) || {
+			_guest_err "$1: the guest was not up after $AZ_GUEST_BOOT_TIMEOUT s"
+			return 1
+		}
 		sleep 1
 	done
-	((status)) || echo "guest: $name up after $((SECONDS - t0)) s (guest uptime $(cat "$j/ready") s)"
-	while ((status == 0)) && kill -0 "$pid" 2>/dev/null; do
-		if ((SECONDS - t0 > AZ_GUEST_RUN_TIMEOUT)); then
-			_guest_err "$name: still running after $AZ_GUEST_RUN_TIMEOUT s"
-			status=1
-		fi
+	echo "guest: $1 up after $((SECONDS - t0)) s (guest uptime $(cat "$2/ready") s)"
+}
+
+# _guest_wait_done NAME: until qemu exits (the runner powers off), within
+# the run limit.
+_guest_wait_done() {
+	local t0=$SECONDS
+	while kill -0 "$_guest_pid" 2>/dev/null; do
+		((SECONDS - t0 <= AZ_GUEST_RUN_TIMEOUT)) || {
+			_guest_err "$1: still running after $AZ_GUEST_RUN_TIMEOUT s"
+			return 1
+		}
 		sleep 1
 	done
-	kill "$pid" 2>/dev/null && sleep 2 && kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+}
+
+# guest_run NAME WORKDIR CMD [ARG...]: boot NAME's guest with WORKDIR at
+# /work, run CMD there as root, print its output; CMD's exit status is ours.
+# A guest that does not come up, or does not finish in time, fails with the
+# tail of its console.
+guest_run() {
+	local name=$1 work=$2 j t0=$SECONDS status=0
+	shift 2
+	j=$work/.guest
+	rm -rf "$j"
+	mkdir -p "$j"
+	printf '%q ' "$@" >"$j/run.sh"
+	_guest_start "$name" "$work"
+	_guest_wait_up "$name" "$j" && _guest_wait_done "$name" || status=1
+	kill "$_guest_pid" 2>/dev/null && sleep 2 && kill -9 "$_guest_pid" 2>/dev/null
+	wait "$_guest_pid" 2>/dev/null
 	cat "$j/out.log" 2>/dev/null
 	if ((status == 0)); then
 		status=$(cat "$j/rc" 2>/dev/null || echo 1)

@@ -89,11 +89,15 @@ run_release() {
 # run_guest NAME: make the guest's image (it needs only the root), wait
 # for run_release's build (the ROOT.built mark), then boot the image on it.
 run_guest() {
-	local name=$1 built
+	local name=$1 built lock
 	built=$(root_dir "$name").built
 	guest_ensure "$name" || return 1
 	until [[ -s $built ]]; do sleep 2; done
 	[[ $(cat "$built") == ok ]] || return 1
+	# One guest at a time: each emulated machine keeps a CPU busy, and the
+	# machine has the test command's other suites to run too.
+	exec {lock}>"$AZ_ROOTS_DIR/guests.lock"
+	flock "$lock"
 	guest_run "$name" "$(root_dir "$name")/work" env \
 		AZ_GUEST_PLAN="$([[ $name == bookworm ]] && echo stock || echo cgroup2)" \
 		${AZ_GUEST_SCENARIOS:+AZ_GUEST_SCENARIOS="$AZ_GUEST_SCENARIOS"} \

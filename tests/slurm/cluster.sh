@@ -75,7 +75,8 @@
 #                         120), which is also how long a requeued job waits
 #   AZ_CLUSTER_TMP        parent of the temp dir (default /tmp; must be
 #                         traversable by the test user)
-#   AZ_START_TIMEOUT      seconds to wait for idle nodes (default 30)
+#   AZ_START_TIMEOUT      seconds to wait for idle nodes (default 300: an
+#                         emulated node on a busy machine needs minutes)
 #   AZ_KEEP_LOGS          if set to a dir, cluster_stop first copies log/,
 #                         slurm.conf, plugstack.conf to AZ_KEEP_LOGS/azslurm.XXXXXX/
 #
@@ -605,7 +606,7 @@ _az_wait_idle() {
 }
 
 cluster_start() {
-	local nnodes=${1:-1} host d name i t0 timeout=${AZ_START_TIMEOUT:-30}
+	local nnodes=${1:-1} host d name i t0 timeout=${AZ_START_TIMEOUT:-300}
 	# A subshell may start its own cluster (the parent's variables are only
 	# shadowed there); one shell cannot run two.
 	if [[ -n ${AZ_CLUSTER_DIR:-} && ${_AZ_OWNER:-} == "$BASHPID" ]]; then
