@@ -330,10 +330,13 @@ cluster_set_plugstack() {
 #             such sites, the cpu and cpuset controllers are enabled down to
 #             system.slice first (_az_cgroup2_controllers; slurmd says
 #             "Controller cpuset is not enabled!" otherwise).
+# True where /sys/fs/cgroup is the unified hierarchy alone (no v1 layout).
+_az_unified_cgroups() { [[ $(stat -fc %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; }
+
 # cluster_site: the one a cluster runs here (cgroup resolved for this host).
 cluster_site() {
 	local site=${AZ_SITE_CONFIG:-affinity}
-	if [[ $site == cgroup && $(stat -fc %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+	if [[ $site == cgroup ]] && _az_unified_cgroups; then
 		if [[ -d /run/systemd/system && -S /run/dbus/system_bus_socket ]]; then
 			site=cgroup2
 		else
@@ -348,7 +351,7 @@ _az_site_unfit() {
 	case $1 in
 	affinity | cgroup) ;;
 	cgroup2 | cgroup2-nosystemd)
-		[[ $(stat -fc %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]] ||
+		_az_unified_cgroups ||
 			echo "$1 needs only the unified cgroup hierarchy at /sys/fs/cgroup (a qemu guest of tests/releases/guest.sh)"
 		[[ $1 == cgroup2-nosystemd || -d /run/systemd/system ]] ||
 			echo "$1 needs systemd as init (a qemu guest of tests/releases/guest.sh)"
