@@ -135,7 +135,9 @@ for name in "${releases[@]}"; do
 	else
 		failed=$((failed + 1))
 		echo "release $name: FAILED (log: $logs/$name.log)"
-		grep -E '^(=== .*FAILED|not ok|roots: |cluster: |guest: )' "$logs/$name.log" | head -40
+		# Each failed check with its "# " details (expected, actual, stderr).
+		awk '/^(=== .*FAILED|not ok|roots: |cluster: |guest: )/ { print; d = 1; next }
+			d && /^# / { print; next } { d = 0 }' "$logs/$name.log" | head -80
 	fi
 	grep -E '^(release: |=== .*: (ok|FAILED) \([0-9]+ s\)$)' "$logs/$name.log"
 done

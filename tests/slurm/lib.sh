@@ -9,6 +9,7 @@
 #   check_match "bound"       '^0-1$' "$cpus"           # bash ERE match
 #   ok "something"  /  not_ok "something"               # record by hand
 #   skip "part" "the reason"                            # a part not run, counted
+#   part test_name                                      # run it unless AZ_PARTS leaves it out
 #   diag "free text"                                    # "# " comment lines
 #   check "job ends" wait_until 60 job_gone "$job"        # a condition, polled
 #   summary                                             # last line; status
@@ -49,6 +50,17 @@ not_ok() {
 skip() {
 	AZ_SKIPPED=$((AZ_SKIPPED + 1))
 	echo "skip - $1: $2"
+}
+
+# part NAME: run the scenario file's test function NAME, unless AZ_PARTS
+# (function names, space separated) is set and leaves it out: then it is a
+# counted skip.  The qemu guests set it: emulated, whole files take too long.
+part() {
+	if [[ -z ${AZ_PARTS:-} || " $AZ_PARTS " == *" $1 "* ]]; then
+		"$1"
+	else
+		skip "$1" "not in AZ_PARTS"
+	fi
 }
 
 # wait_until SECONDS CMD [ARG...]: until CMD succeeds, polled every 0.1 s.

@@ -127,7 +127,7 @@ if [[ $mpi == pmix ]]; then
 	outcome=$(as_user "${user_env[@]}" srun --mpi=pmix -N2 -n4 --cpu-bind=none "$mpi_prog" 2>"$err")
 	check_eq "srun --mpi=pmix -N2 -n4: MPI_Init and a collective after libautozyme; then PMIx counts" \
 		"$(for r in 0 1 2 3; do echo "rank $r of 4: sum 6, $half threads (mpi_env), local ranks 2/$((r % 2))/mpi_env, after MPI_Init 2/$((r % 2))/pmix"; done | paste -sd'|')" \
-		"$(sort <<<"$outcome" | paste -sd'|')"
+		"$(sort <<<"$outcome" | paste -sd'|')" || diag "$(cat "$err")"
 fi
 
 # ------------------------------------------------------- mpirun in sbatch

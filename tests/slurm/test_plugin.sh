@@ -285,16 +285,16 @@ test_array() {
 	scenario_done "array"
 }
 
-test_bound_tasks
-test_requests
-test_unbound_split
-test_patches
-test_bad_input
-test_site_config
-test_user_values
-test_verbose
-test_front_maps_no_hwloc
-test_stepd_module_missing
-test_batch
-test_array
+part test_bound_tasks
+part test_requests
+part test_unbound_split
+part test_patches
+part test_bad_input
+part test_site_config
+part test_user_values
+part test_verbose
+part test_front_maps_no_hwloc
+part test_stepd_module_missing
+part test_batch
+part test_array
 summary

@@ -253,18 +253,6 @@ test_array() {
 	after "$array_tasks-task array with killed tasks"
 }
 
-# part NAME: run test function NAME, unless AZ_SWEEP_PARTS (names, space
-# separated) leaves it out: then it is a counted skip.  The qemu guests run
-# only test_killed_stepds: emulated, the whole file takes over a quarter of
-# an hour.
-part() {
-	if [[ -z ${AZ_SWEEP_PARTS:-} || " $AZ_SWEEP_PARTS " == *" $1 "* ]]; then
-		"$1"
-	else
-		skip "$1" "not in AZ_SWEEP_PARTS ($AZ_SWEEP_PARTS)"
-	fi
-}
-
 # The sweep logs its time at debug level; a requeued job waits cred_expire
 # seconds before it runs again.
 AZ_CRED_EXPIRE=10 AZ_SLURM_CONF_EXTRA=SlurmdDebug=debug scenario_start 1 || exit 1
