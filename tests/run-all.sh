@@ -31,7 +31,7 @@ unit_tests() {
 # Criterion runs each test in a child process whose valgrind exit code it
 # ignores, so every process logs to its own file and any report is a failure.
 valgrind_unit_tests() {
-	local dir=$1 test logs status=0
+	local dir=$1 test logs status=0 start=$SECONDS
 	logs=$(mktemp -d)
 	for test in "$dir"/tests/unit/test_*; do
 		case $test in *.log | *.trs | *.o) continue ;; esac
@@ -51,7 +51,7 @@ valgrind_unit_tests() {
 		status=1
 	fi
 	rm -rf "$logs"
-	[ $status -eq 0 ] && echo "valgrind: every unit test process clean"
+	[ $status -eq 0 ] && echo "valgrind: every unit test process clean ($((SECONDS - start)) s)"
 	return $status
 }
 
@@ -77,25 +77,31 @@ slurm_tests() {
 	return $status
 }
 
-# The release matrix runs in the background from the start (its roots take
-# minutes to create on a new machine); its output is shown at the end.
-release_matrix_start() {
-	mkdir -p "$top/build-releases"
-	bash "$top/tests/releases/run.sh" >"$top/build-releases/matrix.out" 2>&1 &
-	release_matrix_pid=$!
+# background_start NAME CMD...: CMD runs in the background, its output kept
+# in build-background/NAME.out; background_wait NAME waits for it, shows
+# that output and returns CMD's status.
+declare -A background_pid=()
+background_start() {
+	local name=$1
+	shift
+	mkdir -p "$top/build-background"
+	"$@" >"$top/build-background/$name.out" 2>&1 &
+	background_pid[$name]=$!
 }
 
-release_matrix_wait() {
+background_wait() {
 	local status=0
-	wait "$release_matrix_pid" || status=$?
-	cat "$top/build-releases/matrix.out"
+	wait "${background_pid[$1]}" || status=$?
+	cat "$top/build-background/$1.out"
 	return $status
 }
 
 # The release roots come first: created on a new machine, they take minutes
 # of downloading that overlap the machine's own installs and builds.
 az_install_missing_packages debootstrap util-linux
-release_matrix_start
+# The release matrix runs in the background from the start (its roots take
+# minutes to create on a new machine).
+background_start matrix bash "$top/tests/releases/run.sh"
 az_install_missing_packages
 # The builds below are out of tree; an in-tree configure would stop them.
 if [ -f "$top/config.status" ]; then
@@ -111,7 +117,9 @@ az_build "$top" "$top/build-nopmix" --without-pmix
 suite "unit tests" unit_tests "$top/build"
 suite "unit tests under ASan+UBSan" unit_tests "$top/build-asan"
 suite "unit tests, built without PMIx" unit_tests "$top/build-nopmix"
-suite "unit tests under valgrind" valgrind_unit_tests "$top/build"
+# The valgrind suite is the longest and needs only CPU, while the Slurm
+# scenarios mostly wait on Slurm: it runs beside the suites after it.
+background_start valgrind valgrind_unit_tests "$top/build"
 suite "make distcheck" distcheck "$top/build"
 suite "fuzzing (libFuzzer, ASan+UBSan)" bash "$top/tests/fuzz/run.sh" "$top/build"
 suite "python runtime (pytest)" bash "$top/tests/python/run.sh" "$top/build"
@@ -121,7 +129,8 @@ suite "packages, man pages, autozyme-info" bash "$top/tests/pkg/run.sh" "$top/bu
 suite "slurm scenarios, Slurm $(slurm_release), task/affinity" slurm_tests "$top/build" affinity
 suite "slurm scenarios, Slurm $(slurm_release), task/cgroup" slurm_tests "$top/build" cgroup
 suite "benchmarks, quick mode (numbers not judged)" bash "$top/bench/run-quick.sh" "$top/build"
+suite "unit tests under valgrind (run beside the suites above)" background_wait valgrind
 
-suite "release matrix: Slurm 24.11 (Debian 13) and 26.05 (Debian unstable)" release_matrix_wait
+suite "release matrix: Slurm 24.11 (Debian 13) and 26.05 (Debian unstable)" background_wait matrix
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

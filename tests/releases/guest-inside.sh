@@ -52,12 +52,13 @@ if [[ ${AZ_GUEST_PLAN:-cgroup2} == stock ]]; then
 		tests/slurm/test_cgroups.sh
 else
 	# Emulated, the whole files take too long (test_sweep.sh alone over a
-	# quarter of an hour): test_plugin.sh's launch modes and the sweep's
-	# kill -9 of a step's slurmstepd then scancel; the rest are counted skips.
+	# quarter of an hour): test_cgroups.sh (Python and R under a quota
+	# included), test_plugin.sh's launch modes and the sweep's kill -9 of a
+	# step's slurmstepd then scancel; the rest are counted skips.
 	# shellcheck disable=SC2046 # one path per word
 	AZ_PARTS=${AZ_PARTS-test_bound_tasks test_requests test_unbound_split test_batch test_array test_killed_stepds} \
 		suite "slurm scenarios, cgroup2" scenario_files cgroup2 "$top/build" \
-		$(files ${AZ_GUEST_SCENARIOS:-test_cgroups.sh test_plugin.sh test_runtime.sh test_sweep.sh})
+		$(files ${AZ_GUEST_SCENARIOS:-test_cgroups.sh test_plugin.sh test_sweep.sh})
 	suite "node: dbus stopped" stop_dbus
 	# shellcheck disable=SC2046 # one path per word
 	suite "slurm scenarios, cgroup2-nosystemd" scenario_files cgroup2-nosystemd "$top/build" \

@@ -127,14 +127,20 @@ guest_ensure() {
 	exec {lock}>"$g.lock"
 	flock "$lock"
 	if [[ $(cat "$g/stamp" 2>/dev/null) != "$stamp" || ! -e $g/image.raw ]]; then
-		echo "guest: making the $name guest image in $g"
-		local t=$SECONDS
+		# One image at a time: made side by side they all come late, and
+		# the guests run one after the other anyway.
+		local t=$SECONDS images
+		exec {images}>"$AZ_ROOTS_DIR/guest-images.lock"
+		flock "$images"
+		echo "guest: making the $name guest image in $g (waited $((SECONDS - t)) s for another)"
+		t=$SECONDS
 		if _guest_build "$name"; then
 			echo "$stamp" >"$g/stamp"
 			echo "guest: $name image made in $((SECONDS - t)) s ($(du -sh --apparent-size "$g/image.raw" | cut -f1) sparse)"
 		else
 			status=1
 		fi
+		exec {images}>&-
 	fi
 	exec {lock}>&-
 	return $status

@@ -39,6 +39,22 @@ scenario_start() {
 python_env=(env "PYTHONPATH=$top/python:$top/tests/python/stubs"
 	"AUTOZYME_LIBRARY=$build/lib/.libs/libautozyme.so.0" "AUTOZYME_PATCH_PATH=$top/patches")
 
+# r_env_install: the built R package installed for the cluster's tasks, and
+# how a task runs it: `as_user "${r_env[@]}" srun ... Rscript ...`.  Fails
+# (with the install's log as a failed check, r_env left empty) when the
+# package does not install.
+r_env=()
+r_env_install() {
+	local rlib=$AZ_CLUSTER_DIR/rlib
+	if ! make -C "$build" install-r-package rlibdir="$rlib" >"$AZ_CLUSTER_DIR/r-install.log" 2>&1; then
+		not_ok "R: install the package for the cluster"
+		diag "$(tail -20 "$AZ_CLUSTER_DIR/r-install.log")"
+		return 1
+	fi
+	chmod -R a+rX "$rlib"
+	r_env=(env "R_LIBS=$rlib" "LD_LIBRARY_PATH=$build/lib/.libs" "AUTOZYME_PATCH_PATH=$top/patches")
+}
+
 # use_plugin [KEY=VALUE...]: the just-built plugin with these arguments.
 use_plugin() {
 	cluster_set_plugstack "required $plugin patch_dir=$top/patches activation_dir=$act_dir $*"

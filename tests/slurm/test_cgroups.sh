@@ -10,8 +10,9 @@
 #    in (cgroup v2: task_N, on 22.05 task_special, under the step's user
 #    level, in the node's slurmstepd scope);
 #  - the CPU quota of one CPU on an ancestor of every task: a -c2 task gets 1
-#    thread from cgroup_quota, in its variables, its file and Python's
-#    thread_info, and --autozyme-threads=2 is clamped to 1.  cgroup v1: slurmd
+#    thread from cgroup_quota, in its variables, its file, and Python's and
+#    R's thread_info (R's OpenBLAS at 1), and --autozyme-threads=2 is
+#    clamped to 1.  cgroup v1: slurmd
 #    started inside a cpu cgroup limited to one CPU (as in a container).
 #    cgroup v2: CPUQuota=100% on the <node>_slurmstepd.scope unit (under
 #    IgnoreSystemd, Slurm's own scope directory: its cpu.max), then on
@@ -67,6 +68,12 @@ quota_checks() {
 	check_eq "quota of 1 CPU on $where: Python's thread_info says 1 thread, cgroup_quota" "1 cgroup_quota" \
 		"$(echo "$out" | python3 -c 'import json, sys; d = json.loads(sys.stdin.readline()); print(d["threads"], d["provenance"])' 2>&1)" ||
 		diag "$(cat "$err")"
+	((${#r_env[@]})) || return 0
+	out=$(as_user "${r_env[@]}" srun -n1 -c2 --autozyme-activate=seurat /usr/bin/Rscript "$here/runtime_task.R" 2>"$err")
+	check_eq "quota of 1 CPU on $where: R's thread_info says 1 thread, cgroup_quota; OpenBLAS runs 1" \
+		"1 cgroup_quota 1" \
+		"$(echo "$out" | python3 -c 'import json, sys; d = json.loads(sys.stdin.readline()); print(d["threads"], d["provenance"], d["openblas"])' 2>&1)" ||
+		diag "$(cat "$err")"
 }
 
 # cgroup v1: this shell enters a cpu cgroup of one CPU before cluster_start,
@@ -88,6 +95,7 @@ test_quota_v1() {
 	trap 'cluster_stop; rmdir "$quota_dir" 2>/dev/null' EXIT
 	if ((started)); then
 		use_plugin
+		r_env_install
 		quota_checks "the cluster's cpu cgroup"
 		scenario_done "cgroup quota"
 	fi
@@ -99,6 +107,7 @@ test_quota_v2() {
 	local scope dir
 	scenario_start 1 || return
 	use_plugin
+	r_env_install
 	scope=$(srun_probe -n1 | $pick 'r["cgroup"]["path"]' | grep -oE '[^/]+_slurmstepd\.scope')
 	dir=/sys/fs/cgroup/system.slice/$scope
 	trap 'systemctl set-property --runtime system.slice CPUQuota= 2>/dev/null; cluster_stop' EXIT

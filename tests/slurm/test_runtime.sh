@@ -49,10 +49,7 @@ else
 fi
 scenario_done "python venv runtime"
 
-rlib=$AZ_CLUSTER_DIR/rlib
-if make -C "$build" install-r-package rlibdir="$rlib" >"$AZ_CLUSTER_DIR/r-install.log" 2>&1; then
-	chmod -R a+rX "$rlib"
-	r_env=(env "R_LIBS=$rlib" "LD_LIBRARY_PATH=$build/lib/.libs" "AUTOZYME_PATCH_PATH=$top/patches")
+if r_env_install; then
 	out=$(as_user "${r_env[@]}" srun -n2 -c1 --autozyme-activate=seurat /usr/bin/Rscript "$here/runtime_task.R" 2>"$err")
 	check_eq "R: tasks read their activation file" "True True" "$(echo "$out" | field file_read)"
 	check_eq "R: the plugin's budget and provenance" "1 1 cpus_per_task cpus_per_task" \
@@ -62,9 +59,6 @@ if make -C "$build" install-r-package rlibdir="$rlib" >"$AZ_CLUSTER_DIR/r-instal
 	out=$(as_user "${r_env[@]}" srun -n1 -c2 --autozyme-activate=seurat /usr/bin/Rscript "$here/runtime_task.R" 2>"$err")
 	check_eq "R -c2: OpenBLAS 2, env_snapshot lists seurat" "2 seurat" \
 		"$(echo "$out" | field openblas) $(echo "$out" | field snapshot_patches)"
-else
-	not_ok "R: install the package for the cluster"
-	diag "$(tail -20 "$AZ_CLUSTER_DIR/r-install.log")"
 fi
 scenario_done "R runtime"
 summary
