@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Run inside a release root by tests/releases/run.sh, from a copy of the tree:
 # build as a site admin would (`./configure && make && make check`, no
-# option), then every Slurm scenario under both site configurations, then
-# the Debian packages of this release on a cluster.  AZ_SCENARIOS (a glob
+# option), then every Slurm scenario under task/affinity and those the task
+# plugin changes under task/cgroup (cgroup v1), then the Debian packages of
+# this release on a cluster.  AZ_SCENARIOS (a glob
 # under tests/slurm, e.g. test_mpi.sh) runs only those scenarios and no
 # packages; AZ_SITE_CONFIGS (default "affinity cgroup") the configurations;
 # AZ_BUILD_ONLY=1 only builds, AZ_SKIP_BUILD=1 tests what is built (the
@@ -46,9 +47,16 @@ if [[ -n ${AZ_BUILD_ONLY:-} ]]; then
 	exit 0
 fi
 suite "unit tests (make check)" unit_tests
+# Under cgroup v1, the files where the task plugin changes what a task sees
+# (its cpuset, binding, cgroup); the rest once, under affinity.  Sites on
+# these releases run cgroup v2, which the release's qemu guest tests.
+declare -A site_scenarios=([affinity]='test_*.sh' [cgroup]='test_cgroups.sh test_plugin.sh test_mpi.sh')
 for site in ${AZ_SITE_CONFIGS:-affinity cgroup}; do
-	# shellcheck disable=SC2086 # AZ_SCENARIOS: a glob under tests/slurm
-	suite "slurm scenarios, $site" scenario_files "$site" "$top/build" tests/slurm/${AZ_SCENARIOS:-test_*.sh}
+	files=()
+	for glob in ${AZ_SCENARIOS:-${site_scenarios[$site]:-test_*.sh}}; do
+		files+=(tests/slurm/$glob)
+	done
+	suite "slurm scenarios, $site" scenario_files "$site" "$top/build" "${files[@]}"
 done
 [ -n "${AZ_SCENARIOS:-}" ] ||
 	suite "packages (make deb, make rpm) and the installed plugin on a cluster" bash tests/pkg/run.sh "$top/build"
