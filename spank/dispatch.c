@@ -95,7 +95,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
 		slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s; thread budgets disabled on this node",
 			    az_config_error());
 	if (az_plugin.stepd)
-		az_plugin.stepd->user_init(sp, &az_plugin.config);
+		az_plugin.stepd->user_init(sp, &az_plugin.config, &az_plugin.options);
 	return 0;
 }
 

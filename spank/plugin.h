@@ -41,6 +41,9 @@ struct az_options {
 	bool verbose;        /* --autozyme-verbose */
 };
 
+/* "batch", "interactive" or the decimal step id, with its NUL. */
+#define AZ_STEP_NAME_MAX 16
+
 /* Computed once per step in slurmstepd, inherited by every task (stepd.c). */
 struct az_step {
 	bool active;            /* false for the extern step or after a setup error */
@@ -48,8 +51,17 @@ struct az_step {
 	az_registry *registry;
 	unsigned stepd_pus;     /* the step's own cpuset: tasks seeing all of it are unbound */
 	double quota_cpus;      /* the cgroup CPU quota over the step (0: none), read once */
+	az_shared_input shared; /* the budget's inputs every local task shares */
+	az_error shared_error;  /* a malformed request variable, reported by each task */
+	bool shared_failed;
 	uint32_t job_id;
 	uint32_t step_id;
+	char step_name[AZ_STEP_NAME_MAX];
+	uint32_t array_job_id;  /* AZ_ID_NONE outside an array */
+	uint32_t array_task_id;
+	uint32_t node_id;
+	uint32_t local_tasks;
+	char node[256];
 	uid_t uid;
 	gid_t gid;
 };
@@ -64,7 +76,8 @@ struct az_step {
 #define AZ_STEPD_OPS "az_stepd_ops"
 struct az_stepd_ops {
 	/* Once per step, before the tasks fork. */
-	void (*user_init)(spank_t sp, const struct az_config *config);
+	void (*user_init)(spank_t sp, const struct az_config *config,
+			  const struct az_options *options);
 	/* In each task, as the user. */
 	void (*task_init)(spank_t sp, const struct az_config *config,
 			  const struct az_options *options);
@@ -132,7 +145,6 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 		  const struct az_options *options);
 
 /* files.c: activation files, created and removed as the job's user. */
-#define AZ_STEP_NAME_MAX 16
 /* "batch", "interactive" or the decimal step id. */
 void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX]);
 /* Create <base>/autozyme.<uid>.<job>/<step>.<rank>.json (0700 dir, 0600 file). */

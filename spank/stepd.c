@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * autozyme_stepd.so, slurmstepd's module: user_init prepares the step once
- * (hwloc topology, cgroup quota, patch registry) before the tasks fork;
- * task_init runs in each task, as the user, after Slurm applied its
- * affinity: it decides the budget, injects the variables and writes the
- * activation file.  Nothing here fails a task.  The front plugin loads this
+ * before the tasks fork (its ids, hwloc topology, cgroup quota, patch
+ * registry, and every input of the budget the tasks share); task_init runs
+ * in each task, as the user, after Slurm applied its affinity: it reads the
+ * task's cpuset and ranks, decides the budget, injects the variables and
+ * writes the activation file.  Nothing here fails a task.  The front plugin loads this
  * module (module.c) and calls it through az_stepd_ops, its only export.
  */
 #include "config.h"
@@ -50,20 +51,88 @@ static void load_step_resources(struct az_step *step, const struct az_config *co
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
 }
 
-static void stepd_user_init(spank_t sp, const struct az_config *config)
+/* The node's name as Slurm knows it (several slurmd may share a host). */
+static void read_node(spank_t sp, struct az_step *step)
+{
+	struct az_spank_env storage;
+	az_env env = az_spank_env(&storage, sp);
+	const char *name = env.get(env.ctx, "SLURMD_NODENAME");
+
+	if (name)
+		snprintf(step->node, sizeof(step->node), "%s", name);
+	else if (gethostname(step->node, sizeof(step->node)) != 0)
+		snprintf(step->node, sizeof(step->node), "unknown");
+}
+
+/* What every task of the step shares.  Outside an array Slurm reports the
+ * job id and NO_VAL as the task id. */
+static int read_step_ids(spank_t sp, struct az_step *step)
+{
+	if (get_u32(sp, S_JOB_ARRAY_ID, "array job id", &step->array_job_id) != 0 ||
+	    get_u32(sp, S_JOB_ARRAY_TASK_ID, "array task id", &step->array_task_id) != 0 ||
+	    get_u32(sp, S_JOB_NODEID, "node id", &step->node_id) != 0 ||
+	    get_u32(sp, S_JOB_LOCAL_TASK_COUNT, "local task count", &step->local_tasks) != 0 ||
+	    spank_get_item(sp, S_JOB_UID, &step->uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &step->gid) != ESPANK_SUCCESS)
+		return -1;
+	if (step->array_task_id == NO_VAL || step->array_job_id == 0)
+		step->array_job_id = step->array_task_id = AZ_ID_NONE;
+	az_files_step_name(step->step_id, step->step_name);
+	read_node(sp, step);
+	return 0;
+}
+
+/* Slurm's own count of cpus per task, 0 when it has none. */
+static unsigned slurm_cpus_per_task(spank_t sp)
+{
+	uint32_t cpus = 0;
+
+	if (spank_get_item(sp, S_STEP_CPUS_PER_TASK, &cpus) != ESPANK_SUCCESS)
+		return 0;
+	return cpus;
+}
+
+/* The budget's inputs but each task's cpuset: the request (the option, else
+ * the job's variables), cpus per task, the quota, the local tasks and the
+ * cpuset they are launched on together, the site's limits. */
+static void gather_shared(spank_t sp, struct az_step *step, const struct az_config *config,
+			  const struct az_options *options)
+{
+	struct az_spank_env storage;
+	az_env env = az_spank_env(&storage, sp);
+	az_process_facts facts = {
+		.env = &env,
+		.option = options->threads_given ? options->threads
+						 : (az_request){ .kind = AZ_REQUEST_UNSET },
+		.slurm_cpus_per_task = slurm_cpus_per_task(sp),
+		.quota_cpus = step->quota_cpus,
+		.local_tasks = step->local_tasks,
+		.local_source = AZ_LOCAL_SLURM,
+		.slurm_tasks = true,
+		.launch_pus = step->stepd_pus,
+		.site_default = config->default_threads,
+		.site_max = config->max_threads,
+		.smt = config->smt,
+	};
+
+	step->shared_failed = az_budget_gather_shared(&facts, &step->shared,
+						      &step->shared_error) != AZ_OK;
+}
+
+static void stepd_user_init(spank_t sp, const struct az_config *config,
+			    const struct az_options *options)
 {
 	struct az_step *step = &step_state;
 
 	step->active = false;
 	if (get_u32(sp, S_JOB_ID, "job id", &step->job_id) != 0 ||
-	    get_u32(sp, S_JOB_STEPID, "step id", &step->step_id) != 0 ||
-	    spank_get_item(sp, S_JOB_UID, &step->uid) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_GID, &step->gid) != ESPANK_SUCCESS)
+	    get_u32(sp, S_JOB_STEPID, "step id", &step->step_id) != 0)
 		return;
 	/* The extern step holds no user task. */
-	if (step->step_id == SLURM_EXTERN_CONT)
+	if (step->step_id == SLURM_EXTERN_CONT || read_step_ids(sp, step) != 0)
 		return;
 	load_step_resources(step, config);
+	gather_shared(sp, step, config, options);
 	step->active = true;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * One task, in task_init: runs as the job's user in the task's own process,
- * after Slurm applied the CPU binding and before exec.  Gathers the budget's
- * inputs, decides, injects the variables and writes the activation file.
+ * after Slurm applied the CPU binding and before exec.  Adds its own cpuset
+ * and ranks to what the step gathered once (stepd.c), decides, injects the
+ * variables and writes the activation file.
  * Problems are reported on the task's stderr; the task always starts.
  */
 #include "config.h"
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "plugin.h"
 
@@ -23,85 +23,42 @@ struct task {
 	az_activation record;
 	az_budget_input input;
 	az_cpus cpus;
-	char node[256];
-	char step_name[AZ_STEP_NAME_MAX];
-	bool explicit_count;
 };
 
-static void read_node(struct task *t)
-{
-	const char *name = t->env.get(t->env.ctx, "SLURMD_NODENAME");
-
-	if (name)
-		snprintf(t->node, sizeof(t->node), "%s", name);
-	else if (gethostname(t->node, sizeof(t->node)) != 0)
-		snprintf(t->node, sizeof(t->node), "unknown");
-	t->record.node = t->node;
-}
-
-/* Outside an array Slurm reports the job id and NO_VAL as the task id. */
+/* The step's ids (user_init read them once) and the task's own ranks. */
 static int read_ids(spank_t sp, const struct az_step *step, struct task *t)
 {
 	az_activation *r = &t->record;
 	int local_rank = 0;
 
 	r->job_id = step->job_id;
-	az_files_step_name(step->step_id, t->step_name);
-	r->step = t->step_name;
-	if (spank_get_item(sp, S_JOB_ARRAY_ID, &r->array_job_id) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_ARRAY_TASK_ID, &r->array_task_id) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_NODEID, &r->node_id) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_TASK_GLOBAL_ID, &r->global_rank) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_TASK_ID, &local_rank) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &r->local_tasks) != ESPANK_SUCCESS) {
+	/* The record borrows the step's strings; it never frees or writes them. */
+	r->step = (char *)step->step_name;
+	r->array_job_id = step->array_job_id;
+	r->array_task_id = step->array_task_id;
+	r->node_id = step->node_id;
+	r->local_tasks = step->local_tasks;
+	r->node = (char *)step->node;
+	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &r->global_rank) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_TASK_ID, &local_rank) != ESPANK_SUCCESS) {
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's Slurm ids\n");
 		return -1;
 	}
-	if (r->array_task_id == NO_VAL || r->array_job_id == 0)
-		r->array_job_id = r->array_task_id = AZ_ID_NONE;
 	r->local_rank = (uint32_t)local_rank;
-	read_node(t);
 	return 0;
 }
 
-/* Slurm's own count of cpus per task, 0 when it has none. */
-static unsigned slurm_cpus_per_task(spank_t sp)
+/* The task's own cpuset, counted on the step's topology, completes what
+ * the step gathered once for all its tasks. */
+static void gather(const struct az_step *step, struct task *t)
 {
-	uint32_t cpus = 0;
-
-	if (spank_get_item(sp, S_STEP_CPUS_PER_TASK, &cpus) != ESPANK_SUCCESS)
-		return 0;
-	return cpus;
-}
-
-/* The task's own cpuset, counted on the step's topology, and what the step
- * read once for all its tasks: its quota, and its cpuset (the tasks were
- * launched on it together; one seeing all of it is not bound). */
-static void gather(spank_t sp, const struct az_step *step, struct task *t)
-{
-	const struct az_options *options = t->options;
-	az_process_facts facts = {
-		.env = &t->env,
-		.option = options->threads_given ? options->threads
-						 : (az_request){ .kind = AZ_REQUEST_UNSET },
-		.slurm_cpus_per_task = slurm_cpus_per_task(sp),
-		.cpus = &t->cpus,
-		.quota_cpus = step->quota_cpus,
-		.local_tasks = t->record.local_tasks,
-		.local_source = AZ_LOCAL_SLURM,
-		.slurm_tasks = true,
-		.launch_pus = step->stepd_pus,
-		.site_default = t->config->default_threads,
-		.site_max = t->config->max_threads,
-		.smt = t->config->smt,
-	};
 	az_error err;
 
-	t->explicit_count = options->threads_given;
 	if (step->topology && az_cpus_current(step->topology, &t->cpus, &err) != AZ_OK)
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's cpuset: %s\n", err.message);
-	if (az_budget_gather(&facts, &t->input, &err) != AZ_OK)
-		slurm_error(AZ_LOG_PREFIX "%s", err.message);
+	if (step->shared_failed)
+		slurm_error(AZ_LOG_PREFIX "%s", step->shared_error.message);
+	az_budget_input_for_cpus(&step->shared, &t->cpus, &t->input);
 	t->record.cpuset = t->cpus.list ? t->cpus.list : "";
 	t->record.pus = t->cpus.pus;
 	t->record.cores = t->cpus.cores;
@@ -160,7 +117,7 @@ static void inject_variables(struct task *t)
 {
 	const struct az_config *config = t->config;
 	az_user_policy policy = az_budget_user_policy(config->respect_user_env,
-						      t->explicit_count);
+						      t->options->threads_given);
 	az_error err;
 
 	if (t->record.budget.off) {
@@ -223,7 +180,7 @@ static void choose_patches(const struct az_step *step, struct task *t)
 	if (!step->registry || az_options_check_patches(t->config, step->registry,
 							r->patches, r->n_patches) != 0) {
 		fprintf(stderr, AZ_LOG_PREFIX "patches not available on node %s; none activated\n",
-			t->node);
+			r->node);
 		az_names_free(r->patches, r->n_patches);
 		r->patches = NULL;
 		r->n_patches = 0;
@@ -245,7 +202,7 @@ static void write_activation_file(struct task *t)
 	if (az_activation_to_json(&t->record, &json, &err) != AZ_OK)
 		fprintf(stderr, AZ_LOG_PREFIX "activation file: %s\n", err.message);
 	else if (az_files_write(t->config->activation_dir, t->record.job_id,
-				t->step_name, t->record.global_rank, json, &path) == 0)
+				t->record.step, t->record.global_rank, json, &path) == 0)
 		t->env.set(t->env.ctx, AZ_ENV_ACTIVATION_FILE, path);
 	if (!path)
 		t->env.unset(t->env.ctx, AZ_ENV_ACTIVATION_FILE);
@@ -301,7 +258,7 @@ static void log_duration(const struct timespec *start, const struct task *t)
 	slurm_debug(AZ_LOG_PREFIX "task_init took %.3f ms CPU (job %u step %s rank %u, %u local tasks)",
 		    (double)(now.tv_sec - start->tv_sec) * 1e3 +
 			    (double)(now.tv_nsec - start->tv_nsec) / 1e6,
-		    t->record.job_id, t->step_name, t->record.global_rank,
+		    t->record.job_id, t->record.step, t->record.global_rank,
 		    t->record.local_tasks);
 }
 
@@ -316,7 +273,7 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 	t.env = az_spank_env(&t.env_storage, sp);
 	if (read_ids(sp, step, &t) != 0)
 		goto fail;
-	gather(sp, step, &t);
+	gather(step, &t);
 	if (decide(&t) != 0)
 		goto fail;
 	inject_variables(&t);

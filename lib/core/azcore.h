@@ -276,6 +276,23 @@ typedef struct az_process_facts {
  */
 az_status az_budget_gather(const az_process_facts *facts,
 			   az_budget_input *out, az_error *err);
+
+/*
+ * The same path in two stages, for tasks that share all but their cpuset
+ * (the plugin gathers once per step, before the tasks fork): what they
+ * share, every input but the cpuset and whether the tasks are bound; then
+ * one task's input from its own cpuset.  az_budget_gather is the two in a
+ * row.  facts->cpus is not read by the first stage.
+ */
+typedef struct az_shared_input {
+	az_budget_input base; /* cpuset_pus, cpuset_cores, tasks_bound: unset */
+	bool binding_none;    /* Slurm's --cpu-bind=none: the tasks share */
+} az_shared_input;
+
+az_status az_budget_gather_shared(const az_process_facts *facts,
+				  az_shared_input *out, az_error *err);
+void az_budget_input_for_cpus(const az_shared_input *shared, const az_cpus *cpus,
+			      az_budget_input *out);
 /* --------------------------------------------------------- patch registry */
 
 /* Patch names: [a-z0-9][a-z0-9_.-]{0,63}. */

@@ -48,36 +48,55 @@ static bool slurm_binding_none(const az_env *env)
 	return bind && strncmp(bind, "none", 4) == 0;
 }
 
+az_status az_budget_gather_shared(const az_process_facts *facts,
+				  az_shared_input *out, az_error *err)
+{
+	const az_env *env = facts->env;
+	az_status status = AZ_OK;
+
+	*out = (az_shared_input){
+		.base = {
+			.request = facts->option,
+			.quota_cpus = facts->quota_cpus,
+			.cpus_per_task = facts->slurm_cpus_per_task,
+			.local_tasks = facts->local_tasks,
+			.local_source = facts->local_source,
+			.launch_pus = facts->launch_pus,
+			.site_default = facts->site_default,
+			.site_max = facts->site_max,
+			.smt = facts->smt,
+		},
+		.binding_none = env && facts->slurm_tasks && slurm_binding_none(env),
+	};
+	if (!env)
+		return AZ_OK;
+	if (!out->base.cpus_per_task)
+		out->base.cpus_per_task = az_cpus_per_task_from_env(env);
+	if (out->base.request.kind == AZ_REQUEST_UNSET)
+		status = az_request_from_env(env, &out->base.request, err);
+	if (status != AZ_OK)
+		out->base.request = (az_request){ .kind = AZ_REQUEST_UNSET };
+	return status;
+}
+
+void az_budget_input_for_cpus(const az_shared_input *shared, const az_cpus *cpus,
+			      az_budget_input *out)
+{
+	unsigned own_pus = cpus ? cpus->pus : 0;
+
+	*out = shared->base;
+	out->cpuset_pus = own_pus;
+	out->cpuset_cores = cpus ? cpus->cores : 0;
+	out->tasks_bound = az_budget_tasks_bound(out->local_tasks, own_pus,
+						 out->launch_pus, shared->binding_none);
+}
+
 az_status az_budget_gather(const az_process_facts *facts,
 			   az_budget_input *out, az_error *err)
 {
-	const az_env *env = facts->env;
-	unsigned own_pus = facts->cpus ? facts->cpus->pus : 0;
-	az_status status = AZ_OK;
+	az_shared_input shared;
+	az_status status = az_budget_gather_shared(facts, &shared, err);
 
-	*out = (az_budget_input){
-		.request = facts->option,
-		.cpuset_pus = own_pus,
-		.cpuset_cores = facts->cpus ? facts->cpus->cores : 0,
-		.quota_cpus = facts->quota_cpus,
-		.cpus_per_task = facts->slurm_cpus_per_task,
-		.local_tasks = facts->local_tasks,
-		.local_source = facts->local_source,
-		.launch_pus = facts->launch_pus,
-		.site_default = facts->site_default,
-		.site_max = facts->site_max,
-		.smt = facts->smt,
-	};
-	out->tasks_bound = az_budget_tasks_bound(
-		facts->local_tasks, own_pus, facts->launch_pus,
-		env && facts->slurm_tasks && slurm_binding_none(env));
-	if (!env)
-		return AZ_OK;
-	if (!out->cpus_per_task)
-		out->cpus_per_task = az_cpus_per_task_from_env(env);
-	if (out->request.kind == AZ_REQUEST_UNSET)
-		status = az_request_from_env(env, &out->request, err);
-	if (status != AZ_OK)
-		out->request = (az_request){ .kind = AZ_REQUEST_UNSET };
+	az_budget_input_for_cpus(&shared, facts->cpus, out);
 	return status;
 }

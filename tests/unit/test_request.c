@@ -310,3 +310,39 @@ Test(gather, a_malformed_variable_is_reported_and_left_unset, .init = clear_requ
 	cr_expect_eq(in.request.kind, AZ_REQUEST_UNSET);
 	cr_expect_eq(in.cpus_per_task, 2, "the rest is still gathered");
 }
+
+Test(gather, once_for_the_step_then_each_task_from_its_cpuset, .init = clear_request_vars)
+{
+	az_env env = az_env_process();
+	az_cpus step_cpus = { .pus = 8, .cores = 4 }, own = { .pus = 2, .cores = 1 };
+	az_process_facts facts = { .env = &env, .quota_cpus = 6, .local_tasks = 4,
+				   .slurm_tasks = true, .launch_pus = 8, .site_max = 7 };
+	az_shared_input shared;
+	az_budget_input in, whole;
+	az_error err = { "" };
+
+	setenv("AUTOZYME_THREADS", "3", 1);
+	setenv("SLURM_CPUS_PER_TASK", "2", 1);
+	cr_assert_eq(az_budget_gather_shared(&facts, &shared, &err), AZ_OK, "%s", err.message);
+	az_budget_input_for_cpus(&shared, &own, &in);
+	cr_expect_eq(in.request.count, 3);
+	cr_expect_eq(in.cpus_per_task, 2);
+	cr_expect_eq(in.cpuset_pus, 2);
+	cr_expect_eq(in.cpuset_cores, 1);
+	cr_expect(in.tasks_bound, "2 of the 8 PUs the 4 tasks were launched on");
+	facts.cpus = &own;
+	whole = gathered(&facts);
+	cr_expect(in.request.kind == whole.request.kind && in.request.count == whole.request.count &&
+		  in.cpus_per_task == whole.cpus_per_task && in.cpuset_pus == whole.cpuset_pus &&
+		  in.cpuset_cores == whole.cpuset_cores && in.quota_cpus == whole.quota_cpus &&
+		  in.local_tasks == whole.local_tasks && in.launch_pus == whole.launch_pus &&
+		  in.tasks_bound == whole.tasks_bound && in.site_max == whole.site_max,
+		  "the two stages are az_budget_gather");
+	az_budget_input_for_cpus(&shared, &step_cpus, &in);
+	cr_expect_not(in.tasks_bound, "a task seeing all the launch PUs shares them");
+	setenv("SLURM_CPU_BIND_TYPE", "none", 1);
+	cr_assert_eq(az_budget_gather_shared(&facts, &shared, &err), AZ_OK, "%s", err.message);
+	unsetenv("SLURM_CPU_BIND_TYPE");
+	az_budget_input_for_cpus(&shared, &own, &in);
+	cr_expect_not(in.tasks_bound, "--cpu-bind=none: Slurm says they share");
+}
