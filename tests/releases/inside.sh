@@ -50,6 +50,9 @@ suite "unit tests (make check)" unit_tests
 # Under cgroup v1, the files where the task plugin changes what a task sees
 # (its cpuset, binding, cgroup); the rest once, under affinity.  Sites on
 # these releases run cgroup v2, which the release's qemu guest tests.
+# The sweep's array at scale (500 tasks) runs on the machine's own release;
+# here 100 tasks over the same 4 nodes exercise the release's job ends.
+export AZ_SWEEP_ARRAY_TASKS=${AZ_SWEEP_ARRAY_TASKS:-100}
 declare -A site_scenarios=([affinity]='test_*.sh' [cgroup]='test_cgroups.sh test_plugin.sh test_mpi.sh')
 for site in ${AZ_SITE_CONFIGS:-affinity cgroup}; do
 	files=()
