@@ -61,7 +61,6 @@ struct az_step {
 	uint32_t array_task_id;
 	uint32_t node_id;
 	uint32_t local_tasks;
-	char node[256];
 	uid_t uid;
 	gid_t gid;
 };

@@ -51,19 +51,6 @@ static void load_step_resources(struct az_step *step, const struct az_config *co
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
 }
 
-/* The node's name as Slurm knows it (several slurmd may share a host). */
-static void read_node(spank_t sp, struct az_step *step)
-{
-	struct az_spank_env storage;
-	az_env env = az_spank_env(&storage, sp);
-	const char *name = env.get(env.ctx, "SLURMD_NODENAME");
-
-	if (name)
-		snprintf(step->node, sizeof(step->node), "%s", name);
-	else if (gethostname(step->node, sizeof(step->node)) != 0)
-		snprintf(step->node, sizeof(step->node), "unknown");
-}
-
 /* What every task of the step shares.  Outside an array Slurm reports the
  * job id and NO_VAL as the task id. */
 static int read_step_ids(spank_t sp, struct az_step *step)
@@ -78,7 +65,6 @@ static int read_step_ids(spank_t sp, struct az_step *step)
 	if (step->array_task_id == NO_VAL || step->array_job_id == 0)
 		step->array_job_id = step->array_task_id = AZ_ID_NONE;
 	az_files_step_name(step->step_id, step->step_name);
-	read_node(sp, step);
 	return 0;
 }
 

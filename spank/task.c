@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "plugin.h"
 
@@ -23,7 +24,21 @@ struct task {
 	az_activation record;
 	az_budget_input input;
 	az_cpus cpus;
+	char node[256];
 };
+
+/* The node's name as Slurm knows it (several slurmd may share a host):
+ * slurmstepd sets it in each task's environment, not in the step's. */
+static void read_node(struct task *t)
+{
+	const char *name = t->env.get(t->env.ctx, "SLURMD_NODENAME");
+
+	if (name)
+		snprintf(t->node, sizeof(t->node), "%s", name);
+	else if (gethostname(t->node, sizeof(t->node)) != 0)
+		snprintf(t->node, sizeof(t->node), "unknown");
+	t->record.node = t->node;
+}
 
 /* The step's ids (user_init read them once) and the task's own ranks. */
 static int read_ids(spank_t sp, const struct az_step *step, struct task *t)
@@ -32,19 +47,19 @@ static int read_ids(spank_t sp, const struct az_step *step, struct task *t)
 	int local_rank = 0;
 
 	r->job_id = step->job_id;
-	/* The record borrows the step's strings; it never frees or writes them. */
+	/* The record borrows the step's name; it never frees or writes it. */
 	r->step = (char *)step->step_name;
 	r->array_job_id = step->array_job_id;
 	r->array_task_id = step->array_task_id;
 	r->node_id = step->node_id;
 	r->local_tasks = step->local_tasks;
-	r->node = (char *)step->node;
 	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &r->global_rank) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_TASK_ID, &local_rank) != ESPANK_SUCCESS) {
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's Slurm ids\n");
 		return -1;
 	}
 	r->local_rank = (uint32_t)local_rank;
+	read_node(t);
 	return 0;
 }
 
