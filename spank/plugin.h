@@ -49,9 +49,8 @@ struct az_step {
 	bool active;            /* false for the extern step or after a setup error */
 	az_topology *topology;
 	az_registry *registry;
-	unsigned stepd_pus;     /* the step's own cpuset: tasks seeing all of it are unbound */
-	double quota_cpus;      /* the cgroup CPU quota over the step (0: none), read once */
-	az_shared_input shared; /* the budget's inputs every local task shares */
+	az_shared_input shared; /* the budget's inputs every local task shares: the
+				 * step's cpuset (launch_pus), its quota ... */
 	az_error shared_error;  /* a malformed request variable, reported by each task */
 	bool shared_failed;
 	uint32_t job_id;

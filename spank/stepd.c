@@ -5,8 +5,9 @@
  * registry, and every input of the budget the tasks share); task_init runs
  * in each task, as the user, after Slurm applied its affinity: it reads the
  * task's cpuset and ranks, decides the budget, injects the variables and
- * writes the activation file.  Nothing here fails a task.  The front plugin loads this
- * module (module.c) and calls it through az_stepd_ops, its only export.
+ * writes the activation file.  Nothing here fails a task.  The front plugin
+ * loads this module (module.c) and calls it through az_stepd_ops, its only
+ * export.
  */
 #include "config.h"
 
@@ -33,22 +34,39 @@ static struct az_step step_state;
 
 static void load_step_resources(struct az_step *step, const struct az_config *config)
 {
-	az_cpus cpus = { 0 };
 	az_error err;
 
 	if (az_topology_load(&step->topology, &err) != AZ_OK)
 		slurm_error(AZ_LOG_PREFIX "hwloc: %s; tasks get the fallback budget", err.message);
-	else if (az_cpus_current(step->topology, &cpus, &err) == AZ_OK)
-		step->stepd_pus = cpus.pus;
-	az_cpus_release(&cpus);
-	/* Slurm sets no quota below the step (task/cgroup confines cpusets,
-	 * not CPU time), so one read serves every task of the step. */
-	if (az_cgroup_quota("/proc/self", &step->quota_cpus, &err) != AZ_OK) {
-		slurm_error(AZ_LOG_PREFIX "%s; ignoring the cgroup quota", err.message);
-		step->quota_cpus = 0;
-	}
 	if (az_registry_load(config->patch_dir, &step->registry, &err) != AZ_OK)
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
+}
+
+/* The PUs of slurmstepd's own cpuset, which the tasks are launched on
+ * together (one seeing all of it is not bound); 0 when unknown. */
+static unsigned step_pus(const struct az_step *step)
+{
+	az_cpus cpus = { 0 };
+	unsigned pus = 0;
+
+	if (step->topology && az_cpus_current(step->topology, &cpus, NULL) == AZ_OK)
+		pus = cpus.pus;
+	az_cpus_release(&cpus);
+	return pus;
+}
+
+/* Slurm sets no quota below the step (task/cgroup confines cpusets, not
+ * CPU time), so one read serves every task of the step. */
+static double step_quota(void)
+{
+	double quota = 0;
+	az_error err;
+
+	if (az_cgroup_quota("/proc/self", &quota, &err) != AZ_OK) {
+		slurm_error(AZ_LOG_PREFIX "%s; ignoring the cgroup quota", err.message);
+		quota = 0;
+	}
+	return quota;
 }
 
 /* What every task of the step shares.  Outside an array Slurm reports the
@@ -91,11 +109,11 @@ static void gather_shared(spank_t sp, struct az_step *step, const struct az_conf
 		.option = options->threads_given ? options->threads
 						 : (az_request){ .kind = AZ_REQUEST_UNSET },
 		.slurm_cpus_per_task = slurm_cpus_per_task(sp),
-		.quota_cpus = step->quota_cpus,
+		.quota_cpus = step_quota(),
 		.local_tasks = step->local_tasks,
 		.local_source = AZ_LOCAL_SLURM,
 		.slurm_tasks = true,
-		.launch_pus = step->stepd_pus,
+		.launch_pus = step_pus(step),
 		.site_default = config->default_threads,
 		.site_max = config->max_threads,
 		.smt = config->smt,
