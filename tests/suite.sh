@@ -39,3 +39,19 @@ scenario_files() {
 	rm -f "$out"
 	return $status
 }
+
+# scenario_files_not_run SITE REASON SCRIPT...: a counted skip, with its
+# reason, for every tests/slurm/test_*.sh not among SCRIPT, in the same
+# lines as scenario_files (tests/releases/run.sh's table shows them).
+scenario_files_not_run() {
+	local site=$1 reason=$2 script name
+	shift 2
+	for script in "$top"/tests/slurm/test_*.sh; do
+		name=${script##*/}
+		[[ " ${*##*/} " == *" $name "* ]] && continue
+		echo "--- $site: $name"
+		echo "skip - $name: $reason"
+		echo "0 passed, 0 failed, 1 skipped"
+		echo "--- $site: $name done in 0 s"
+	done
+}

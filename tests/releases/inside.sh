@@ -60,6 +60,8 @@ for site in ${AZ_SITE_CONFIGS:-affinity cgroup}; do
 		files+=(tests/slurm/$glob)
 	done
 	suite "slurm scenarios, $site" scenario_files "$site" "$top/build" "${files[@]}"
+	[[ -n ${AZ_SCENARIOS:-} ]] ||
+		scenario_files_not_run "$site" "runs under task/affinity on this release" "${files[@]}"
 done
 [ -n "${AZ_SCENARIOS:-}" ] ||
 	suite "packages (make deb, make rpm) and the installed plugin on a cluster" bash tests/pkg/run.sh "$top/build"
