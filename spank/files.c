@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Activation files: <activation_dir>/autozyme.<uid>.<job>/<step>.<rank>.json.
- * Created by the task itself, already running as the user; removed at the
- * step's end by a child of slurmstepd that first drops to the user, and
+ * Activation files: <activation_dir>/autozyme.<uid>.<job>/<step>.node<id>.json,
+ * one per node and step.  Created in user_init, before the step's tasks
+ * fork, where slurmstepd runs with its effective ids dropped to the user's
+ * (22.05 to 26.05 all do; the file is not written otherwise); removed at
+ * the step's end by a child of slurmstepd that first drops to the user, and
  * swept at the job's end on every node (the job epilog, for what a killed
  * slurmstepd left) by such a child too, so no privileged process ever
  * opens, writes or removes a path the user controls.
@@ -39,10 +41,9 @@ static void job_dir_name(uid_t uid, uint32_t job_id, char *buf, size_t len)
 	snprintf(buf, len, "autozyme.%u.%u", (unsigned)uid, job_id);
 }
 
-static void task_file_name(const char *step_name, uint32_t global_rank, char *buf,
-			   size_t len)
+static void step_file_name(const char *step_name, uint32_t node_id, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s.%u.json", step_name, global_rank);
+	snprintf(buf, len, "%s.node%u.json", step_name, node_id);
 }
 
 /* The job directory, only if it is a real directory of ours that nobody else can enter. */
@@ -61,18 +62,27 @@ static int open_job_dir(int base_fd, const char *name, uid_t uid)
 	return fd;
 }
 
-/* One line on the task's stderr: why this task has no activation file. */
+/* What a clean-up child did, as its exit status. */
+enum cleanup_status {
+	CLEANUP_DONE = 0,
+	CLEANUP_SOME_LEFT = 1,	/* a file could not be removed */
+	CLEANUP_NOT_USER = 2,	/* could not become the user */
+	CLEANUP_REFUSED = 3,	/* something not a regular file was left alone */
+};
+
+/* Why the step has no activation file, for its tasks to print (user_init
+ * runs in one thread). */
+static char why_text[AZ_FILES_WHY_MAX];
+
 static void warn_no_file(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void warn_no_file(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, AZ_LOG_PREFIX "no activation file: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(why_text, sizeof(why_text), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "; variables are set all the same\n");
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -152,28 +162,22 @@ static int open_or_make_job_dir(int base_fd, const char *base, const char *dir_n
 	return fd;
 }
 
-int az_files_write(const char *base, uint32_t job_id, const char *step_name,
-		   uint32_t global_rank, const char *json, char **path_out)
+/* As the user (effective ids): the job directory, then the file. */
+static int write_as_user(const char *base, uid_t uid, uint32_t job_id, const char *file_name,
+			 const char *json)
 {
-	char dir_name[64], file_name[64], *dir_path = NULL;
-	int base_fd, dir_fd = -1, rc = -1;
+	char dir_name[64], *dir_path = NULL;
+	int base_fd, dir_fd, rc = -1;
 
-	*path_out = NULL;
-	job_dir_name(getuid(), job_id, dir_name, sizeof(dir_name));
-	task_file_name(step_name, global_rank, file_name, sizeof(file_name));
+	job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
 	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (base_fd < 0) {
 		warn_no_file("cannot open activation_dir %s: %s", base, strerror(errno));
 		return -1;
 	}
-	dir_fd = open_or_make_job_dir(base_fd, base, dir_name, getuid());
-	if (dir_fd >= 0 && asprintf(&dir_path, "%s/%s", base, dir_name) < 0)
-		dir_path = NULL;
-	if (dir_path && create_file(dir_fd, dir_path, file_name, json) == 0 &&
-	    asprintf(path_out, "%s/%s", dir_path, file_name) >= 0)
-		rc = 0;
-	if (rc != 0)
-		*path_out = NULL;
+	dir_fd = open_or_make_job_dir(base_fd, base, dir_name, uid);
+	if (dir_fd >= 0 && asprintf(&dir_path, "%s/%s", base, dir_name) >= 0)
+		rc = create_file(dir_fd, dir_path, file_name, json);
 	free(dir_path);
 	if (dir_fd >= 0)
 		close(dir_fd);
@@ -182,17 +186,16 @@ int az_files_write(const char *base, uint32_t job_id, const char *step_name,
 }
 
 /*
- * Runs as the user: removes the files of this node's tasks (another node
+ * Runs as the user: removes this node's file of the step (another node
  * sharing the directory keeps its own), then the job directory if empty.
  * No activation_dir or job directory this user can open means the tasks,
  * running as the same user, could not write there either: nothing to do.
  */
 static int remove_as_user(const char *base, uid_t uid, uint32_t job_id,
-			  const char *step_name, const uint32_t *ranks, size_t n_ranks)
+			  const char *file_name)
 {
-	char dir_name[64], file_name[64];
+	char dir_name[64];
 	int base_fd, dir_fd, rc = 0;
-	size_t i;
 
 	job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
 	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -201,11 +204,8 @@ static int remove_as_user(const char *base, uid_t uid, uint32_t job_id,
 	dir_fd = open_job_dir(base_fd, dir_name, uid);
 	if (dir_fd < 0)
 		return 0;
-	for (i = 0; i < n_ranks; i++) {
-		task_file_name(step_name, ranks[i], file_name, sizeof(file_name));
-		if (unlinkat(dir_fd, file_name, 0) != 0 && errno != ENOENT)
-			rc = 1;
-	}
+	if (unlinkat(dir_fd, file_name, 0) != 0 && errno != ENOENT)
+		rc = 1;
 	/* Other steps or nodes may still hold files here: then it stays. */
 	unlinkat(base_fd, dir_name, AT_REMOVEDIR);
 	return rc;
@@ -217,39 +217,11 @@ static bool drop_to_user(uid_t uid, gid_t gid)
 	       getuid() == uid && geteuid() == uid;
 }
 
-/* The global ranks of this node's tasks name their files. */
-static uint32_t *local_ranks(spank_t sp, size_t *count)
-{
-	uint32_t n = 0, i, *ranks;
-
-	*count = 0;
-	if (spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &n) != ESPANK_SUCCESS || n == 0 ||
-	    !(ranks = calloc(n, sizeof(*ranks))))
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (spank_get_item(sp, S_JOB_LOCAL_TO_GLOBAL_ID, i, &ranks[i]) != ESPANK_SUCCESS) {
-			free(ranks);
-			return NULL;
-		}
-	*count = n;
-	return ranks;
-}
-
-/* What a clean-up child did, as its exit status. */
-enum cleanup_status {
-	CLEANUP_DONE = 0,
-	CLEANUP_SOME_LEFT = 1,	/* a file could not be removed */
-	CLEANUP_NOT_USER = 2,	/* could not become the user */
-	CLEANUP_REFUSED = 3,	/* something not a regular file was left alone */
-};
-
 struct cleanup {
 	const char *base;
 	uid_t uid;
 	uint32_t job_id;
-	const char *step_name;	/* NULL: the whole job (the epilog's sweep) */
-	const uint32_t *ranks;
-	size_t n_ranks;
+	const char *file_name;	/* NULL: the whole job (the epilog's sweep) */
 };
 
 /*
@@ -295,28 +267,28 @@ static int sweep_as_user(const struct cleanup *c, unsigned *removed)
 
 /* The child's work, as the user; the count of files the sweep removed goes
  * to `report`. */
-static int cleanup_as_user(const struct cleanup *c, int report)
+static int work_as_user(const struct cleanup *c, int report)
 {
 	unsigned removed = 0;
 	int rc;
 
-	if (!c->step_name) {
+	if (!c->file_name) {
 		rc = sweep_as_user(c, &removed);
 		if (write(report, &removed, sizeof(removed)) != sizeof(removed))
 			rc = CLEANUP_SOME_LEFT;
 		return rc;
 	}
-	return remove_as_user(c->base, c->uid, c->job_id, c->step_name, c->ranks, c->n_ranks);
+	return remove_as_user(c->base, c->uid, c->job_id, c->file_name);
 }
 
-/* A child of this privileged process that drops to the user, then cleans up;
- * *removed: the files the sweep removed. */
-static int cleanup_in_child(const struct cleanup *c, gid_t gid, unsigned *removed)
+/* A child of this privileged process that drops to the user, then cleans
+ * up; what it reports (up to `len` bytes) goes to `report_buf`. */
+static int work_in_child(const struct cleanup *c, gid_t gid, void *report_buf, size_t len)
 {
 	int status = 0, report[2];
 	pid_t pid;
 
-	*removed = 0;
+	memset(report_buf, 0, len);
 	if (pipe2(report, O_CLOEXEC) != 0) {
 		slurm_error(AZ_LOG_PREFIX "cannot make a pipe to remove activation files: %s", strerror(errno));
 		return -1;
@@ -324,7 +296,7 @@ static int cleanup_in_child(const struct cleanup *c, gid_t gid, unsigned *remove
 	pid = fork();
 	if (pid == 0) {
 		close(report[0]);
-		_exit(drop_to_user(c->uid, gid) ? cleanup_as_user(c, report[1]) : CLEANUP_NOT_USER);
+		_exit(drop_to_user(c->uid, gid) ? work_as_user(c, report[1]) : CLEANUP_NOT_USER);
 	}
 	close(report[1]);
 	if (pid < 0) {
@@ -332,35 +304,49 @@ static int cleanup_in_child(const struct cleanup *c, gid_t gid, unsigned *remove
 		close(report[0]);
 		return -1;
 	}
-	if (read(report[0], removed, sizeof(*removed)) != sizeof(*removed))
-		*removed = 0;
+	while (read(report[0], report_buf, len) < 0 && errno == EINTR)
+		;
 	close(report[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-void az_files_remove_step(spank_t sp, const char *base, uid_t uid, gid_t gid,
-			  uint32_t job_id, uint32_t step_id)
+int az_files_write_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
+			const char *step_name, uint32_t node_id, const char *json,
+			char **path_out, char why[AZ_FILES_WHY_MAX])
 {
-	char step_name[AZ_STEP_NAME_MAX];
-	struct cleanup c = { .base = base, .uid = uid, .job_id = job_id, .step_name = step_name };
-	uint32_t *ranks;
+	char file_name[64];
+
+	*path_out = NULL;
+	why_text[0] = '\0';
+	step_file_name(step_name, node_id, file_name, sizeof(file_name));
+	if (geteuid() != uid || getegid() != gid)
+		warn_no_file("slurmstepd's user_init does not run as the job's user (effective uid %u, not %u)",
+			     (unsigned)geteuid(), (unsigned)uid);
+	else if (write_as_user(base, uid, job_id, file_name, json) == 0 &&
+		 asprintf(path_out, "%s/autozyme.%u.%u/%s", base, (unsigned)uid, job_id,
+			  file_name) < 0) {
+		*path_out = NULL;
+		warn_no_file("out of memory");
+	}
+	snprintf(why, AZ_FILES_WHY_MAX, "%s", why_text);
+	return *path_out ? 0 : -1;
+}
+
+void az_files_remove_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
+			  const char *step_name, uint32_t node_id)
+{
+	char file_name[64];
+	struct cleanup c = { .base = base, .uid = uid, .job_id = job_id, .file_name = file_name };
+	unsigned ignored;
 	int status;
 
-	az_files_step_name(step_id, step_name);
-	ranks = local_ranks(sp, &c.n_ranks);
-	if (!ranks) {
-		slurm_error(AZ_LOG_PREFIX "cannot list the step's local tasks; activation files of job %u step %s stay",
-			    job_id, step_name);
-		return;
-	}
-	c.ranks = ranks;
-	status = cleanup_in_child(&c, gid, &(unsigned){ 0 });
-	free(ranks);
+	step_file_name(step_name, node_id, file_name, sizeof(file_name));
+	status = work_in_child(&c, gid, &ignored, sizeof(ignored));
 	if (status != CLEANUP_DONE)
-		slurm_error(AZ_LOG_PREFIX "activation files of job %u step %s under %s not removed (status %d)",
-			    job_id, step_name, base, status);
+		slurm_error(AZ_LOG_PREFIX "activation file %s of job %u under %s not removed (status %d)",
+			    file_name, job_id, base, status);
 }
 
 void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id)
@@ -371,7 +357,7 @@ void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id)
 	int status;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	status = cleanup_in_child(&c, gid, &removed);
+	status = work_in_child(&c, gid, &removed, sizeof(removed));
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	slurm_debug(AZ_LOG_PREFIX "job %u: swept %u files in %.3f ms", job_id, removed,
 		    (double)(end.tv_sec - start.tv_sec) * 1e3 + (double)(end.tv_nsec - start.tv_nsec) / 1e6);

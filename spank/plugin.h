@@ -44,22 +44,24 @@ struct az_options {
 /* "batch", "interactive" or the decimal step id, with its NUL. */
 #define AZ_STEP_NAME_MAX 16
 
+/* Why a step has no activation file: one line. */
+#define AZ_FILES_WHY_MAX 512
+
 /* Computed once per step in slurmstepd, inherited by every task (stepd.c). */
 struct az_step {
 	bool active;            /* false for the extern step or after a setup error */
 	az_topology *topology;
 	az_registry *registry;
-	az_shared_input shared; /* the budget's inputs every local task shares: the
-				 * step's cpuset (launch_pus), its quota ... */
+	az_activation *file;    /* what the step's tasks share: its ids, cpuset,
+				 * the budget's inputs, the step's budget (the
+				 * one its variables hold), patches, variables */
 	az_error shared_error;  /* a malformed request variable, reported by each task */
 	bool shared_failed;
-	uint32_t job_id;
+	bool patches_dropped;   /* the node's registry lacks one: none activated */
+	char *file_path;        /* the activation file, NULL when not written ... */
+	char file_why[AZ_FILES_WHY_MAX]; /* ... and why, for each task to print */
 	uint32_t step_id;
 	char step_name[AZ_STEP_NAME_MAX];
-	uint32_t array_job_id;  /* AZ_ID_NONE outside an array */
-	uint32_t array_task_id;
-	uint32_t node_id;
-	uint32_t local_tasks;
 	uid_t uid;
 	gid_t gid;
 };
@@ -138,19 +140,27 @@ int az_local_post_opt(spank_t sp);
 int az_stepd_load(struct az_plugin *plugin);
 void az_stepd_unload(struct az_plugin *plugin);
 
-/* task.c: one task's budget, variables and activation file. */
+/* step_env.c: the step's variables, patches and activation file, in user_init. */
+int az_step_publish(spank_t sp, struct az_step *step, const struct az_config *config,
+		    const struct az_options *options);
+
+/* task.c: one task's budget, and its own variables when they differ from the step's. */
 int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config *config,
 		  const struct az_options *options);
 
 /* files.c: activation files, created and removed as the job's user. */
 /* "batch", "interactive" or the decimal step id. */
 void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX]);
-/* Create <base>/autozyme.<uid>.<job>/<step>.<rank>.json (0700 dir, 0600 file). */
-int az_files_write(const char *base, uint32_t job_id, const char *step_name,
-		   uint32_t global_rank, const char *json, char **path_out);
-/* Remove this node's files of the step (and the job's directory once empty), as the user. */
-void az_files_remove_step(spank_t sp, const char *base, uid_t uid, gid_t gid,
-			  uint32_t job_id, uint32_t step_id);
+/*
+ * Create <base>/autozyme.<uid>.<job>/<step>.node<id>.json (0700 dir, 0600
+ * file) as the user, in a child of slurmstepd; 0 and its path, or -1 and why.
+ */
+int az_files_write_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
+			const char *step_name, uint32_t node_id, const char *json,
+			char **path_out, char why[AZ_FILES_WHY_MAX]);
+/* Remove this node's file of the step (and the job's directory once empty), as the user. */
+void az_files_remove_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
+			  const char *step_name, uint32_t node_id);
 /* Remove the job's directory and every regular file in it, as the user. */
 void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id);
 

@@ -2,12 +2,13 @@
 /*
  * autozyme_stepd.so, slurmstepd's module: user_init prepares the step once
  * before the tasks fork (its ids, hwloc topology, cgroup quota, patch
- * registry, and every input of the budget the tasks share); task_init runs
- * in each task, as the user, after Slurm applied its affinity: it reads the
- * task's cpuset and ranks, decides the budget, injects the variables and
- * writes the activation file.  Nothing here fails a task.  The front plugin
- * loads this module (module.c) and calls it through az_stepd_ops, its only
- * export.
+ * registry, and every input of the budget the tasks share), then sets the
+ * step's variables and writes its activation file (step_env.c); task_init
+ * runs in each task, as the user, after Slurm applied its affinity: it
+ * decides the task's budget from its cpuset and sets its own variables
+ * only when they differ from the step's (task.c).  Nothing here fails a
+ * task.  The front plugin loads this module (module.c) and calls it
+ * through az_stepd_ops, its only export.
  */
 #include "config.h"
 
@@ -42,17 +43,19 @@ static void load_step_resources(struct az_step *step, const struct az_config *co
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
 }
 
-/* The PUs of slurmstepd's own cpuset, which the tasks are launched on
- * together (one seeing all of it is not bound); 0 when unknown. */
-static unsigned step_pus(const struct az_step *step)
+/* slurmstepd's own cpuset, which the tasks are launched on together (one
+ * seeing all of it is not bound): its PUs (0 when unknown), list and cores
+ * go into the step's file. */
+static unsigned step_cpus(struct az_step *step)
 {
 	az_cpus cpus = { 0 };
-	unsigned pus = 0;
 
-	if (step->topology && az_cpus_current(step->topology, &cpus, NULL) == AZ_OK)
-		pus = cpus.pus;
-	az_cpus_release(&cpus);
-	return pus;
+	if (step->topology && az_cpus_current(step->topology, &cpus, NULL) == AZ_OK) {
+		step->file->cpuset = cpus.list;
+		step->file->cores = cpus.cores;
+		return cpus.pus;
+	}
+	return 0;
 }
 
 /* Slurm sets no quota below the step (task/cgroup confines cpusets, not
@@ -71,18 +74,21 @@ static double step_quota(void)
 
 /* What every task of the step shares.  Outside an array Slurm reports the
  * job id and NO_VAL as the task id. */
-static int read_step_ids(spank_t sp, struct az_step *step)
+static int read_step_ids(spank_t sp, struct az_step *step, uint32_t *local_tasks)
 {
-	if (get_u32(sp, S_JOB_ARRAY_ID, "array job id", &step->array_job_id) != 0 ||
-	    get_u32(sp, S_JOB_ARRAY_TASK_ID, "array task id", &step->array_task_id) != 0 ||
-	    get_u32(sp, S_JOB_NODEID, "node id", &step->node_id) != 0 ||
-	    get_u32(sp, S_JOB_LOCAL_TASK_COUNT, "local task count", &step->local_tasks) != 0 ||
+	az_activation *f = step->file;
+
+	if (get_u32(sp, S_JOB_ARRAY_ID, "array job id", &f->array_job_id) != 0 ||
+	    get_u32(sp, S_JOB_ARRAY_TASK_ID, "array task id", &f->array_task_id) != 0 ||
+	    get_u32(sp, S_JOB_NODEID, "node id", &f->node_id) != 0 ||
+	    get_u32(sp, S_JOB_LOCAL_TASK_COUNT, "local task count", local_tasks) != 0 ||
 	    spank_get_item(sp, S_JOB_UID, &step->uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_GID, &step->gid) != ESPANK_SUCCESS)
 		return -1;
-	if (step->array_task_id == NO_VAL || step->array_job_id == 0)
-		step->array_job_id = step->array_task_id = AZ_ID_NONE;
+	if (f->array_task_id == NO_VAL || f->array_job_id == 0)
+		f->array_job_id = f->array_task_id = AZ_ID_NONE;
 	az_files_step_name(step->step_id, step->step_name);
+	f->step = step->step_name;
 	return 0;
 }
 
@@ -100,7 +106,7 @@ static unsigned slurm_cpus_per_task(spank_t sp)
  * the job's variables), cpus per task, the quota, the local tasks and the
  * cpuset they are launched on together, the site's limits. */
 static void gather_shared(spank_t sp, struct az_step *step, const struct az_config *config,
-			  const struct az_options *options)
+			  const struct az_options *options, uint32_t local_tasks)
 {
 	struct az_spank_env storage;
 	az_env env = az_spank_env(&storage, sp);
@@ -110,34 +116,40 @@ static void gather_shared(spank_t sp, struct az_step *step, const struct az_conf
 						 : (az_request){ .kind = AZ_REQUEST_UNSET },
 		.slurm_cpus_per_task = slurm_cpus_per_task(sp),
 		.quota_cpus = step_quota(),
-		.local_tasks = step->local_tasks,
+		.local_tasks = local_tasks,
 		.local_source = AZ_LOCAL_SLURM,
 		.slurm_tasks = true,
-		.launch_pus = step_pus(step),
+		.launch_pus = step_cpus(step),
 		.site_default = config->default_threads,
 		.site_max = config->max_threads,
 		.smt = config->smt,
 	};
 
-	step->shared_failed = az_budget_gather_shared(&facts, &step->shared,
+	step->shared_failed = az_budget_gather_shared(&facts, &step->file->inputs,
 						      &step->shared_error) != AZ_OK;
+	step->file->explicit_request = options->threads_given;
 }
 
 static void stepd_user_init(spank_t sp, const struct az_config *config,
 			    const struct az_options *options)
 {
 	struct az_step *step = &step_state;
+	uint32_t local_tasks = 0;
 
 	step->active = false;
-	if (get_u32(sp, S_JOB_ID, "job id", &step->job_id) != 0 ||
+	if (!(step->file = calloc(1, sizeof(*step->file)))) {
+		slurm_error(AZ_LOG_PREFIX "out of memory");
+		return;
+	}
+	if (get_u32(sp, S_JOB_ID, "job id", &step->file->job_id) != 0 ||
 	    get_u32(sp, S_JOB_STEPID, "step id", &step->step_id) != 0)
 		return;
 	/* The extern step holds no user task. */
-	if (step->step_id == SLURM_EXTERN_CONT || read_step_ids(sp, step) != 0)
+	if (step->step_id == SLURM_EXTERN_CONT || read_step_ids(sp, step, &local_tasks) != 0)
 		return;
 	load_step_resources(step, config);
-	gather_shared(sp, step, config, options);
-	step->active = true;
+	gather_shared(sp, step, config, options, local_tasks);
+	step->active = az_step_publish(sp, step, config, options) == 0;
 }
 
 static void stepd_task_init(spank_t sp, const struct az_config *config,
@@ -151,9 +163,15 @@ static void stepd_exit(spank_t sp, const struct az_config *config)
 {
 	struct az_step *step = &step_state;
 
-	if (step->active)
-		az_files_remove_step(sp, config->activation_dir, step->uid,
-				     step->gid, step->job_id, step->step_id);
+	(void)sp;
+	if (step->file_path)
+		az_files_remove_step(config->activation_dir, step->uid, step->gid,
+				     step->file->job_id, step->step_name, step->file->node_id);
+	/* The file's step name is step_name, not its own copy. */
+	if (step->file)
+		step->file->step = NULL;
+	az_activation_free(step->file);
+	free(step->file_path);
 	az_registry_free(step->registry);
 	az_topology_free(step->topology);
 	memset(step, 0, sizeof(*step));

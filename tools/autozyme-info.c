@@ -197,11 +197,6 @@ static cJSON *gather_runtime(void)
 	return info;
 }
 
-static cJSON *id_or_null(uint32_t id)
-{
-	return id == AZ_ID_NONE ? cJSON_CreateNull() : cJSON_CreateNumber(id);
-}
-
 static cJSON *names_array(char **names, size_t count)
 {
 	cJSON *list = cJSON_CreateArray();
@@ -212,30 +207,40 @@ static cJSON *names_array(char **names, size_t count)
 	return list;
 }
 
-/* The task the plugin described in the activation file; null without one. */
-static cJSON *gather_task(const az_activation *act)
+/* A copy of record[section][key], null when absent. */
+static cJSON *copy_of(const cJSON *record, const char *section, const char *key)
 {
-	cJSON *task;
+	const cJSON *item = cJSON_GetObjectItem(cJSON_GetObjectItem(record, section), key);
 
-	if (!act)
+	return item ? cJSON_Duplicate(item, true) : cJSON_CreateNull();
+}
+
+/* The task the plugin decided for, the runtime's record of it derived from
+ * the step's activation file; null without one. */
+static cJSON *gather_task(const cJSON *record)
+{
+	static const char *const fields[][3] = {
+		{ "job_id", "job", "id" }, { "step", "job", "step" },
+		{ "array_job_id", "job", "array_job_id" },
+		{ "array_task_id", "job", "array_task_id" }, { "node", "node", "name" },
+		{ "global_rank", "task", "global_rank" }, { "local_rank", "task", "local_rank" },
+		{ "local_tasks", "task", "local_tasks" }, { "clamped", "threads", "clamped" },
+	};
+	cJSON *task;
+	size_t i;
+
+	if (!cJSON_IsObject(record))
 		return cJSON_CreateNull();
 	task = cJSON_CreateObject();
-	cJSON_AddItemToObject(task, "job_id", id_or_null(act->job_id));
-	cJSON_AddStringToObject(task, "step", act->step);
-	cJSON_AddItemToObject(task, "array_job_id", id_or_null(act->array_job_id));
-	cJSON_AddItemToObject(task, "array_task_id", id_or_null(act->array_task_id));
-	cJSON_AddStringToObject(task, "node", act->node);
-	cJSON_AddNumberToObject(task, "global_rank", act->global_rank);
-	cJSON_AddNumberToObject(task, "local_rank", act->local_rank);
-	cJSON_AddNumberToObject(task, "local_tasks", act->local_tasks);
-	cJSON_AddBoolToObject(task, "clamped", act->budget.clamped);
-	if (act->budget.clamped)
-		cJSON_AddNumberToObject(task, "requested", act->budget.requested);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		cJSON_AddItemToObject(task, fields[i][0], copy_of(record, fields[i][1], fields[i][2]));
+	if (cJSON_IsTrue(cJSON_GetObjectItem(task, "clamped")))
+		cJSON_AddItemToObject(task, "requested", copy_of(record, "threads", "requested"));
 	return task;
 }
 
 /* The patches asked for: AUTOZYME_ACTIVATE and the activation file's list. */
-static cJSON *gather_patches(const az_activation *act)
+static cJSON *gather_patches(const cJSON *record)
 {
 	const char *text = getenv(AZ_ENV_ACTIVATE);
 	cJSON *obj = cJSON_CreateObject();
@@ -249,8 +254,9 @@ static cJSON *gather_patches(const az_activation *act)
 	cJSON_AddItemToObject(obj, "requested", names_array(names, count));
 	az_names_free(names, count);
 	cJSON_AddItemToObject(obj, "activation_file",
-			      act ? names_array(act->patches, act->n_patches)
-				  : cJSON_CreateNull());
+			      cJSON_IsObject(record)
+				      ? cJSON_Duplicate(cJSON_GetObjectItem(record, "patches"), true)
+				      : cJSON_CreateNull());
 	return obj;
 }
 
@@ -303,31 +309,30 @@ static void add_variable(cJSON *list, const az_env *env, const char *name)
 }
 
 /* The thread variables (the default list and any the site's `vars` added). */
-static cJSON *gather_variables(const az_activation *act)
+static cJSON *gather_variables(const cJSON *record)
 {
 	const char *const *defaults = az_thread_vars_default();
+	const cJSON *item;
 	cJSON *list = cJSON_CreateArray();
 	az_env env = az_env_process();
 	size_t i;
 
 	for (i = 0; defaults[i]; i++)
 		add_variable(list, &env, defaults[i]);
-	for (i = 0; act && i < act->n_variables; i++) {
-		size_t j;
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(record, "variables")) {
 		bool known = false;
 
-		for (j = 0; defaults[j] && !known; j++)
-			known = strcmp(defaults[j], act->variables[i].name) == 0;
+		for (i = 0; defaults[i] && !known; i++)
+			known = strcmp(defaults[i], item->string) == 0;
 		if (!known)
-			add_variable(list, &env, act->variables[i].name);
+			add_variable(list, &env, item->string);
 	}
 	return list;
 }
 
 static cJSON *gather(const struct options *opt)
 {
-	cJSON *doc = cJSON_CreateObject(), *runtime;
-	az_activation *act = NULL;
+	cJSON *doc = cJSON_CreateObject(), *runtime, *record;
 	char host[256] = "";
 
 	problems = cJSON_AddArrayToObject(doc, "problems");
@@ -337,16 +342,12 @@ static cJSON *gather(const struct options *opt)
 	cJSON_AddStringToObject(doc, "host", host);
 	runtime = gather_runtime();
 	cJSON_AddItemToObject(doc, "runtime", runtime);
-	/* The runtime read the file already; read it again only for what
-	 * thread_info() does not carry (ids, ranks, patches, variables). */
-	if (cJSON_IsTrue(cJSON_GetObjectItem(runtime, "activation_file_read")) &&
-	    az_activation_read(getenv(AZ_ENV_ACTIVATION_FILE), &act, NULL) != AZ_OK)
-		act = NULL;
-	cJSON_AddItemToObject(doc, "task", gather_task(act));
-	cJSON_AddItemToObject(doc, "patches", gather_patches(act));
+	/* thread_info()'s record of the task: its ids, ranks, patches, variables. */
+	record = cJSON_GetObjectItem(runtime, "task");
+	cJSON_AddItemToObject(doc, "task", gather_task(record));
+	cJSON_AddItemToObject(doc, "patches", gather_patches(record));
 	cJSON_AddItemToObject(doc, "registry", gather_registry());
-	cJSON_AddItemToObject(doc, "variables", gather_variables(act));
-	az_activation_free(act);
+	cJSON_AddItemToObject(doc, "variables", gather_variables(record));
 	return doc;
 }
 

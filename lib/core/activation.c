@@ -18,12 +18,13 @@
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t),
 	       "unsigned must be 32 bits wide");
 
-/* ====================================================== schema 1's fields */
+/* ====================================================== schema 2's fields */
 
 /*
  * The scalar sections of the file, described once for the writer, the
  * reader and the writer's checks, so that the two directions cannot drift
- * apart.  "patches" and "variables" are lists and have their own code.
+ * apart.  "patches", "thread_variables" and "variables" are lists and have
+ * their own code.
  */
 typedef enum field_kind {
 	FIELD_UINT,       /* an integer from 0 to UINT32_MAX */
@@ -32,7 +33,10 @@ typedef enum field_kind {
 	FIELD_REQUESTED,  /* 1..AZ_THREADS_MAX, or null for 0 (none) */
 	FIELD_STRING,
 	FIELD_BOOL,
-	FIELD_PROVENANCE  /* a name az_provenance_from_name knows */
+	FIELD_PROVENANCE, /* a name az_provenance_from_name knows */
+	FIELD_QUOTA,      /* CPUs of a cgroup quota, a number >= 0 (0: none) */
+	FIELD_REQUEST,    /* "unset", "auto", "off" or "count" */
+	FIELD_SMT         /* "pus" or "cores" */
 } field_kind;
 
 typedef struct field {
@@ -51,20 +55,28 @@ static const field job_fields[] = {
 };
 
 static const field node_fields[] = {
-	FIELD("node.name", FIELD_STRING, node),
 	FIELD("node.id", FIELD_UINT, node_id),
 };
 
-static const field task_fields[] = {
-	FIELD("task.global_rank", FIELD_UINT, global_rank),
-	FIELD("task.local_rank", FIELD_UINT, local_rank),
-	FIELD("task.local_tasks", FIELD_UINT, local_tasks),
-};
-
+/* The step's cpuset: what its tasks were launched on together. */
 static const field cpus_fields[] = {
 	FIELD("cpus.list", FIELD_STRING, cpuset),
-	FIELD("cpus.pus", FIELD_UINT, pus),
+	FIELD("cpus.pus", FIELD_UINT, inputs.base.launch_pus),
 	FIELD("cpus.cores", FIELD_UINT, cores),
+};
+
+/* "request" precedes "count": the reader needs it to know the count's form. */
+static const field inputs_fields[] = {
+	FIELD("inputs.request", FIELD_REQUEST, inputs.base.request.kind),
+	FIELD("inputs.count", FIELD_REQUESTED, inputs.base.request.count),
+	FIELD("inputs.explicit", FIELD_BOOL, explicit_request),
+	FIELD("inputs.cpus_per_task", FIELD_UINT, inputs.base.cpus_per_task),
+	FIELD("inputs.quota", FIELD_QUOTA, inputs.base.quota_cpus),
+	FIELD("inputs.local_tasks", FIELD_UINT, inputs.base.local_tasks),
+	FIELD("inputs.binding_none", FIELD_BOOL, inputs.binding_none),
+	FIELD("inputs.default_threads", FIELD_REQUESTED, inputs.base.site_default),
+	FIELD("inputs.max_threads", FIELD_REQUESTED, inputs.base.site_max),
+	FIELD("inputs.smt", FIELD_SMT, inputs.base.smt),
 };
 
 /* "off" precedes "count": the reader needs it to know the count's form. */
@@ -87,15 +99,38 @@ typedef struct section {
 
 #define SECTION(name, fields) { name, fields, sizeof(fields) / sizeof(fields[0]) }
 
+static const section job_section = SECTION("job", job_fields);
+static const section threads_section = SECTION("threads", threads_fields);
+
 static const section sections[] = {
 	SECTION("job", job_fields),
 	SECTION("node", node_fields),
-	SECTION("task", task_fields),
 	SECTION("cpus", cpus_fields),
+	SECTION("inputs", inputs_fields),
 	SECTION("threads", threads_fields),
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+static const char *const request_names[] = {
+	[AZ_REQUEST_UNSET] = "unset",
+	[AZ_REQUEST_AUTO] = "auto",
+	[AZ_REQUEST_OFF] = "off",
+	[AZ_REQUEST_COUNT] = "count",
+};
+
+static const char *const smt_names[] = {
+	[AZ_SMT_PUS] = "pus",
+	[AZ_SMT_CORES] = "cores",
+};
+
+#define N_NAMES(names) (sizeof(names) / sizeof(names[0]))
+
+/* The name of enum value `value` in `names`, NULL when out of range. */
+static const char *enum_name(const char *const *names, size_t n, int value)
+{
+	return value >= 0 && (size_t)value < n ? names[value] : NULL;
+}
 
 /* A field's key in its section: the last component of its dotted path. */
 static const char *field_key(const char *path)
@@ -158,13 +193,42 @@ static az_status check_field(const az_activation *act, const field *f,
 	case FIELD_REQUESTED:
 		return check_count(f->path, field_number(act, f), 0, false,
 				   err);
+	case FIELD_QUOTA:
+		if (*(const double *)slot >= 0 && *(const double *)slot <= UINT32_MAX)
+			return AZ_OK;
+		return azi_fail(err, AZ_ERR_INVALID, "%s: expected a number of CPUs >= 0",
+				f->path);
+	case FIELD_REQUEST:
+		if (enum_name(request_names, N_NAMES(request_names), *(const int *)slot))
+			return AZ_OK;
+		return azi_fail(err, AZ_ERR_INVALID, "%s: unknown request kind %d",
+				f->path, *(const int *)slot);
+	case FIELD_SMT:
+		if (enum_name(smt_names, N_NAMES(smt_names), *(const int *)slot))
+			return AZ_OK;
+		return azi_fail(err, AZ_ERR_INVALID, "%s: unknown SMT policy %d",
+				f->path, *(const int *)slot);
 	default:
 		return AZ_OK;
 	}
 }
 
+/* A count exactly when the request is one: the reader refuses the rest. */
+static az_status check_request(const az_request *request, az_error *err)
+{
+	if ((request->kind == AZ_REQUEST_COUNT) == (request->count != 0))
+		return AZ_OK;
+	return azi_fail(err, AZ_ERR_SCHEMA,
+			"inputs.count: expected a count when inputs.request is \"count\", else null");
+}
+
 static az_status check_lists(const az_activation *act, az_error *err)
 {
+	for (size_t i = 0; i < act->n_thread_vars; i++)
+		if (!act->thread_vars[i] ||
+		    !az_var_name_valid(act->thread_vars[i], strlen(act->thread_vars[i])))
+			return azi_fail(err, AZ_ERR_INVALID,
+					"thread_variables[%zu]: expected a variable name", i);
 	for (size_t i = 0; i < act->n_patches; i++)
 		if (!act->patches[i] || !az_patch_name_valid(act->patches[i]))
 			return azi_fail(err, AZ_ERR_INVALID,
@@ -187,6 +251,8 @@ static az_status check_writable(const az_activation *act, az_error *err)
 			if (status != AZ_OK)
 				return status;
 		}
+	if (check_request(&act->inputs.base.request, err) != AZ_OK)
+		return AZ_ERR_INVALID;
 	return check_lists(act, err);
 }
 
@@ -223,6 +289,14 @@ static cJSON *add_field(cJSON *obj, const field *f, const az_activation *act)
 	case FIELD_PROVENANCE:
 		return cJSON_AddStringToObject(obj, key,
 			az_provenance_name(*(const az_provenance *)slot));
+	case FIELD_QUOTA:
+		return cJSON_AddNumberToObject(obj, key, *(const double *)slot);
+	case FIELD_REQUEST:
+		return cJSON_AddStringToObject(obj, key,
+			enum_name(request_names, N_NAMES(request_names), *(const int *)slot));
+	case FIELD_SMT:
+		return cJSON_AddStringToObject(obj, key,
+			enum_name(smt_names, N_NAMES(smt_names), *(const int *)slot));
 	}
 	return NULL;
 }
@@ -240,25 +314,28 @@ static bool add_section(cJSON *root, const section *s,
 	return true;
 }
 
-static bool add_patches(cJSON *root, const az_activation *act)
+static bool add_names(cJSON *root, const char *key, char *const *names, size_t count)
 {
-	cJSON *patches = cJSON_AddArrayToObject(root, "patches");
+	cJSON *list = cJSON_AddArrayToObject(root, key);
 
-	if (!patches)
+	if (!list)
 		return false;
-	for (size_t i = 0; i < act->n_patches; i++)
-		if (!cJSON_AddItemToArray(patches,
-					  cJSON_CreateString(act->patches[i])))
+	for (size_t i = 0; i < count; i++)
+		if (!cJSON_AddItemToArray(list, cJSON_CreateString(names[i])))
 			return false;
 	return true;
 }
 
-static bool add_variables(cJSON *root, const az_activation *act)
+/* `count` is the thread count the thread variables hold, NULL: none. */
+static bool add_variables(cJSON *root, const az_activation *act, const char *count)
 {
 	cJSON *vars = cJSON_AddObjectToObject(root, "variables");
 
 	if (!vars)
 		return false;
+	for (size_t i = 0; count && i < act->n_thread_vars; i++)
+		if (!cJSON_AddStringToObject(vars, act->thread_vars[i], count))
+			return false;
 	for (size_t i = 0; i < act->n_variables; i++)
 		if (!cJSON_AddStringToObject(vars, act->variables[i].name,
 					     act->variables[i].value))
@@ -273,7 +350,10 @@ static bool add_document(cJSON *root, const az_activation *act)
 	for (size_t s = 0; s < N_SECTIONS; s++)
 		if (!add_section(root, &sections[s], act))
 			return false;
-	return add_patches(root, act) && add_variables(root, act);
+	if (!add_names(root, "patches", act->patches, act->n_patches) ||
+	    !add_names(root, "thread_variables", act->thread_vars, act->n_thread_vars))
+		return false;
+	return add_variables(root, act, NULL);
 }
 
 az_status az_activation_to_json(const az_activation *act, char **json,
@@ -452,6 +532,40 @@ static az_status read_provenance(const cJSON *obj, const char *path,
 	return AZ_OK;
 }
 
+static az_status read_quota(const cJSON *obj, const char *path, double *out,
+			    az_error *err)
+{
+	const cJSON *item = member(obj, path);
+
+	if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0) ||
+	    item->valuedouble > UINT32_MAX)
+		return field_error(err, path, item, "a number of CPUs >= 0 (0: no quota)");
+	*out = item->valuedouble;
+	return AZ_OK;
+}
+
+/* One of `names` (their index goes to *out), naming them all in errors. */
+static az_status read_enum(const cJSON *obj, const char *path,
+			   const char *const *names, size_t n, int *out,
+			   az_error *err)
+{
+	const cJSON *item = member(obj, path);
+	char expected[128] = "";
+
+	for (size_t i = 0; cJSON_IsString(item) && i < n; i++)
+		if (strcmp(item->valuestring, names[i]) == 0) {
+			*out = (int)i;
+			return AZ_OK;
+		}
+	for (size_t i = 0; i < n; i++)
+		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected),
+			 "%s\"%s\"", i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+	if (cJSON_IsString(item))
+		return azi_fail(err, AZ_ERR_SCHEMA, "%s: unknown value '%s': expected %s",
+				path, item->valuestring, expected);
+	return field_error(err, path, item, expected);
+}
+
 static az_status read_field(const cJSON *obj, const field *f,
 			    az_activation *act, az_error *err)
 {
@@ -475,6 +589,14 @@ static az_status read_field(const cJSON *obj, const field *f,
 		return read_bool(obj, f->path, (bool *)slot, err);
 	case FIELD_PROVENANCE:
 		return read_provenance(obj, f->path, (az_provenance *)slot, err);
+	case FIELD_QUOTA:
+		return read_quota(obj, f->path, (double *)slot, err);
+	case FIELD_REQUEST:
+		return read_enum(obj, f->path, request_names, N_NAMES(request_names),
+				 (int *)slot, err);
+	case FIELD_SMT:
+		return read_enum(obj, f->path, smt_names, N_NAMES(smt_names),
+				 (int *)slot, err);
 	}
 	return azi_fail(err, AZ_ERR_INVALID, "%s: unknown field kind", f->path);
 }
@@ -509,6 +631,10 @@ static az_status read_schema(const cJSON *root, az_error *err)
 	if (cJSON_IsNumber(schema) &&
 	    schema->valuedouble == AZ_ACTIVATION_SCHEMA)
 		return AZ_OK;
+	if (cJSON_IsNumber(schema) && schema->valuedouble == 1)
+		return azi_fail(err, AZ_ERR_SCHEMA,
+				"schema: version 1 is the per-task file of a plugin older than this runtime: expected %d (upgrade the node's plugin)",
+				AZ_ACTIVATION_SCHEMA);
 	if (cJSON_IsNumber(schema))
 		return azi_fail(err, AZ_ERR_SCHEMA,
 				"schema: unsupported version %.15g, expected %d",
@@ -522,41 +648,46 @@ static az_status read_schema(const cJSON *root, az_error *err)
 			json_type_name(schema), AZ_ACTIVATION_SCHEMA);
 }
 
-static az_status read_patch_name(const cJSON *item, size_t index, char **out,
-				 az_error *err)
+/* One name of a list: a patch name, or a variable's under `var_names`. */
+static az_status read_name(const cJSON *item, const char *key, size_t index,
+			   bool var_names, char **out, az_error *err)
 {
-	char path[32];
+	char path[48];
 
-	snprintf(path, sizeof(path), "patches[%zu]", index);
+	snprintf(path, sizeof(path), "%s[%zu]", key, index);
 	if (!cJSON_IsString(item))
 		return field_error(err, path, item, "a string");
-	if (!az_patch_name_valid(item->valuestring))
+	if (var_names && !az_var_name_valid(item->valuestring, strlen(item->valuestring)))
+		return azi_fail(err, AZ_ERR_SCHEMA,
+				"%s: invalid variable name '" AZ_QUOTE "': expected letters, digits and _",
+				path, AZ_QUOTE_ARGS(item->valuestring));
+	if (!var_names && !az_patch_name_valid(item->valuestring))
 		return azi_fail(err, AZ_ERR_SCHEMA,
 				"%s: invalid patch name '%s': expected %s",
 				path, item->valuestring, AZI_PATCH_NAME_FORM);
 	return copy_string(item->valuestring, path, out, err);
 }
 
-static az_status read_patches(const cJSON *root, az_activation *act,
-			      az_error *err)
+/* patches (var_names false) or thread_variables (true). */
+static az_status read_names(const cJSON *root, const char *key, bool var_names,
+			    char ***names, size_t *count, az_error *err)
 {
-	const cJSON *patches = member(root, "patches");
+	const cJSON *list = member(root, key);
 	const cJSON *item;
-	size_t count;
+	size_t n;
 
-	if (!cJSON_IsArray(patches))
-		return field_error(err, "patches", patches,
-				   "an array of patch names");
-	count = (size_t)cJSON_GetArraySize(patches);
-	if (count && !(act->patches = calloc(count, sizeof(*act->patches))))
-		return azi_fail(err, AZ_ERR_NOMEM, "patches: out of memory");
-	cJSON_ArrayForEach(item, patches) {
-		az_status status = read_patch_name(item, act->n_patches,
-						   &act->patches[act->n_patches],
-						   err);
+	if (!cJSON_IsArray(list))
+		return field_error(err, key, list,
+				   var_names ? "an array of variable names" : "an array of patch names");
+	n = (size_t)cJSON_GetArraySize(list);
+	if (n && !(*names = calloc(n, sizeof(**names))))
+		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", key);
+	cJSON_ArrayForEach(item, list) {
+		az_status status = read_name(item, key, *count, var_names,
+					     &(*names)[*count], err);
 		if (status != AZ_OK)
 			return status;
-		act->n_patches++;
+		(*count)++;
 	}
 	return AZ_OK;
 }
@@ -664,7 +795,13 @@ static az_status read_document(const cJSON *root, az_activation *act,
 	for (size_t s = 0; status == AZ_OK && s < N_SECTIONS; s++)
 		status = read_section(root, &sections[s], act, err);
 	if (status == AZ_OK)
-		status = read_patches(root, act, err);
+		status = check_request(&act->inputs.base.request, err);
+	if (status == AZ_OK)
+		status = read_names(root, "patches", false, &act->patches,
+				    &act->n_patches, err);
+	if (status == AZ_OK)
+		status = read_names(root, "thread_variables", true, &act->thread_vars,
+				    &act->n_thread_vars, err);
 	if (status == AZ_OK)
 		status = read_variables(root, act, err);
 	return status;
@@ -815,15 +952,83 @@ void az_activation_free(az_activation *act)
 	if (!act)
 		return;
 	free(act->step);
-	free(act->node);
 	free(act->cpuset);
 	for (size_t i = 0; i < act->n_patches; i++)
 		free(act->patches[i]);
 	free(act->patches);
+	for (size_t i = 0; i < act->n_thread_vars; i++)
+		free(act->thread_vars[i]);
+	free(act->thread_vars);
 	for (size_t i = 0; i < act->n_variables; i++) {
 		free(act->variables[i].name);
 		free(act->variables[i].value);
 	}
 	free(act->variables);
 	free(act);
+}
+
+/* ======================================================= one task's record */
+
+az_status az_activation_task_budget(const az_activation *act, const az_cpus *cpus,
+				    az_budget *out, az_error *err)
+{
+	az_budget_input in;
+
+	if (!act || !out)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"activation: expected a step's file and an output");
+	az_budget_input_for_cpus(&act->inputs, cpus, &in);
+	return az_budget_decide(&in, out, err);
+}
+
+static cJSON *add_number(cJSON *obj, const char *key, uint32_t value)
+{
+	return cJSON_AddNumberToObject(obj, key, value);
+}
+
+static bool add_task_facts(cJSON *root, const az_activation *act,
+			   const az_task_record *task)
+{
+	cJSON *node = cJSON_AddObjectToObject(root, "node");
+	cJSON *facts = cJSON_AddObjectToObject(root, "task");
+	cJSON *cpus = cJSON_AddObjectToObject(root, "cpus");
+
+	return node && facts && cpus &&
+	       cJSON_AddStringToObject(node, "name", task->node ? task->node : "") &&
+	       add_number(node, "id", act->node_id) &&
+	       add_number(facts, "global_rank", task->global_rank) &&
+	       add_number(facts, "local_rank", task->local_rank) &&
+	       add_number(facts, "local_tasks", act->inputs.base.local_tasks) &&
+	       cJSON_AddStringToObject(cpus, "list", task->cpus.list ? task->cpus.list : "") &&
+	       add_number(cpus, "pus", task->cpus.pus) &&
+	       add_number(cpus, "cores", task->cpus.cores);
+}
+
+az_status az_task_record_json(const az_activation *act, const az_task_record *task,
+			      char **json, az_error *err)
+{
+	az_activation view;
+	char count[16];
+	cJSON *root;
+	char *text = NULL;
+
+	if (!act || !task || !json)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"task record: expected a step's file, a task and an output");
+	/* The step's sections, with the task's budget in place of the step's. */
+	view = *act;
+	view.budget = task->budget;
+	snprintf(count, sizeof(count), "%u", task->budget.threads);
+	root = cJSON_CreateObject();
+	if (root && add_section(root, &job_section, &view) &&
+	    add_task_facts(root, act, task) && add_section(root, &threads_section, &view) &&
+	    add_names(root, "patches", act->patches, act->n_patches) &&
+	    add_variables(root, &view, task->budget.off ? NULL : count))
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!text)
+		return azi_fail(err, AZ_ERR_NOMEM,
+				"task record: out of memory while writing JSON");
+	*json = text;
+	return AZ_OK;
 }

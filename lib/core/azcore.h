@@ -334,7 +334,14 @@ az_status az_names_parse(const char *text, const char *field, char ***names,
 void az_names_free(char **names, size_t count);
 /* -------------------------------------------------------- activation file */
 
-#define AZ_ACTIVATION_SCHEMA 1
+/*
+ * One activation file per node and step (schema 2), written once by
+ * slurmstepd before the step's tasks fork: what they all share.  Each
+ * task's own record (its ranks, cpuset and budget) is derived from it, not
+ * stored: az_activation_task_budget is the one decision the plugin's
+ * task_init and the runtime both make.
+ */
+#define AZ_ACTIVATION_SCHEMA 2
 #define AZ_ACTIVATION_SIZE_MAX (1024 * 1024)
 #define AZ_ENV_ACTIVATION_FILE "AUTOZYME_ACTIVATION_FILE"
 #define AZ_ENV_ACTIVATE "AUTOZYME_ACTIVATE"
@@ -352,18 +359,17 @@ typedef struct az_activation {
 	char *step;              /* "batch", "0", "interactive" ... */
 	uint32_t array_job_id;   /* AZ_ID_NONE when not an array */
 	uint32_t array_task_id;  /* AZ_ID_NONE when not an array */
-	char *node;              /* host name */
 	uint32_t node_id;
-	uint32_t global_rank;
-	uint32_t local_rank;
-	uint32_t local_tasks;
-	char *cpuset;            /* "0-3" */
-	unsigned pus;
-	unsigned cores;
-	az_budget budget;
+	char *cpuset;            /* the step's cpuset on the node, "0-3" */
+	unsigned cores;          /* its cores (its PUs: inputs.base.launch_pus) */
+	az_shared_input inputs;  /* every input of a task's budget but its cpuset */
+	bool explicit_request;   /* the request is --autozyme-threads's */
+	az_budget budget;        /* the step's: what its thread variables hold */
 	char **patches;
 	size_t n_patches;
-	az_variable *variables;  /* the variables injected */
+	char **thread_vars;      /* the variables set to the thread count */
+	size_t n_thread_vars;
+	az_variable *variables;  /* the variables set to a fixed value (OMP_PLACES ...) */
 	size_t n_variables;
 } az_activation;
 
@@ -373,13 +379,39 @@ az_status az_activation_to_json(const az_activation *act, char **json,
 
 /*
  * Strict reader: rejects truncated, oversized, wrongly typed, missing-field
- * and unknown-schema input, naming the field.  Free with az_activation_free.
+ * and unknown-schema input (a schema 1 file, an older plugin's per-task
+ * file, too, naming its version), naming the field.  Free with
+ * az_activation_free.
  */
 az_status az_activation_from_json(const char *json, size_t len,
 				  az_activation **out, az_error *err);
 az_status az_activation_read(const char *path, az_activation **out,
 			     az_error *err);
 void az_activation_free(az_activation *act);
+
+/*
+ * The budget of one task of the step, from its own cpuset: the plugin's
+ * task_init and the runtime decide through this one call.
+ */
+az_status az_activation_task_budget(const az_activation *act, const az_cpus *cpus,
+				    az_budget *out, az_error *err);
+
+/* One task of the step as the plugin saw it: its facts and its budget. */
+typedef struct az_task_record {
+	const char *node;     /* the node's name (SLURMD_NODENAME) */
+	uint32_t global_rank; /* SLURM_PROCID */
+	uint32_t local_rank;  /* SLURM_LOCALID */
+	az_cpus cpus;         /* the task's cpuset (borrowed) */
+	az_budget budget;     /* az_activation_task_budget's */
+} az_task_record;
+
+/*
+ * The task's record as JSON: job, node, task (ranks, local tasks), cpus,
+ * threads, patches and the variables with the task's values: what a
+ * per-task file held before schema 2.  Free *json with free().
+ */
+az_status az_task_record_json(const az_activation *act, const az_task_record *task,
+			      char **json, az_error *err);
 /* ---------------------------------------------------------------- snapshot */
 
 typedef struct az_active_patch {

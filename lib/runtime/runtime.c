@@ -11,12 +11,15 @@
  * loky, makeCluster) start empty and activate themselves from the
  * environment this runtime exports: AUTOZYME_ACTIVATE and the variables.
  *
- * The budget comes from the plugin's activation file when it can be read,
- * else it is decided here like the plugin would outside Slurm: the task
- * owns its cpuset, unless it is one of several MPI ranks on the node that
- * share it (PMIx or the launcher's variables, lib/ranks.c), with no site
- * default or maximum.  Ranks that mpirun starts inside a Slurm task share
- * that task's file the same way.  A pool worker then gets its share of its
+ * The budget comes from the plugin's activation file, one per node and
+ * step, when it can be read: the task's budget is decided from the step's
+ * inputs in it and the process's own cpuset by the plugin's own call
+ * (az_activation_task_budget), so it is what the plugin decided.  Else it
+ * is decided here like the plugin would outside Slurm: the task owns its
+ * cpuset, unless it is one of several MPI ranks on the node that share it
+ * (PMIx or the launcher's variables, lib/ranks.c), with no site default or
+ * maximum.  Ranks that mpirun starts inside a Slurm task share that task's
+ * budget the same way.  A pool worker then gets its share of its
  * parent's threads (AUTOZYME_WORKER_SHARE, or az_runtime_enter_worker).
  * Once set_threads() was called its value wins over the budget;
  * thread_info() still reports both.
@@ -74,20 +77,15 @@ void azi_runtime_lock(void)
 static bool read_activation_file(azi_runtime *r)
 {
 	const char *path = getenv(AZ_ENV_ACTIVATION_FILE);
-	az_activation *act = NULL;
 	az_error err = { "" };
 
 	if (!path || !*path)
 		return false;
 	r->activation_path = strdup(path);
-	if (az_activation_read(path, &act, &err) != AZ_OK) {
+	if (az_activation_read(path, &r->activation, &err) != AZ_OK) {
 		r->activation_error = strdup(err.message);
 		return false;
 	}
-	r->budget = act->budget;
-	r->cpus = (az_cpus){ .pus = act->pus, .cores = act->cores,
-			     .list = act->cpuset ? strdup(act->cpuset) : NULL };
-	az_activation_free(act);
 	return true;
 }
 
@@ -210,30 +208,49 @@ static az_status discover_budget(azi_runtime *r, az_error *err)
 }
 
 /*
- * Ranks that mpirun started inside a Slurm task (a batch script, an srun
- * step) share that task's CPUs, the cpuset of its activation file: decided
- * like ranks launched on that cpuset (the variables are the task's, already
- * in its file's budget), then within the task's budget.  The file's thread
- * count is not the ranks' base: for the step mpirun starts its daemons in,
- * Slurm counts 1 CPU per task, whatever the cpuset.  Ranks that are the
- * step's own tasks (srun) are what the file was decided for.
+ * The Slurm task's cpuset: this process's own, unless it is one of the
+ * ranks mpirun started inside the task (a batch script, an srun step),
+ * which mpirun may bind apart: then its parent's, the launcher's, counted.
  */
-static az_status share_file_budget(azi_runtime *r, az_error *err)
+static void task_cpus(azi_runtime *r, bool mpirun_ranks)
+{
+	unsigned parent = mpirun_ranks ? azi_cpus_of_parent() : 0;
+
+	if (parent)
+		r->task_cpus = (az_cpus){ .pus = parent };
+	else
+		r->task_cpus = (az_cpus){ .pus = r->cpus.pus, .cores = r->cpus.cores,
+					  .list = r->cpus.list ? strdup(r->cpus.list) : NULL };
+}
+
+/*
+ * Lock held, the step's file read: the task's budget, decided from the
+ * file's inputs and the task's cpuset by the plugin's call.  Ranks that
+ * mpirun started inside the task share what the task got: each is decided
+ * like ranks launched on the task's cpuset, then kept within the task's
+ * budget.  Ranks that are the step's own tasks (srun) are what the file's
+ * inputs were gathered for.
+ */
+static az_status file_budget(azi_runtime *r, az_error *err)
 {
 	const az_local_ranks *ranks = local_ranks(r);
+	bool mpirun_ranks = ranks->size >= 2 && !ranks->slurm_tasks;
 	az_process_facts facts = { .env = NULL };
-	az_budget task = r->budget;
-	unsigned task_pus = r->cpus.pus;
 	az_status status;
 
-	if (ranks->size < 2 || ranks->slurm_tasks || task.off)
-		return AZ_OK;
-	az_cpus_release(&r->cpus);
 	discover_cpus(r);
-	status = decide(r, &facts, task_pus, err);
+	/* The budget counts cores only under smt=cores: then load the topology. */
+	if (r->activation->inputs.base.smt == AZ_SMT_CORES)
+		azi_ensure_cores(r);
+	task_cpus(r, mpirun_ranks);
+	status = az_activation_task_budget(r->activation, &r->task_cpus, &r->task_budget, err);
+	r->budget = r->task_budget;
+	if (status != AZ_OK || !mpirun_ranks || r->task_budget.off)
+		return status;
+	status = decide(r, &facts, r->task_cpus.pus, err);
 	if (status != AZ_OK)
 		return status;
-	return az_budget_within_task(&task, &r->budget, ranks->size,
+	return az_budget_within_task(&r->task_budget, &r->budget, ranks->size,
 				     ranks->source, &r->budget, err);
 }
 
@@ -268,6 +285,9 @@ static void forget_budget_inputs(azi_runtime *r)
 	free(r->activation_path);
 	free(r->activation_error);
 	r->activation_path = r->activation_error = NULL;
+	az_activation_free(r->activation);
+	r->activation = NULL;
+	az_cpus_release(&r->task_cpus);
 	az_cpus_release(&r->cpus);
 	r->worker = (az_worker_share){ 0 };
 	r->ranks_bound = false;
@@ -282,7 +302,7 @@ az_status azi_ensure_budget(az_error *err)
 		return AZ_OK;
 	forget_budget_inputs(&azi_rt);
 	azi_rt.from_file = read_activation_file(&azi_rt);
-	status = azi_rt.from_file ? share_file_budget(&azi_rt, err)
+	status = azi_rt.from_file ? file_budget(&azi_rt, err)
 			      : discover_budget(&azi_rt, err);
 	if (status == AZ_OK)
 		status = env_worker_share(&azi_rt, err);

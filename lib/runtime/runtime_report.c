@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "runtime.h"
 
@@ -78,6 +80,47 @@ static bool add_budget(cJSON *root)
 	       add_count(budget, "allocation", true, b->allocation);
 }
 
+/* A rank Slurm gave the task in its environment; 0 when absent. */
+static uint32_t rank_from_env(const char *name)
+{
+	const char *text = getenv(name);
+
+	return text ? (uint32_t)strtoul(text, NULL, 10) : 0;
+}
+
+/*
+ * Lock held: the Slurm task's record, derived from the step's file and the
+ * task's own facts (its Slurm ranks and node, as slurmstepd set them in its
+ * environment, and its cpuset); null without a file.
+ */
+static bool add_task(cJSON *root)
+{
+	char host[256] = "", *json = NULL;
+	const char *node = getenv("SLURMD_NODENAME");
+	az_task_record task = {
+		.global_rank = rank_from_env("SLURM_PROCID"),
+		.local_rank = rank_from_env("SLURM_LOCALID"),
+		.cpus = azi_rt.task_cpus,
+		.budget = azi_rt.task_budget,
+	};
+	cJSON *record = NULL;
+
+	if (!azi_rt.from_file)
+		return cJSON_AddNullToObject(root, "task") != NULL;
+	/* Cores are counted for thread_info only, on the process's own cpuset. */
+	azi_ensure_cores(&azi_rt);
+	if (!task.cpus.cores && task.cpus.list && azi_rt.cpus.list &&
+	    strcmp(task.cpus.list, azi_rt.cpus.list) == 0)
+		task.cpus.cores = azi_rt.cpus.cores;
+	if (!node && gethostname(host, sizeof(host) - 1) == 0)
+		node = host;
+	task.node = node;
+	if (az_task_record_json(azi_rt.activation, &task, &json, NULL) == AZ_OK)
+		record = cJSON_Parse(json);
+	free(json);
+	return record && cJSON_AddItemToObject(root, "task", record);
+}
+
 /* Lock held: where the budget came from. */
 static bool add_sources(cJSON *root)
 {
@@ -85,7 +128,8 @@ static bool add_sources(cJSON *root)
 
 	if (!add_text(root, "activation_file", azi_rt.activation_path) ||
 	    !cJSON_AddBoolToObject(root, "activation_file_read", azi_rt.from_file) ||
-	    !add_text(root, "activation_error", azi_rt.activation_error))
+	    !add_text(root, "activation_error", azi_rt.activation_error) ||
+	    !add_task(root))
 		return false;
 	if (!azi_rt.cpus.list)
 		return cJSON_AddNullToObject(root, "cpus") != NULL;

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Runs as a Slurm task: prints, as one JSON line, what the task really saw:
-its CPU affinity, the AutoZyme variables and its activation file."""
+its CPU affinity, the AutoZyme variables, its activation file (the step's)
+and the runtime's record of the task derived from it (thread_info()'s
+"task", through the built library: $AZ_TEST_CLUSTER/libautozyme.so.0)."""
 import json
 import os
+import sys
 
 VARS = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
         "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
@@ -56,17 +59,40 @@ def expand(cpulist):
     return cpus
 
 
+def runtime_record():
+    """thread_info() of the built runtime: its record of this task (None
+    without a readable activation file) and why the file was not read."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.join(top, "python"))
+    os.environ["AUTOZYME_LIBRARY"] = os.path.join(os.environ["AZ_TEST_CLUSTER"],
+                                                  "libautozyme.so.0")
+    import autozyme
+    info = autozyme.thread_info()
+    return info["task"], info["activation_error"]
+
+
+def step_file(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+env = {v: os.environ[v] for v in VARS if v in os.environ}
 path = os.environ.get("AUTOZYME_ACTIVATION_FILE")
-activation = None
-if path:
-    with open(path) as f:
-        activation = json.load(f)
+activation, why = runtime_record() if path else (None, None)
 print(json.dumps({
     "label": os.environ.get("AZ_PROBE_LABEL", ""),
     "affinity": sorted(os.sched_getaffinity(0)),
     "cgroup": cgroup_cpuset(),
-    "env": {v: os.environ[v] for v in VARS if v in os.environ},
+    "env": env,
     "activation": activation,
-    # The file's CPU list expanded, to compare with affinity as lists.
+    "activation_error": why,
+    "step_file": step_file(path) if path else None,
+    # The record's CPU list expanded, to compare with affinity as lists.
     "activation_cpus": expand(activation["cpus"]["list"]) if activation else None,
+    # The plugin's variables are the runtime's record of them, one by one.
+    "record_matches_env": activation is not None and all(
+        env.get(k, os.environ.get(k)) == v for k, v in activation["variables"].items()),
 }, sort_keys=True), flush=True)

@@ -32,6 +32,8 @@ scenario_start() {
 	act_dir=$AZ_CLUSTER_DIR/activation
 	err=$AZ_CLUSTER_DIR/stderr
 	mkdir -m 1777 "$act_dir"
+	# probe.py's runtime: the built library.
+	ln -s "$build/lib/.libs/libautozyme.so.0" "$AZ_CLUSTER_DIR/libautozyme.so.0"
 	chmod 755 "$AZ_CLUSTER_DIR"
 }
 
@@ -69,6 +71,19 @@ srun_probe() {
 	cat "$out".err.* >>"$err" 2>/dev/null
 	cat "$out".out.* 2>/dev/null
 	rm -f "$out".*
+}
+
+# check_record NAME OUT: the activation contract (schema 2) for every task
+# of OUT (probe lines of one step or several): the variables the plugin set
+# are the runtime's record of the task, one by one, with the same thread
+# count; the tasks of a step on a node share one file, the step's, named
+# for the node.
+check_record() {
+	local name=$1 out=$2
+	check_eq "$name: each task's variables are the runtime's record of it" "" \
+		"$(echo "$out" | $pick '"" if r["record_matches_env"] and act["threads"]["count"] == (int(env["OMP_NUM_THREADS"]) if "OMP_NUM_THREADS" in act["variables"] else act["threads"]["count"]) else "task %s: %s" % (env.get("SLURM_PROCID"), r.get("activation_error") or act.get("variables"))' | xargs)"
+	check_eq "$name: one schema-2 file per node and step, the tasks' own" "" \
+		"$(echo "$out" | $pick '"" if r["step_file"]["schema"] == 2 and env["AUTOZYME_ACTIVATION_FILE"].endswith("/%s.node%s.json" % (act["job"]["step"], env["SLURM_NODEID"])) else env.get("AUTOZYME_ACTIVATION_FILE")' | xargs)"
 }
 
 act_dir_empty() { [[ -z $(find "$act_dir" -mindepth 1 2>/dev/null) ]]; }

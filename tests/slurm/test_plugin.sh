@@ -26,6 +26,21 @@ test_bound_tasks() {
 	out=$(srun_probe -n1 -c2)
 	check_eq "-n1 -c2: 2 threads" "2" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
 	check_eq "-n1 -c2: provenance" "cpus_per_task" "$(echo "$out" | $pick 'act["threads"]["provenance"]')"
+	check_record "-n1 -c2" "$out"
+	out=$(srun_probe -n3 --overcommit)
+	check_record "-n3 --overcommit" "$out"
+	# The step expects its one task of -c2 on both CPUs and sets 2; bound to
+	# one, the task decides 1 and sets its own variables.
+	out=$(srun_probe -n1 -c2 --cpu-bind=mask_cpu:0x1)
+	check_eq "-n1 -c2 bound to CPU 0: the step's 2, the task's own 1 (cpuset)" "2 1 cpuset" \
+		"$(echo "$out" | $pick 'str(r["step_file"]["threads"]["count"]) + " " + env.get("OMP_NUM_THREADS") + " " + act["threads"]["provenance"]')"
+	check_record "-n1 -c2 bound to CPU 0" "$out"
+	# Two tasks of -c2 on 2 CPUs split them; the one bound to CPU 0 alone
+	# has the same count for another reason (cpuset).
+	out=$(srun_probe -n2 --overcommit -c2 --cpu-bind=mask_cpu:0x1,0x3)
+	check_eq "-n2 -c2 overcommitted, one task bound to CPU 0: its own provenance" "cpuset local_tasks" \
+		"$(echo "$out" | $pick 'act["threads"]["provenance"]')"
+	check_record "-n2 -c2 overcommitted, one task bound to CPU 0" "$out"
 	scenario_done "bound tasks"
 }
 
@@ -39,6 +54,7 @@ test_requests() {
 	check_eq "--autozyme-threads=8 -c2: clamped to 2" "2" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
 	check_eq "--autozyme-threads=8: file says clamped from 8" "True 8" "$(echo "$out" | $pick 'act["threads"]["clamped"], act["threads"]["requested"]' | tr -d '(),')"
 	check_eq "--autozyme-threads=8: one warning line" "1" "$(grep -c 'autozyme: requested 8' "$err")"
+	check_record "--autozyme-threads=8" "$out"
 	out=$(srun_probe -n1 -c2 --autozyme-threads=off)
 	check_eq "--autozyme-threads=off: no thread variable" "[]" "$(echo "$out" | $pick '[k for k in env if k.endswith(("THREADS","_CORES"))]')"
 	check_eq "--autozyme-threads=off: file says off" "True" "$(echo "$out" | $pick 'act["threads"]["off"]')"
@@ -61,6 +77,7 @@ test_unbound_split() {
 	check_eq "--cpu-bind=none -n2: 1 thread each" "1 1" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
 	# -c1 and the split both give 1; a tie is reported as cpus_per_task.
 	check_eq "--cpu-bind=none -n2: provenance" "cpus_per_task cpus_per_task" "$(echo "$out" | $pick 'act["threads"]["provenance"]')"
+	check_record "--cpu-bind=none -n2" "$out"
 	# Two tasks of -c2 on the node's 2 CPUs: in a whole-node batch job on
 	# every release, and as a job of its own where Slurm still starts one.
 	printf '#!/bin/bash\nsrun -n2 --overcommit --cpus-per-task=2 --cpu-bind=none %s\n' "$probe" \
@@ -258,7 +275,8 @@ EOF
 		check_eq "sbatch: inner srun without -c has 1 CPU (Slurm < 23.11): clamped, with provenance" "1 cpus_per_task True" "$(echo "$out" | $pick 'env["MKL_NUM_THREADS"] + " " + act["threads"]["provenance"] + " " + str(act["threads"]["clamped"])' | cut -d' ' -f13-15)"
 	fi
 	check_eq "sbatch: steps recorded" "batch 0 1 2 3" "$(echo "$out" | $pick 'act["job"]["step"]')"
-	check_eq "sbatch: inner step file is its own" "True True True True True" "$(echo "$out" | $pick 'env["AUTOZYME_ACTIVATION_FILE"].endswith(act["job"]["step"] + ".0.json")')"
+	check_eq "sbatch: inner step file is its own" "True True True True True" "$(echo "$out" | $pick 'env["AUTOZYME_ACTIVATION_FILE"].endswith("/" + act["job"]["step"] + ".node0.json")')"
+	check_record "sbatch, its steps" "$out"
 	cat >"$script" <<EOF
 #!/bin/bash
 export OMP_NUM_THREADS=1
@@ -282,6 +300,7 @@ test_array() {
 	out=$(cat "$AZ_WORK_DIR"/array-*.out)
 	check_eq "array: task ids" "1 2 3 4 5" "$(echo "$out" | $pick 'act["job"]["array_task_id"]' | tr ' ' '\n' | sort -n | xargs)"
 	check_eq "array: one array job id" "1" "$(echo "$out" | $pick 'act["job"]["array_job_id"]' | tr ' ' '\n' | sort -u | wc -l)"
+	check_record "array" "$out"
 	scenario_done "array"
 }
 

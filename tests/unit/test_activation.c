@@ -14,11 +14,13 @@
 /* ----------------------------------------------------------- sample data */
 
 static char *sample_patches[] = { "scanpy", "seurat" };
+static char *sample_thread_vars[] = { "OMP_NUM_THREADS", "MKL_NUM_THREADS" };
 static az_variable sample_vars[] = {
-	{ "OMP_NUM_THREADS", "2" },
-	{ "MKL_NUM_THREADS", "2" },
+	{ "OMP_PLACES", "cores" },
+	{ "OMP_PROC_BIND", "spread" },
 };
 
+/* A step of 2 tasks on 4 PUs (2 cores), -c2, asking for 8 threads. */
 static az_activation sample(bool array, bool off)
 {
 	return (az_activation){
@@ -26,14 +28,24 @@ static az_activation sample(bool array, bool off)
 		.step = "batch",
 		.array_job_id = array ? 1200 : AZ_ID_NONE,
 		.array_task_id = array ? 34 : AZ_ID_NONE,
-		.node = "node001",
 		.node_id = 0,
-		.global_rank = 3,
-		.local_rank = 1,
-		.local_tasks = 2,
 		.cpuset = "0-3",
-		.pus = 4,
 		.cores = 2,
+		.inputs = {
+			.base = {
+				.request = off ? (az_request){ .kind = AZ_REQUEST_OFF }
+					       : (az_request){ .kind = AZ_REQUEST_COUNT, .count = 8 },
+				.quota_cpus = 3.5,
+				.cpus_per_task = 2,
+				.local_tasks = 2,
+				.launch_pus = 4,
+				.site_default = 0,
+				.site_max = 16,
+				.smt = AZ_SMT_CORES,
+			},
+			.binding_none = array,
+		},
+		.explicit_request = true,
 		.budget = {
 			.off = off,
 			.threads = off ? 0 : 2,
@@ -45,9 +57,26 @@ static az_activation sample(bool array, bool off)
 		},
 		.patches = sample_patches,
 		.n_patches = 2,
+		.thread_vars = off ? NULL : sample_thread_vars,
+		.n_thread_vars = off ? 0 : 2,
 		.variables = off ? NULL : sample_vars,
 		.n_variables = off ? 0 : 2,
 	};
+}
+
+static void assert_same_inputs(const az_shared_input *a, const az_shared_input *b)
+{
+	cr_assert_eq(a->base.request.kind, b->base.request.kind);
+	cr_assert_eq(a->base.request.count, b->base.request.count);
+	cr_assert_eq(a->base.quota_cpus, b->base.quota_cpus);
+	cr_assert_eq(a->base.cpus_per_task, b->base.cpus_per_task);
+	cr_assert_eq(a->base.local_tasks, b->base.local_tasks);
+	cr_assert_eq(a->base.local_source, b->base.local_source);
+	cr_assert_eq(a->base.launch_pus, b->base.launch_pus);
+	cr_assert_eq(a->base.site_default, b->base.site_default);
+	cr_assert_eq(a->base.site_max, b->base.site_max);
+	cr_assert_eq(a->base.smt, b->base.smt);
+	cr_assert_eq(a->binding_none, b->binding_none);
 }
 
 static void assert_same(const az_activation *a, const az_activation *b)
@@ -56,14 +85,11 @@ static void assert_same(const az_activation *a, const az_activation *b)
 	cr_assert_str_eq(a->step, b->step);
 	cr_assert_eq(a->array_job_id, b->array_job_id);
 	cr_assert_eq(a->array_task_id, b->array_task_id);
-	cr_assert_str_eq(a->node, b->node);
 	cr_assert_eq(a->node_id, b->node_id);
-	cr_assert_eq(a->global_rank, b->global_rank);
-	cr_assert_eq(a->local_rank, b->local_rank);
-	cr_assert_eq(a->local_tasks, b->local_tasks);
 	cr_assert_str_eq(a->cpuset, b->cpuset);
-	cr_assert_eq(a->pus, b->pus);
 	cr_assert_eq(a->cores, b->cores);
+	assert_same_inputs(&a->inputs, &b->inputs);
+	cr_assert_eq(a->explicit_request, b->explicit_request);
 	cr_assert_eq(a->budget.off, b->budget.off);
 	cr_assert_eq(a->budget.threads, b->budget.threads);
 	cr_assert_eq(a->budget.provenance, b->budget.provenance);
@@ -75,6 +101,9 @@ static void assert_same(const az_activation *a, const az_activation *b)
 	cr_assert_eq(a->n_patches, b->n_patches);
 	for (size_t i = 0; i < a->n_patches; i++)
 		cr_assert_str_eq(a->patches[i], b->patches[i]);
+	cr_assert_eq(a->n_thread_vars, b->n_thread_vars);
+	for (size_t i = 0; i < a->n_thread_vars; i++)
+		cr_assert_str_eq(a->thread_vars[i], b->thread_vars[i]);
 	cr_assert_eq(a->n_variables, b->n_variables);
 	for (size_t i = 0; i < a->n_variables; i++) {
 		cr_assert_str_eq(a->variables[i].name, b->variables[i].name);
@@ -216,6 +245,8 @@ Test(round_trip, empty_lists)
 
 	act.n_patches = 0;
 	act.patches = NULL;
+	act.n_thread_vars = 0;
+	act.thread_vars = NULL;
 	act.n_variables = 0;
 	act.variables = NULL;
 	json = to_json(&act);
@@ -240,8 +271,18 @@ Test(writer, layout_matches_the_schema)
 	cJSON *job = cJSON_GetObjectItem(root, "job");
 	cJSON *threads = cJSON_GetObjectItem(root, "threads");
 
-	cr_assert_eq(cJSON_GetObjectItem(root, "schema")->valuedouble, 1);
+	cJSON *inputs = cJSON_GetObjectItem(root, "inputs");
+
+	cr_assert_eq(cJSON_GetObjectItem(root, "schema")->valuedouble, 2);
 	cr_assert_eq(cJSON_GetObjectItem(job, "id")->valuedouble, 1234);
+	cr_assert_str_eq(cJSON_GetObjectItem(inputs, "request")->valuestring, "off");
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(inputs, "count")));
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(inputs, "default_threads")));
+	cr_assert_eq(cJSON_GetObjectItem(inputs, "max_threads")->valuedouble, 16);
+	cr_assert_eq(cJSON_GetObjectItem(inputs, "quota")->valuedouble, 3.5);
+	cr_assert_str_eq(cJSON_GetObjectItem(inputs, "smt")->valuestring, "cores");
+	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "cpus"), "pus")->valuedouble, 4);
+	cr_assert(cJSON_IsArray(cJSON_GetObjectItem(root, "thread_variables")));
 	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(job, "array_job_id")));
 	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(job, "array_task_id")));
 	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(threads, "count")));
@@ -287,6 +328,18 @@ Test(writer, refuses_what_the_reader_would_refuse)
 	act = sample(true, false);
 	act.step = NULL;
 	expect_write_error(&act, "job.step:");
+	act = sample(true, false);
+	act.inputs.base.request.count = 0;
+	expect_write_error(&act, "inputs.count:");
+	act = sample(true, false);
+	act.inputs.base.smt = (az_smt_policy)7;
+	expect_write_error(&act, "inputs.smt:");
+	act = sample(true, false);
+	act.inputs.base.quota_cpus = -1;
+	expect_write_error(&act, "inputs.quota:");
+	act = sample(true, false);
+	act.thread_vars = bad_patches;
+	expect_write_error(&act, "thread_variables[0]:");
 }
 
 /* -------------------------------------------- a hand-written fixture */
@@ -321,14 +374,19 @@ Test(reader, hand_written_document)
 	cr_assert_str_eq(act->step, "0");
 	cr_assert_eq(act->array_job_id, 4200);
 	cr_assert_eq(act->array_task_id, 7);
-	cr_assert_str_eq(act->node, "node017");
 	cr_assert_eq(act->node_id, 16);
-	cr_assert_eq(act->global_rank, 5);
-	cr_assert_eq(act->local_rank, 1);
-	cr_assert_eq(act->local_tasks, 4);
+	cr_assert_eq(act->inputs.base.local_tasks, 4);
 	cr_assert_str_eq(act->cpuset, "4-7");
-	cr_assert_eq(act->pus, 4);
+	cr_assert_eq(act->inputs.base.launch_pus, 4);
 	cr_assert_eq(act->cores, 2);
+	cr_assert_eq(act->inputs.base.request.kind, AZ_REQUEST_COUNT);
+	cr_assert_eq(act->inputs.base.request.count, 8);
+	cr_assert(act->explicit_request);
+	cr_assert_eq(act->inputs.base.cpus_per_task, 0);
+	cr_assert_eq(act->inputs.base.quota_cpus, 1.5);
+	cr_assert(!act->inputs.binding_none);
+	cr_assert_eq(act->inputs.base.site_max, 0);
+	cr_assert_eq(act->inputs.base.smt, AZ_SMT_CORES);
 	cr_assert_eq(act->budget.threads, 2);
 	cr_assert_eq(act->budget.provenance, AZ_PROV_CORES);
 	cr_assert_eq(act->budget.allocation_provenance, AZ_PROV_CPUSET);
@@ -336,9 +394,11 @@ Test(reader, hand_written_document)
 	cr_assert_eq(act->budget.requested, 8);
 	cr_assert_eq(act->n_patches, 2);
 	cr_assert_str_eq(act->patches[1], "cell2location");
-	cr_assert_eq(act->n_variables, 2);
-	cr_assert_str_eq(act->variables[1].name, "MKL_NUM_THREADS");
-	cr_assert_str_eq(act->variables[1].value, "2");
+	cr_assert_eq(act->n_thread_vars, 2);
+	cr_assert_str_eq(act->thread_vars[1], "MKL_NUM_THREADS");
+	cr_assert_eq(act->n_variables, 1);
+	cr_assert_str_eq(act->variables[0].name, "OMP_PLACES");
+	cr_assert_str_eq(act->variables[0].value, "cores");
 	az_activation_free(act);
 	free(path);
 }
@@ -436,10 +496,12 @@ Test(malformed, size_limit_on_buffers)
 
 Test(schema, unsupported_versions)
 {
-	expect_mutation_error("schema", "2", AZ_ERR_SCHEMA,
-			      "schema: unsupported version 2, expected 1");
-	expect_mutation_error("schema", "\"1\"", AZ_ERR_SCHEMA,
-			      "schema: unsupported version \"1\", expected 1");
+	expect_mutation_error("schema", "3", AZ_ERR_SCHEMA,
+			      "schema: unsupported version 3, expected 2");
+	expect_mutation_error("schema", "1", AZ_ERR_SCHEMA,
+			      "schema: version 1 is the per-task file of a plugin older than this runtime: expected 2 (upgrade the node's plugin)");
+	expect_mutation_error("schema", "\"2\"", AZ_ERR_SCHEMA,
+			      "schema: unsupported version \"2\", expected 2");
 	expect_mutation_error("schema", "1.5", AZ_ERR_SCHEMA,
 			      "schema: unsupported version 1.5");
 	expect_mutation_error("schema", "null", AZ_ERR_SCHEMA,
@@ -449,13 +511,16 @@ Test(schema, unsupported_versions)
 
 static const char *const required_fields[] = {
 	"job", "job.id", "job.step", "job.array_job_id", "job.array_task_id",
-	"node", "node.name", "node.id",
-	"task", "task.global_rank", "task.local_rank", "task.local_tasks",
+	"node", "node.id",
 	"cpus", "cpus.list", "cpus.pus", "cpus.cores",
+	"inputs", "inputs.request", "inputs.count", "inputs.explicit",
+	"inputs.cpus_per_task", "inputs.quota", "inputs.local_tasks",
+	"inputs.binding_none", "inputs.default_threads", "inputs.max_threads",
+	"inputs.smt",
 	"threads", "threads.count", "threads.off", "threads.provenance",
 	"threads.allocation", "threads.allocation_provenance",
 	"threads.clamped", "threads.requested",
-	"patches", "variables",
+	"patches", "thread_variables", "variables",
 };
 
 Test(schema, every_required_field_missing)
@@ -482,11 +547,14 @@ static const struct wrong_type {
 	{ "job.array_job_id", "\"1200\"" }, { "job.array_job_id", "false" },
 	{ "job.array_task_id", "{}" },
 	{ "node", "\"node001\"" },
-	{ "node.name", "null" }, { "node.name", "[\"node001\"]" },
 	{ "node.id", "\"0\"" },
-	{ "task", "[]" },
-	{ "task.global_rank", "\"3\"" }, { "task.local_rank", "true" },
-	{ "task.local_tasks", "null" },
+	{ "inputs", "[]" },
+	{ "inputs.request", "3" }, { "inputs.request", "null" },
+	{ "inputs.count", "\"8\"" }, { "inputs.explicit", "1" },
+	{ "inputs.cpus_per_task", "null" }, { "inputs.quota", "\"1.5\"" },
+	{ "inputs.quota", "null" }, { "inputs.local_tasks", "true" },
+	{ "inputs.binding_none", "\"no\"" }, { "inputs.default_threads", "\"2\"" },
+	{ "inputs.max_threads", "[]" }, { "inputs.smt", "1" },
 	{ "cpus", "\"0-3\"" },
 	{ "cpus.list", "[0,1,2,3]" }, { "cpus.pus", "\"4\"" },
 	{ "cpus.cores", "{}" },
@@ -501,10 +569,11 @@ static const struct wrong_type {
 	{ "threads.clamped", "1" }, { "threads.clamped", "\"true\"" },
 	{ "threads.requested", "\"8\"" }, { "threads.requested", "false" },
 	{ "patches", "\"scanpy\"" }, { "patches", "{}" },
-	{ "variables", "[]" }, { "variables", "\"OMP_NUM_THREADS=2\"" },
-	{ "variables.OMP_NUM_THREADS", "2" },
-	{ "variables.OMP_NUM_THREADS", "null" },
-	{ "variables.MKL_NUM_THREADS", "[\"2\"]" },
+	{ "thread_variables", "\"OMP_NUM_THREADS\"" }, { "thread_variables", "{}" },
+	{ "variables", "[]" }, { "variables", "\"OMP_PLACES=cores\"" },
+	{ "variables.OMP_PLACES", "2" },
+	{ "variables.OMP_PLACES", "null" },
+	{ "variables.OMP_PROC_BIND", "[\"spread\"]" },
 };
 
 /* Each mutation must be refused with an error naming its field's path. */
@@ -538,7 +607,8 @@ Test(schema, type_errors_read_well)
 static const struct wrong_type bad_integers[] = {
 	{ "job.id", "-1" }, { "job.id", "1.5" }, { "job.id", "4294967296" },
 	{ "job.id", "1e300" }, { "job.array_task_id", "-1" },
-	{ "node.id", "-0.5" }, { "task.local_tasks", "4294967296" },
+	{ "node.id", "-0.5" }, { "inputs.local_tasks", "4294967296" },
+	{ "inputs.count", "0" }, { "inputs.max_threads", "4097" },
 	{ "cpus.pus", "2.000001" }, { "threads.allocation", "-4" },
 	{ "threads.count", "0" }, { "threads.count", "4097" },
 	{ "threads.count", "2.5" },
@@ -592,9 +662,29 @@ Test(schema, invalid_patch_names)
 			      "patches[1]: expected a string, got 3");
 	expect_mutation_error("patches", "[\"a,b\"]", AZ_ERR_SCHEMA,
 			      "patches[0]: invalid patch name");
+	expect_mutation_error("thread_variables", "[\"OMP_NUM_THREADS\", \"A=B\"]",
+			      AZ_ERR_SCHEMA, "thread_variables[1]: invalid variable name 'A=B'");
 }
 
-/* Forward compatibility within schema 1: unknown members are ignored. */
+Test(schema, enums_name_their_values)
+{
+	expect_mutation_error("inputs.request", "\"some\"", AZ_ERR_SCHEMA,
+			      "inputs.request: unknown value 'some': expected \"unset\", \"auto\", \"off\" or \"count\"");
+	expect_mutation_error("inputs.smt", "\"threads\"", AZ_ERR_SCHEMA,
+			      "inputs.smt: unknown value 'threads': expected \"pus\" or \"cores\"");
+	expect_mutation_error("inputs.quota", "-1", AZ_ERR_SCHEMA,
+			      "inputs.quota: expected a number of CPUs >= 0 (0: no quota), got -1");
+}
+
+Test(schema, request_count_agrees_with_its_kind)
+{
+	expect_mutation_error("inputs.count", "null", AZ_ERR_SCHEMA,
+			      "inputs.count: expected a count when inputs.request is \"count\", else null");
+	expect_mutation_error("inputs.request", "\"auto\"", AZ_ERR_SCHEMA,
+			      "inputs.count: expected a count");
+}
+
+/* Forward compatibility within schema 2: unknown members are ignored. */
 Test(schema, unknown_fields_are_allowed)
 {
 	char *doc = valid_doc();
@@ -632,8 +722,9 @@ Test(schema, duplicate_keys_are_refused)
 	expect_duplicate(NULL, "schema", "1", "schema: duplicate key");
 	expect_duplicate(NULL, "threads", "{}", "threads: duplicate key");
 	expect_duplicate("threads", "count", "64", "threads.count: duplicate key");
-	expect_duplicate("variables", "OMP_NUM_THREADS", "\"64\"",
-			 "variables.OMP_NUM_THREADS: duplicate key");
+	expect_duplicate("variables", "OMP_PLACES", "\"64\"",
+			 "variables.OMP_PLACES: duplicate key");
+	expect_duplicate("inputs", "smt", "\"pus\"", "inputs.smt: duplicate key");
 }
 
 /* ----------------------------------------------------------- the file */
@@ -786,4 +877,102 @@ Test(file, truncated_file)
 
 	expect_read_error(path, AZ_ERR_PARSE, "not valid JSON");
 	free(doc);
+}
+
+/* ------------------------------------------------- one task of the step */
+
+/* The plugin's task_init and the runtime decide through this call: it is
+ * the budget's decision on the step's inputs and the task's own cpuset. */
+Test(task, budget_is_the_decision_on_the_tasks_cpuset)
+{
+	az_activation act = sample(false, false);
+	az_cpus cpus = { .pus = 2, .cores = 1, .list = "0-1" };
+	az_budget got, want;
+	az_budget_input in;
+	az_error err = { "" };
+
+	az_budget_input_for_cpus(&act.inputs, &cpus, &in);
+	cr_assert_eq(az_budget_decide(&in, &want, &err), AZ_OK, "%s", err.message);
+	cr_assert_eq(az_activation_task_budget(&act, &cpus, &got, &err), AZ_OK, "%s",
+		     err.message);
+	cr_expect_eq(got.threads, want.threads);
+	cr_expect_eq(got.provenance, want.provenance);
+	cr_expect_eq(got.allocation, want.allocation);
+	/* smt=cores: one core of the two PUs, and 8 asked for. */
+	cr_expect_eq(got.threads, 1);
+	cr_expect_eq(got.provenance, AZ_PROV_CPUS_PER_TASK);
+	cr_expect(got.clamped);
+	cr_expect_eq(got.requested, 8);
+	cr_expect_eq(az_activation_task_budget(NULL, &cpus, &got, &err), AZ_ERR_INVALID);
+}
+
+static cJSON *record_of(const az_activation *act, const az_task_record *task)
+{
+	az_error err = { "" };
+	char *json = NULL;
+	cJSON *doc;
+
+	cr_assert_eq(az_task_record_json(act, task, &json, &err), AZ_OK, "%s", err.message);
+	doc = cJSON_Parse(json);
+	free(json);
+	cr_assert_not_null(doc);
+	return doc;
+}
+
+static double number_at(const cJSON *doc, const char *section, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, section), key);
+
+	cr_assert(cJSON_IsNumber(item), "%s.%s is not a number", section, key);
+	return item->valuedouble;
+}
+
+static const char *string_at(const cJSON *doc, const char *section, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, section), key);
+
+	cr_assert(cJSON_IsString(item), "%s.%s is not a string", section, key);
+	return item->valuestring;
+}
+
+/* The record is what a per-task file held: the step's ids and patches, the
+ * task's ranks, cpuset and budget, and the variables with its values. */
+Test(task, record_holds_the_tasks_own_values)
+{
+	az_activation act = sample(true, false);
+	az_task_record task = {
+		.node = "node017", .global_rank = 5, .local_rank = 1,
+		.cpus = { .pus = 1, .cores = 1, .list = "2" },
+		.budget = { .threads = 1, .provenance = AZ_PROV_CPUSET, .allocation = 1,
+			    .allocation_provenance = AZ_PROV_CPUSET },
+	};
+	cJSON *doc = record_of(&act, &task);
+
+	cr_expect_eq(number_at(doc, "job", "id"), 1234);
+	cr_expect_eq(number_at(doc, "job", "array_task_id"), 34);
+	cr_expect_str_eq(string_at(doc, "node", "name"), "node017");
+	cr_expect_eq(number_at(doc, "task", "global_rank"), 5);
+	cr_expect_eq(number_at(doc, "task", "local_rank"), 1);
+	cr_expect_eq(number_at(doc, "task", "local_tasks"), 2);
+	cr_expect_str_eq(string_at(doc, "cpus", "list"), "2");
+	cr_expect_eq(number_at(doc, "threads", "count"), 1);
+	cr_expect_str_eq(string_at(doc, "threads", "provenance"), "cpuset");
+	cr_expect_str_eq(string_at(doc, "variables", "OMP_NUM_THREADS"), "1");
+	cr_expect_str_eq(string_at(doc, "variables", "MKL_NUM_THREADS"), "1");
+	cr_expect_str_eq(string_at(doc, "variables", "OMP_PLACES"), "cores");
+	cr_expect_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "patches"), 0)->valuestring,
+			 "scanpy");
+	cr_expect_null(cJSON_GetObjectItem(doc, "schema"), "a record is not a file");
+	cJSON_Delete(doc);
+}
+
+Test(task, record_under_off_holds_no_thread_variable)
+{
+	az_activation act = sample(false, true);
+	az_task_record task = { .node = "n1", .budget = act.budget };
+	cJSON *doc = record_of(&act, &task);
+
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "threads"), "count")));
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "variables")), 0);
+	cJSON_Delete(doc);
 }

@@ -78,19 +78,31 @@ static void remove_file(char *path)
 	free(path);
 }
 
-/* An activation file the plugin would write: `threads` of a cpuset of
- * `pus` PUs (its allocation). */
+/* The PUs this process may run on. */
+static unsigned own_pus(void)
+{
+	cpu_set_t set;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	return (unsigned)CPU_COUNT(&set);
+}
+
+/* An activation file the plugin would write for a step of one task with
+ * --cpus-per-task=`threads` on a cpuset of `pus` PUs: the task's budget is
+ * `threads` (cpus_per_task) when this process may run on that many. */
 static char *write_activation_file_of(unsigned threads, unsigned pus)
 {
-	char *patches[] = { "scanpy" };
+	char *patches[] = { "scanpy" }, *thread_vars[] = { "OMP_NUM_THREADS" };
 	az_activation act = {
 		.job_id = 7, .step = "0", .array_job_id = AZ_ID_NONE,
-		.array_task_id = AZ_ID_NONE, .node = "node001",
-		.local_tasks = 1, .cpuset = "0-3", .pus = pus, .cores = 2,
+		.array_task_id = AZ_ID_NONE, .cpuset = "0-3", .cores = 2,
+		.inputs = { .base = { .cpus_per_task = threads, .local_tasks = 1,
+				      .launch_pus = pus } },
 		.budget = { .threads = threads, .provenance = AZ_PROV_CPUS_PER_TASK,
-			    .allocation = pus,
-			    .allocation_provenance = AZ_PROV_CPUSET },
+			    .allocation = threads,
+			    .allocation_provenance = AZ_PROV_CPUS_PER_TASK },
 		.patches = patches, .n_patches = 1,
+		.thread_vars = thread_vars, .n_thread_vars = 1,
 	};
 	az_error err = { "" };
 	char *json = NULL, *path;
@@ -211,20 +223,33 @@ Test(runtime, status_names_are_distinct_and_stable)
 
 Test(runtime, budget_from_activation_file)
 {
-	char *path = write_activation_file(3);
+	char *path = write_activation_file(1);
+	const cJSON *task;
 	cJSON *info;
 
-	expect_budget(3, AZ_PROV_CPUS_PER_TASK);
-	cr_expect_eq(budget().allocation, 4);
+	setenv("SLURM_PROCID", "3", 1);
+	setenv("SLURM_LOCALID", "1", 1);
+	setenv("SLURMD_NODENAME", "node007", 1);
+	expect_budget(1, AZ_PROV_CPUS_PER_TASK);
+	cr_expect_eq(budget().allocation, 1);
 	cr_expect(azi_runtime_from_activation_file());
 	info = thread_info();
-	cr_expect_eq(number_field(info, "threads"), 3);
+	cr_expect_eq(number_field(info, "threads"), 1);
 	cr_expect_str_eq(string_field(info, "provenance"), "cpus_per_task");
 	cr_expect_str_eq(string_field(info, "activation_file"), path);
 	cr_expect(cJSON_IsTrue(field(info, "activation_file_read")));
 	cr_expect(cJSON_IsNull(field(info, "activation_error")));
-	cr_expect_str_eq(string_field(field(info, "cpus"), "list"), "0-3");
-	cr_expect_eq(number_field(field(info, "cpus"), "cores"), 2);
+	cr_expect_eq(number_field(field(info, "cpus"), "pus"), own_pus());
+	/* The task's record: the step's ids, its own ranks, node and budget. */
+	task = field(info, "task");
+	cr_expect_eq(number_field(field(task, "job"), "id"), 7);
+	cr_expect_str_eq(string_field(field(task, "node"), "name"), "node007");
+	cr_expect_eq(number_field(field(task, "task"), "global_rank"), 3);
+	cr_expect_eq(number_field(field(task, "task"), "local_rank"), 1);
+	cr_expect_eq(number_field(field(task, "cpus"), "pus"), own_pus());
+	cr_expect_eq(number_field(field(task, "threads"), "count"), 1);
+	cr_expect_str_eq(string_field(field(task, "threads"), "provenance"), "cpus_per_task");
+	cr_expect_str_eq(string_field(field(task, "variables"), "OMP_NUM_THREADS"), "1");
 	cJSON_Delete(info);
 	remove_file(path);
 }
@@ -232,14 +257,14 @@ Test(runtime, budget_from_activation_file)
 /* The public view of the budget: its count and provenance's name; 0 when off. */
 Test(runtime, budget_threads_names_the_provenance)
 {
-	char *path = write_activation_file(3);
+	char *path = write_activation_file(1);
 	const char *provenance = NULL;
 	unsigned threads = 0;
 	az_error err = { "" };
 
 	cr_assert_eq(az_runtime_budget_threads(&threads, &provenance, &err), AZ_OK, "%s",
 		     err.message);
-	cr_expect_eq(threads, 3);
+	cr_expect_eq(threads, 1);
 	cr_expect_str_eq(provenance, "cpus_per_task");
 	cr_expect_eq(az_runtime_budget_threads(NULL, &provenance, &err), AZ_ERR_INVALID);
 	cr_expect(strstr(err.message, "provenance"), "%s", err.message);
@@ -931,14 +956,6 @@ Test(runtime, activate_after_set_threads_gives_every_pool_its_value)
 
 /* ------------------------------------------------------------- MPI ranks */
 
-static unsigned own_pus(void)
-{
-	cpu_set_t set;
-
-	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
-	return (unsigned)CPU_COUNT(&set);
-}
-
 /* Pin this test process to one CPU: smaller than its parent's cpuset. */
 static void pin_to_one_cpu(void)
 {
@@ -1046,7 +1063,7 @@ Test(runtime, srun_tasks_keep_their_file)
 	setenv("SLURM_NODEID", "0", 1);
 	setenv("SLURM_LOCALID", "1", 1);
 	expect_budget(1, AZ_PROV_CPUS_PER_TASK);
-	cr_expect_eq(budget().allocation, 4);
+	cr_expect_eq(budget().allocation, 1);
 	remove_file(path);
 }
 
@@ -1084,23 +1101,24 @@ static void expect_share(const cJSON *share, unsigned threads,
 
 Test(runtime, pool_start_shares_and_the_parent_keeps_its_threads)
 {
-	char *path = write_activation_file(4);
+	unsigned n = own_pus(), each = n / 3 ? n / 3 : 1;
+	char *path = write_activation_file(n);
 	az_worker_share share = pool_start(3);
 	const cJSON *over;
 	cJSON *info;
 
-	cr_expect_eq(share.threads, 4);
-	cr_expect_eq(threads_in_force(), 4);
-	expect_budget(4, AZ_PROV_CPUS_PER_TASK);
+	cr_expect_eq(share.threads, n);
+	cr_expect_eq(threads_in_force(), n);
+	expect_budget(n, AZ_PROV_CPUS_PER_TASK);
 	info = thread_info();
-	expect_share(field(info, "pool"), 4, 3, 1);
+	expect_share(field(info, "pool"), n, 3, each);
 	cr_expect(cJSON_IsNull(field(info, "worker")));
 	over = field(info, "oversubscription");
 	cr_expect_eq(number_field(over, "workers"), 3);
-	cr_expect_eq(number_field(over, "threads_per_worker"), 1);
-	cr_expect_eq(number_field(over, "running_threads"), 3);
-	cr_expect_eq(number_field(over, "cpus"), 4);
-	cr_expect_eq(number_field(over, "ratio"), 0.75);
+	cr_expect_eq(number_field(over, "threads_per_worker"), each);
+	cr_expect_eq(number_field(over, "running_threads"), 3 * each);
+	cr_expect_eq(number_field(over, "cpus"), n);
+	cr_expect_eq(number_field(over, "ratio"), 3.0 * each / n);
 	cr_expect_str_eq(string_field(over, "policy"), "warn");
 	cJSON_Delete(info);
 	remove_file(path);
@@ -1182,12 +1200,12 @@ Test(runtime, activate_in_a_worker_keeps_the_share)
 /* A fresh worker: the share its parent exported. */
 Test(runtime, worker_share_variable_gives_the_share)
 {
-	char *path = write_activation_file(4);
+	char *path = write_activation_file(1);
 	cJSON *info;
 
 	setenv(AZ_ENV_WORKER_SHARE, "4/3", 1);
 	expect_budget(1, AZ_PROV_WORKER_SHARE);
-	cr_expect_eq(budget().allocation, 4);
+	cr_expect_eq(budget().allocation, 1);
 	info = thread_info();
 	expect_share(field(info, "worker"), 4, 3, 1);
 	cJSON_Delete(info);
@@ -1291,36 +1309,45 @@ static void expect_stderr(const char *expected)
 Test(runtime, oversubscribed_set_threads_warns_once,
      .init = clean_env_and_capture_stderr)
 {
-	char *path = write_activation_file(4);
+	unsigned n = own_pus();
+	char *path = write_activation_file(n), *said;
 
-	cr_assert_eq(az_runtime_set_threads(8, NULL, NULL), AZ_OK);
-	cr_assert_eq(az_runtime_set_threads(16, NULL, NULL), AZ_OK);
-	cr_expect_eq(threads_in_force(), 16);
-	expect_stderr("autozyme: warning: set_threads(8) runs 8 threads on 4 CPUs (2.00x oversubscribed); AUTOZYME_OVERSUBSCRIPTION=ignore silences this, =error refuses it\n");
+	cr_assert_eq(az_runtime_set_threads(2 * n, NULL, NULL), AZ_OK);
+	cr_assert_eq(az_runtime_set_threads(4 * n, NULL, NULL), AZ_OK);
+	cr_expect_eq(threads_in_force(), 4 * n);
+	cr_assert_geq(asprintf(&said, "autozyme: warning: set_threads(%u) runs %u threads on %u CPU%s (2.00x oversubscribed); AUTOZYME_OVERSUBSCRIPTION=ignore silences this, =error refuses it\n",
+			       2 * n, 2 * n, n, n == 1 ? "" : "s"), 0);
+	expect_stderr(said);
+	free(said);
 	remove_file(path);
 }
 
 Test(runtime, oversubscribed_pool_warns_once,
      .init = clean_env_and_capture_stderr)
 {
-	char *path = write_activation_file(4);
+	unsigned n = own_pus();
+	char *path = write_activation_file(n), *said;
 
-	pool_start(2);
-	pool_start(6);
-	pool_start(8);
-	expect_stderr("autozyme: warning: a pool of 6 workers x 1 thread runs 6 threads on 4 CPUs (1.50x oversubscribed); AUTOZYME_OVERSUBSCRIPTION=ignore silences this, =error refuses it\n");
+	pool_start(1);
+	pool_start(3 * n);
+	pool_start(4 * n);
+	cr_assert_geq(asprintf(&said, "autozyme: warning: a pool of %u workers x 1 thread runs %u threads on %u CPU%s (3.00x oversubscribed); AUTOZYME_OVERSUBSCRIPTION=ignore silences this, =error refuses it\n",
+			       3 * n, 3 * n, n, n == 1 ? "" : "s"), 0);
+	expect_stderr(said);
+	free(said);
 	remove_file(path);
 }
 
 Test(runtime, oversubscription_ignored_is_silent,
      .init = clean_env_and_capture_stderr)
 {
-	char *path = write_activation_file(4);
+	unsigned n = own_pus();
+	char *path = write_activation_file(n);
 	cJSON *info;
 
 	setenv(AZ_ENV_OVERSUBSCRIPTION, "ignore", 1);
-	cr_assert_eq(az_runtime_set_threads(8, NULL, NULL), AZ_OK);
-	pool_start(16);
+	cr_assert_eq(az_runtime_set_threads(2 * n, NULL, NULL), AZ_OK);
+	pool_start(4 * n);
 	info = thread_info();
 	cr_expect_eq(number_field(field(info, "oversubscription"), "ratio"), 4);
 	cr_expect_str_eq(string_field(field(info, "oversubscription"), "policy"),
@@ -1333,10 +1360,11 @@ Test(runtime, oversubscription_ignored_is_silent,
 Test(runtime, within_the_cpus_nothing_is_said,
      .init = clean_env_and_capture_stderr)
 {
-	char *path = write_activation_file(4);
+	unsigned n = own_pus();
+	char *path = write_activation_file(n);
 
-	cr_assert_eq(az_runtime_set_threads(4, NULL, NULL), AZ_OK);
-	pool_start(4);
+	cr_assert_eq(az_runtime_set_threads(n, NULL, NULL), AZ_OK);
+	pool_start(n);
 	pool_start(1);
 	expect_stderr("");
 	remove_file(path);
@@ -1344,35 +1372,45 @@ Test(runtime, within_the_cpus_nothing_is_said,
 
 Test(runtime, oversubscription_error_refuses_and_changes_nothing)
 {
-	char *path = write_activation_file(4);
+	unsigned n = own_pus();
+	char *path = write_activation_file(n), *said;
+	const char *cpus = n == 1 ? "CPU" : "CPUs";
 	az_worker_share share;
 	az_error err = { "" };
 
 	setenv(AZ_ENV_OVERSUBSCRIPTION, "error", 1);
-	cr_assert_eq(az_runtime_set_threads(8, NULL, &err), AZ_ERR_INVALID);
-	cr_expect_str_eq(err.message,
-			 "set_threads(8) runs 8 threads on 4 CPUs (2.00x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
-	cr_expect_eq(threads_in_force(), 4);
+	cr_assert_eq(az_runtime_set_threads(2 * n, NULL, &err), AZ_ERR_INVALID);
+	cr_assert_geq(asprintf(&said, "set_threads(%u) runs %u threads on %u %s (2.00x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)",
+			       2 * n, 2 * n, n, cpus), 0);
+	cr_expect_str_eq(err.message, said);
+	free(said);
+	cr_expect_eq(threads_in_force(), n);
 	cr_expect_null(getenv("OMP_NUM_THREADS"));
-	cr_assert_eq(az_runtime_pool_start(5, &share, &err), AZ_ERR_INVALID);
-	cr_expect_str_eq(err.message,
-			 "a pool of 5 workers x 1 thread runs 5 threads on 4 CPUs (1.25x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
-	cr_expect_eq(share.workers, 5);
-	cr_assert_eq(az_runtime_set_threads(4, NULL, &err), AZ_OK, "%s", err.message);
+	cr_assert_eq(az_runtime_pool_start(2 * n, &share, &err), AZ_ERR_INVALID);
+	cr_assert_geq(asprintf(&said, "a pool of %u workers x 1 thread runs %u threads on %u %s (2.00x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)",
+			       2 * n, 2 * n, n, cpus), 0);
+	cr_expect_str_eq(err.message, said);
+	free(said);
+	cr_expect_eq(share.workers, 2 * n);
+	cr_assert_eq(az_runtime_set_threads(n, NULL, &err), AZ_OK, "%s", err.message);
 	remove_file(path);
 }
 
 Test(runtime, a_workers_set_threads_counts_its_siblings)
 {
-	char *path = write_activation_file(4);
+	unsigned n = own_pus();
+	char *path = write_activation_file(n), *said;
 	az_error err = { "" };
 
-	setenv(AZ_ENV_WORKER_SHARE, "4/2", 1);
+	setenv(AZ_ENV_WORKER_SHARE, n >= 2 ? "2/2" : "1/2", 1);
 	setenv(AZ_ENV_OVERSUBSCRIPTION, "error", 1);
-	cr_assert_eq(az_runtime_set_threads(2, NULL, &err), AZ_OK, "%s", err.message);
-	cr_assert_eq(az_runtime_set_threads(3, NULL, &err), AZ_ERR_INVALID);
-	cr_expect_str_eq(err.message,
-			 "set_threads(3) in each of 2 workers runs 6 threads on 4 CPUs (1.50x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)");
+	if (n >= 2)
+		cr_assert_eq(az_runtime_set_threads(n / 2, NULL, &err), AZ_OK, "%s", err.message);
+	cr_assert_eq(az_runtime_set_threads(n, NULL, &err), AZ_ERR_INVALID);
+	cr_assert_geq(asprintf(&said, "set_threads(%u) in each of 2 workers runs %u threads on %u CPU%s (2.00x oversubscribed): refused by AUTOZYME_OVERSUBSCRIPTION=error (warn or ignore allow it)",
+			       n, 2 * n, n, n == 1 ? "" : "s"), 0);
+	cr_expect_str_eq(err.message, said);
+	free(said);
 	remove_file(path);
 }
 
