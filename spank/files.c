@@ -359,7 +359,8 @@ void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	status = work_in_child(&c, gid, &removed, sizeof(removed));
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	slurm_debug(AZ_LOG_PREFIX "job %u: swept %u files in %.3f ms", job_id, removed,
+	slurm_debug(AZ_LOG_PREFIX "job %u: swept %u file%s in %.3f ms", job_id, removed,
+		    removed == 1 ? "" : "s",
 		    (double)(end.tv_sec - start.tv_sec) * 1e3 + (double)(end.tv_nsec - start.tv_nsec) / 1e6);
 
 	if (status == CLEANUP_REFUSED)

@@ -164,7 +164,8 @@ static void stepd_exit(spank_t sp, const struct az_config *config)
 	struct az_step *step = &step_state;
 
 	(void)sp;
-	if (step->file_path)
+	/* Also when the file could not be written: its job directory may be there. */
+	if (step->active)
 		az_files_remove_step(config->activation_dir, step->uid, step->gid,
 				     step->file->job_id, step->step_name, step->file->node_id);
 	/* The file's step name is step_name, not its own copy. */

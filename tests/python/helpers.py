@@ -72,22 +72,35 @@ def cpu_count():
     return len(os.sched_getaffinity(0))
 
 
+def file_threads(threads):
+    """The threads a task of write_activation_file's step gets here: its
+    cpus per task, within the CPUs this process may run on."""
+    return min(threads, cpu_count())
+
+
 def write_activation_file(path, threads, patches=("scanpy",)):
-    """An activation file as the SPANK plugin writes it (schema 1)."""
+    """A step's activation file as the SPANK plugin writes it (schema 2):
+    one task with --cpus-per-task=`threads` on this machine's CPUs, so the
+    task's budget is file_threads(threads) (cpus_per_task)."""
+    count = file_threads(threads)
     document = {
-        "schema": 1,
+        "schema": 2,
         "job": {"id": 4242, "step": "0", "array_job_id": None,
                 "array_task_id": None},
-        "node": {"name": "node001", "id": 0},
-        "task": {"global_rank": 0, "local_rank": 0, "local_tasks": 1},
+        "node": {"id": 0},
         "cpus": {"list": "0-{}".format(cpu_count() - 1), "pus": cpu_count(),
                  "cores": cpu_count()},
-        "threads": {"count": threads, "off": False,
-                    "provenance": "cpus_per_task", "allocation": threads,
+        "inputs": {"request": "unset", "count": None, "explicit": False,
+                   "cpus_per_task": threads, "quota": 0, "local_tasks": 1,
+                   "binding_none": False, "default_threads": None,
+                   "max_threads": None, "smt": "pus"},
+        "threads": {"count": count, "off": False,
+                    "provenance": "cpus_per_task", "allocation": count,
                     "allocation_provenance": "cpus_per_task",
                     "clamped": False, "requested": None},
         "patches": list(patches),
-        "variables": {"OMP_NUM_THREADS": str(threads)},
+        "thread_variables": ["OMP_NUM_THREADS"],
+        "variables": {},
     }
     with open(path, "w") as out:
         json.dump(document, out)

@@ -71,7 +71,8 @@ def _activation_error(path):
 
 def test_unreadable_activation_files_fall_back_with_the_reason(tmp_path):
     """A FIFO (must not hang), a directory, a symbolic link, a file over
-    1 MiB, a duplicate key and a missing file: the budget is discovered
+    1 MiB, a duplicate key, an older plugin's schema-1 file and a missing
+    file: the budget is discovered
     instead and thread_info() says why the file was not used."""
     fifo = tmp_path / "fifo.json"
     os.mkfifo(fifo)
@@ -82,8 +83,12 @@ def test_unreadable_activation_files_fall_back_with_the_reason(tmp_path):
     big = tmp_path / "big.json"
     big.write_text(" " * (1024 * 1024 + 1))
     dup = tmp_path / "dup.json"
-    dup.write_text(good.read_text().replace('"schema": 1', '"schema": 1, "schema": 1'))
+    dup.write_text(good.read_text().replace('"schema": 2', '"schema": 2, "schema": 2'))
+    older = tmp_path / "older.json"
+    older.write_text(good.read_text().replace('"schema": 2', '"schema": 1'))
     cases = {fifo: "not a regular file", tmp_path: "not a regular file",
+             older: "schema: version 1 is the per-task file of a plugin older "
+                    "than this runtime: expected 2 (upgrade the node's plugin)",
              link: "refusing a symbolic link", big: "exceeds the limit",
              dup: "schema: duplicate key",
              tmp_path / "missing.json": "No such file or directory"}

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from helpers import STUBS, base_env, run_python, write_activation_file
+from helpers import STUBS, base_env, file_threads, run_python, write_activation_file
 
 # autozyme.pth as installed: its licence line, then the one line that runs.
 PTH = ("# SPDX-License-Identifier: BSD-3-Clause\n"
@@ -82,8 +82,8 @@ import autozyme, scanpy
 print(autozyme.__file__, scanpy.settings.n_jobs)
 """, env, args=[sitedir])
     assert (proc.returncode, proc.stderr) == (0, "")
-    assert proc.stdout == "{} 3\n".format(
-        os.path.join(sitedir, "autozyme", "__init__.py"))
+    assert proc.stdout == "{} {}\n".format(
+        os.path.join(sitedir, "autozyme", "__init__.py"), file_threads(3))
 
 
 def test_the_wheel_is_installed_for_venvs(installed):

@@ -9,7 +9,7 @@ is read back from torch itself.
 import pytest
 
 from helpers import base_env, cpu_count, run_json, run_python, site_patch, \
-    write_activation_file
+    write_activation_file, file_threads
 
 SCANPY_BEFORE = """
 import json, scanpy, autozyme
@@ -42,7 +42,7 @@ def test_scanpy_n_jobs(tmp_path, code, setup, env, expected):
 def test_scanpy_follows_the_activation_file(tmp_path):
     path = write_activation_file(tmp_path / "activation.json", 3)
     code = SCANPY_AFTER.format(setup="")
-    assert run_json(code, base_env(AUTOZYME_ACTIVATION_FILE=path)) == 3
+    assert run_json(code, base_env(AUTOZYME_ACTIVATION_FILE=path)) == file_threads(3)
 
 
 def test_set_threads_after_activate_reaches_the_knob():

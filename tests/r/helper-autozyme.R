@@ -56,22 +56,38 @@ run_r <- function(code, env = character()) {
   run$report
 }
 
-# A schema-1 activation file, as the Slurm plugin writes it (lib/core/activation.c),
-# deciding `threads` threads.
+# The CPUs this process may run on (its affinity, as the runtime counts them).
+cpus_allowed <- function() {
+  line <- grep("^Cpus_allowed_list:", readLines("/proc/self/status"), value = TRUE)
+  ranges <- strsplit(strsplit(trimws(sub("^Cpus_allowed_list:", "", line)), ",")[[1]], "-")
+  sum(vapply(ranges, function(r) diff(as.integer(c(r, r[1])[1:2])) + 1L, integer(1)))
+}
+
+# The threads a task of write_activation()'s step gets here: its cpus per
+# task, within the CPUs this process may run on.
+file_threads <- function(threads) min(as.integer(threads), cpus_allowed())
+
+# A step's activation file as the Slurm plugin writes it (schema 2,
+# lib/core/activation.c): one task with --cpus-per-task=`threads` on this
+# machine's CPUs, so its budget is file_threads(threads).
 write_activation <- function(threads, patches = character()) {
   path <- tempfile(fileext = ".json")
+  count <- file_threads(threads)
   activation <- list(
-    schema = 1L,
+    schema = 2L,
     job = list(id = 4242L, step = "0", array_job_id = NULL, array_task_id = NULL),
-    node = list(name = "node001", id = 0L),
-    task = list(global_rank = 0L, local_rank = 0L, local_tasks = 1L),
-    cpus = list(list = "0-1", pus = 2L, cores = 2L),
-    threads = list(count = threads, off = FALSE, provenance = "cpus_per_task",
-                   allocation = threads, allocation_provenance = "cpus_per_task",
+    node = list(id = 0L),
+    cpus = list(list = "0", pus = cpus_allowed(), cores = cpus_allowed()),
+    inputs = list(request = "unset", count = NULL, explicit = FALSE,
+                  cpus_per_task = as.integer(threads), quota = 0L, local_tasks = 1L,
+                  binding_none = FALSE, default_threads = NULL, max_threads = NULL,
+                  smt = "pus"),
+    threads = list(count = count, off = FALSE, provenance = "cpus_per_task",
+                   allocation = count, allocation_provenance = "cpus_per_task",
                    clamped = FALSE, requested = NULL),
     patches = I(patches),
-    variables = setNames(as.list(rep(as.character(threads), 2L)),
-                         c("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")))
+    thread_variables = I(c("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")),
+    variables = setNames(list(), character()))
   writeLines(jsonlite::toJSON(activation, auto_unbox = TRUE, null = "null"), path)
   path
 }

@@ -35,7 +35,7 @@ test_that("an activation file that cannot be read is named, with the reason, and
   link <- file.path(dir, "link.json")
   file.symlink(good, link)
   dup <- file.path(dir, "dup.json")
-  writeLines(sub('"schema": ?1', '"schema": 1, "schema": 1', readLines(good)), dup)
+  writeLines(sub('"schema": ?2', '"schema": 2, "schema": 2', readLines(good)), dup)
   cases <- list(c(dir, "not a regular file"), c(link, "refusing a symbolic link"),
                 c(dup, "schema: duplicate key"),
                 c(file.path(dir, "missing.json"), "No such file or directory"))

@@ -2,14 +2,14 @@
 # Every R worker style of the documentation page, checking the thread count
 # each worker process really has: its OpenBLAS pool (R's BLAS), as the pool
 # itself reports it, must equal its share of the budget T, max(1, T %/% W)
-# for a pool of W workers, in a process other than the parent.  T = 3 comes
-# from an activation file: neither the machine's CPU count nor OpenBLAS's
-# default, so only AutoZyme can have set it; with W = 2 each worker's share
-# is 1, which neither its inherited T nor OpenBLAS's default can be.
+# for a pool of W workers, in a process other than the parent.  T comes
+# from an activation file (3, or the machine's CPUs when fewer); with W = 2
+# each worker's share is 1, which neither its inherited T nor OpenBLAS's
+# default on two CPUs or more can be.
 # future's multicore futures are no pool (one fork per future): their
 # workers keep T.
 
-T <- 3L
+T <- file_threads(3L)
 W <- 2L
 S <- max(1L, T %/% W)
 

@@ -95,7 +95,7 @@ print(" ".join(sorted(str(d["task"]["global_rank"]) for d in docs)),
       all(d["runtime"]["activation_file_read"] for d in docs))' 2>&1)"
 out=$(as_user "${job_env[@]}" srun -n1 autozyme-info 2>"$err")
 check_match "autozyme-info in a task: readable report with the activation file" \
-	'activation +/.*/autozyme\.[0-9]+\.[0-9]+/0\.0\.json \(read' "$out"
+	'activation +/.*/autozyme\.[0-9]+\.[0-9]+/0\.node0\.json \(read' "$out"
 rc=0
 as_user "${job_env[@]}" srun -n1 bash -c 'rm -f "$AUTOZYME_ACTIVATION_FILE"; autozyme-info' >/dev/null 2>"$err" || rc=$?
 check_eq "autozyme-info with the activation file gone: exit 1" "1" "$rc"

@@ -83,9 +83,9 @@ plant_in_job_dir() {
 	local dir=$act_dir/autozyme.$uid.$1
 	as_user mkdir -m 700 "$dir"
 	case $2 in
-	symlink) as_user ln -s "$AZ_WORK_DIR/target" "$dir/batch.0.json" ;;
-	fifo) as_user mkfifo -m 600 "$dir/batch.0.json" ;;
-	file) as_user sh -c "echo stale >'$dir/batch.0.json'" ;;
+	symlink) as_user ln -s "$AZ_WORK_DIR/target" "$dir/batch.node0.json" ;;
+	fifo) as_user mkfifo -m 600 "$dir/batch.node0.json" ;;
+	file) as_user sh -c "echo stale >'$dir/batch.node0.json'" ;;
 	esac
 }
 
@@ -98,7 +98,7 @@ test_planted_activation_file() {
 		plant_in_job_dir "$job" $kind
 		run_held "$job"
 		refused "a $kind at the file's place" \
-			"refusing $act_dir/autozyme\.$uid\.$job/batch\.0\.json: not a regular file"
+			"refusing $act_dir/autozyme\.$uid\.$job/batch\.node0\.json: not a regular file"
 		check_eq "a $kind at the file's place: nothing written through it" "0" "$(stat -c %s "$AZ_WORK_DIR/target")"
 		scenario_done "a $kind where the activation file goes"
 	done
@@ -106,7 +106,7 @@ test_planted_activation_file() {
 	job=$(held_job "$report"'; cat "$AUTOZYME_ACTIVATION_FILE" | head -c 1')
 	plant_in_job_dir "$job" file
 	run_held "$job"
-	check_match "a stale regular file is replaced by the task's" "^threads=1 file=$act_dir/autozyme\.$uid\.$job/batch\.0\.json.\{$" \
+	check_match "a stale regular file is replaced by the task's" "^threads=1 file=$act_dir/autozyme\.$uid\.$job/batch\.node0\.json.\{$" \
 		"$(tr '\n' . <"$out_file")"
 	scenario_done "a stale regular file"
 }
@@ -127,11 +127,11 @@ test_swap_before_exit() {
 	local vault=$AZ_CLUSTER_DIR/vault dir
 	use_plugin
 	mkdir -m 755 "$vault"
-	echo keep >"$vault/0.0.json"
+	echo keep >"$vault/0.node0.json"
 	as_user srun -n1 -c1 bash -c 'd=$(dirname "$AUTOZYME_ACTIVATION_FILE"); mv "$d" "$d.moved" && ln -s '"$vault"' "$d"' 2>"$err"
-	check_eq "job dir swapped for a link to a root directory: root's file kept" "keep" "$(cat "$vault/0.0.json")"
+	check_eq "job dir swapped for a link to a root directory: root's file kept" "keep" "$(cat "$vault/0.node0.json")"
 	dir=$(find "$act_dir" -maxdepth 1 -name "autozyme.$uid.*.moved")
-	check_eq "job dir swapped: the link is not followed, the moved dir keeps the file" "0.0.json" "$(ls -A "$dir" 2>&1)"
+	check_eq "job dir swapped: the link is not followed, the moved dir keeps the file" "0.node0.json" "$(ls -A "$dir" 2>&1)"
 	rm -rf "$act_dir"/autozyme.*
 	scenario_done "job dir swapped before the step ends"
 }
@@ -237,7 +237,7 @@ test_no_root_file_access() {
 	diag "strace: $(grep -c '^user ' <<<"$lines") calls under activation_dir as the user, $(grep -c '^root ' <<<"$lines") as root"
 	check_match "strace: the tasks and the clean-up touched activation_dir as the user" \
 		"user (mkdirat|openat)\(.*autozyme\.$uid\.$job" "$lines"
-	check_match "strace: the clean-up removed the files as the user" "user unlinkat\(.*batch\.0\.json" "$lines"
+	check_match "strace: the clean-up removed the files as the user" "user unlinkat\(.*batch\.node0\.json" "$lines"
 	check_match "strace: the job-end sweep removed the step's extra file as the user" "user unlinkat\(.*extra\.json" "$lines"
 	check_eq "strace: no call with root's credentials opened, created or removed anything under activation_dir" \
 		"" "$(grep '^root ' <<<"$lines")"

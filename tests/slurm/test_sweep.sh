@@ -15,7 +15,7 @@
 #  - an array of AZ_SWEEP_ARRAY_TASKS (500) tasks over 4 emulated nodes,
 #    with random tasks' slurmstepd killed (this and the time limit under the
 #    affinity site configuration only);
-#  - the sweep of a job directory holding 64 files, timed (slurmd log);
+#  - the sweep of what a killed slurmstepd of 64 tasks left, timed (slurmd log);
 #  - a plugstack.conf broken at the job's end: the sweep is skipped, logged;
 #  - examples/autozyme-sweep-stale and examples/autozyme-tmpfiles.conf,
 #    for the directories of jobs that died before their epilog.
@@ -27,8 +27,11 @@ array_tasks=${AZ_SWEEP_ARRAY_TASKS:-500}
 job_dir() { echo "$act_dir/autozyme.$AZ_USER_UID.$1"; }
 
 has_file() { [ -e "$1" ]; }
-# files_of JOB N: the job directory holds N step-0 files.
-files_of() { [ "$(find "$(job_dir "$1")" -name '0.*.json' 2>/dev/null | wc -l)" -eq "$2" ]; }
+# step_running JOB N: step 0's file is there and N of its tasks (sleep) run.
+step_running() {
+	[ -f "$(job_dir "$1")/0.node0.json" ] &&
+		(($(pgrep -u "$AZ_USER" -x sleep | wc -l) >= $2))
+}
 all_idle() { [ -z "$(sinfo -h -o %T | grep -v '^idle$')" ]; }
 
 # The pid of slurmstepd for JOB.STEP (STEP: 0, batch ...), from its title.
@@ -57,7 +60,7 @@ after() {
 kill_stepd() {
 	local name=$1 step=$2 job pid
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="$3")
-	check "$name: the step's file appears" wait_until 60 has_file "$(job_dir "$job")/$step.0.json"
+	check "$name: the step's file appears" wait_until 60 has_file "$(job_dir "$job")/$step.node0.json"
 	pid=$(stepd_of "$job" "$step")
 	check "$name: slurmstepd [$job.$step] found" test -n "$pid"
 	kill -9 "$pid" 2>/dev/null
@@ -90,8 +93,8 @@ test_requeue() {
 test_kill_64() {
 	local job
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n64 --overcommit sleep 120")
-	check "scancel --signal=KILL, 64 tasks: their files appear" \
-		wait_until 120 files_of "$job" 64
+	check "scancel --signal=KILL, 64 tasks: the step's file appears, its tasks run" \
+		wait_until 120 step_running "$job" 64
 	scancel --signal=KILL "$job"
 	scancel "$job"
 	check "scancel --signal=KILL, 64 tasks: the job ends" wait_until 120 job_gone "$job"
@@ -101,7 +104,7 @@ test_kill_64() {
 test_slurmd_restart() {
 	local job
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 8")
-	check "slurmd restart: the step's file appears" wait_until 60 has_file "$(job_dir "$job")/0.0.json"
+	check "slurmd restart: the step's file appears" wait_until 60 has_file "$(job_dir "$job")/0.node0.json"
 	check "slurmd restart: slurmd stops and starts while the step runs" cluster_restart_slurmd "${AZ_NODES%% *}"
 	check "slurmd restart: the job ends" wait_until 120 job_gone "$job"
 	check_match "slurmd restart: the job completed" "COMPLETED" "$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z]*')"
@@ -126,7 +129,7 @@ test_refused() {
 	as_user sh -c "echo keep >$target"
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 120")
 	dir=$(job_dir "$job")
-	check "refused: the step's file appears" wait_until 60 has_file "$dir/0.0.json"
+	check "refused: the step's file appears" wait_until 60 has_file "$dir/0.node0.json"
 	as_user sh -c "ln -s $target $dir/link.json && mkfifo $dir/fifo.json"
 	kill -9 "$(stepd_of "$job" 0)" 2>/dev/null
 	scancel "$job"
@@ -140,20 +143,20 @@ test_refused() {
 	after "the sweep's refusals"
 }
 
-# The sweep's own time for a directory of 64 files: the epilog logs it at
-# debug level.
+# The sweep's own time for what a killed slurmstepd of 64 tasks left (its
+# one file): the epilog logs it at debug level.
 test_sweep_time() {
 	local job line
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n64 --overcommit sleep 120")
-	check "sweep time: 64 files" \
-		wait_until 120 files_of "$job" 64
+	check "sweep time: the step's file appears, its 64 tasks run" \
+		wait_until 120 step_running "$job" 64
 	kill -9 "$(stepd_of "$job" 0)" 2>/dev/null
 	scancel "$job"
 	check "sweep time: the job ends" wait_until 120 job_gone "$job"
 	line=$(grep -h "autozyme: job $job: swept " "$AZ_CLUSTER_DIR"/log/slurmd-*.log | tail -1)
-	check_match "sweep time: the epilog swept the 64 files" "swept 64 files in [0-9.]+ ms" "$line"
-	diag "sweep of 64 files: ${line##*swept 64 files in }"
-	after "sweep of 64 files"
+	check_match "sweep time: the epilog swept the step's file" "swept 1 file in [0-9.]+ ms" "$line"
+	diag "sweep of a killed 64-task step: ${line##*swept 1 file in }"
+	after "sweep of a killed 64-task step"
 }
 
 # A plugstack.conf broken on the node after slurmd started: the job epilog
@@ -180,10 +183,10 @@ test_stale_script() {
 	local running finished target=$AZ_WORK_DIR/precious.d out rc=0
 	local link=$act_dir/autozyme.$AZ_USER_UID.999999 other=$act_dir/autozyme.0.999998
 	running=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 120")
-	check "stale script: the running job's file appears" wait_until 60 has_file "$(job_dir "$running")/0.0.json"
+	check "stale script: the running job's file appears" wait_until 60 has_file "$(job_dir "$running")/0.node0.json"
 	finished=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap=true)
 	check "stale script: the finished job ends" wait_until 60 job_gone "$finished"
-	as_user sh -c "mkdir -m 700 $(job_dir "$finished") && echo {} >$(job_dir "$finished")/0.0.json &&
+	as_user sh -c "mkdir -m 700 $(job_dir "$finished") && echo {} >$(job_dir "$finished")/0.node0.json &&
 		mkdir -p $target && echo keep >$target/f && ln -s $target $link && mkdir -m 700 $other"
 	out=$("$top/examples/autozyme-sweep-stale" --no-such-option 2>&1) || rc=$?
 	check_eq "stale script: an unknown option, exit status 64" 64 "$rc"
@@ -191,15 +194,15 @@ test_stale_script() {
 	rc=0
 	out=$(SLURM_CONF=/nonexistent "$top/examples/autozyme-sweep-stale" --node "${AZ_NODES%% *}" "$act_dir" 2>&1) || rc=$?
 	check_eq "stale script: slurmctld unreachable, exit status 1" 1 "$rc"
-	check "stale script: slurmctld unreachable, nothing removed" test -e "$(job_dir "$finished")/0.0.json"
+	check "stale script: slurmctld unreachable, nothing removed" test -e "$(job_dir "$finished")/0.node0.json"
 	out=$("$top/examples/autozyme-sweep-stale" --dry-run --node "${AZ_NODES%% *}" "$act_dir" 2>&1)
 	check_match "stale script: --dry-run names what it would remove" "would remove $(job_dir "$finished")" "$out"
-	check "stale script: --dry-run removes nothing" test -e "$(job_dir "$finished")/0.0.json"
+	check "stale script: --dry-run removes nothing" test -e "$(job_dir "$finished")/0.node0.json"
 	rc=0
 	out=$("$top/examples/autozyme-sweep-stale" --node "${AZ_NODES%% *}" "$act_dir" 2>&1) || rc=$?
 	check_eq "stale script: exit status 2 (something left alone)" 2 "$rc"
 	check "stale script: the finished job's directory went" test ! -e "$(job_dir "$finished")"
-	check "stale script: the running job's file stays" test -e "$(job_dir "$running")/0.0.json"
+	check "stale script: the running job's file stays" test -e "$(job_dir "$running")/0.node0.json"
 	check_match "stale script: the link is left alone and reported" "left $link alone: not a directory" "$out"
 	check_eq "stale script: the link's target is intact" "keep" "$(cat "$target/f")"
 	check_match "stale script: a directory named for another uid is left alone" \
@@ -218,9 +221,9 @@ test_tmpfiles_rule() {
 	local dir=$act_dir/autozyme.$AZ_USER_UID.12345
 	sed "s|/tmp/|$act_dir/|" "$top/examples/autozyme-tmpfiles.conf" >"$conf"
 	as_user sh -c "mkdir -p $target && echo keep >$target/f && mkdir -m 700 $dir &&
-		echo {} >$dir/0.0.json && ln -s $target $dir/link && touch $act_dir/not-ours"
+		echo {} >$dir/0.node0.json && ln -s $target $dir/link && touch $act_dir/not-ours"
 	check "tmpfiles rule: systemd-tmpfiles --remove runs" systemd-tmpfiles --remove "$conf"
-	check "tmpfiles rule: outside a boot, the directory stays" test -e "$dir/0.0.json"
+	check "tmpfiles rule: outside a boot, the directory stays" test -e "$dir/0.node0.json"
 	check "tmpfiles rule: systemd-tmpfiles --boot --remove runs" systemd-tmpfiles --boot --remove "$conf"
 	check "tmpfiles rule: at boot, the job directory goes" test ! -e "$dir"
 	check_eq "tmpfiles rule: the link's target is intact" "keep" "$(cat "$target/f")"
