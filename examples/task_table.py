@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Read probe.py JSON lines on stdin; print one row per task: where it ran,
-its cpuset, its thread budget and why, the variables and its activation file."""
+its cpuset, its thread budget and why, the variables and its step's
+activation file (one per node and step)."""
 import json
 import sys
 
@@ -29,6 +30,7 @@ for n, row in enumerate(table):
     if n == 0:
         print("  ".join("-" * w for w in widths))
 for r in rows[:1]:
-    print("\nactivation file of rank 0:")
+    print("\nrank 0's record, derived from the step's activation file "
+          "(thread_info()[\"task\"]):")
     print(json.dumps(r["activation"], indent=2, sort_keys=True))
 sys.exit(0 if rows else 1)
