@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugin.h"
@@ -130,12 +131,27 @@ static void gather_shared(spank_t sp, struct az_step *step, const struct az_conf
 	step->file->explicit_request = options->threads_given;
 }
 
+/* Debug level, in the slurmd log: the step's own setup, in this thread's
+ * CPU time (bench/taskinit.sh reads the task's line the same way). */
+static void log_user_init(const struct timespec *start, const struct az_step *step)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+	slurm_debug(AZ_LOG_PREFIX "user_init took %.3f ms CPU (job %u step %s)",
+		    (double)(now.tv_sec - start->tv_sec) * 1e3 +
+			    (double)(now.tv_nsec - start->tv_nsec) / 1e6,
+		    step->file ? step->file->job_id : 0, step->step_name);
+}
+
 static void stepd_user_init(spank_t sp, const struct az_config *config,
 			    const struct az_options *options)
 {
 	struct az_step *step = &step_state;
 	uint32_t local_tasks = 0;
+	struct timespec start;
 
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
 	step->active = false;
 	if (!(step->file = calloc(1, sizeof(*step->file)))) {
 		slurm_error(AZ_LOG_PREFIX "out of memory");
@@ -150,6 +166,7 @@ static void stepd_user_init(spank_t sp, const struct az_config *config,
 	load_step_resources(step, config);
 	gather_shared(sp, step, config, options, local_tasks);
 	step->active = az_step_publish(sp, step, config, options) == 0;
+	log_user_init(&start, step);
 }
 
 static void stepd_task_init(spank_t sp, const struct az_config *config,
