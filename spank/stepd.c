@@ -44,6 +44,22 @@ static void load_step_resources(struct az_step *step, const struct az_config *co
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
 }
 
+/*
+ * Every task forks from slurmstepd after user_init: what it no longer needs
+ * goes first.  The patches are chosen; a task counts cores on the topology
+ * only where the budget counts them (smt=cores), else it reads its
+ * affinity alone.
+ */
+static void release_step_resources(struct az_step *step)
+{
+	az_registry_free(step->registry);
+	step->registry = NULL;
+	if (step->file->inputs.base.smt != AZ_SMT_CORES) {
+		az_topology_free(step->topology);
+		step->topology = NULL;
+	}
+}
+
 /* slurmstepd's own cpuset, which the tasks are launched on together (one
  * seeing all of it is not bound): its PUs (0 when unknown), list and cores
  * go into the step's file. */
@@ -166,6 +182,7 @@ static void stepd_user_init(spank_t sp, const struct az_config *config,
 	load_step_resources(step, config);
 	gather_shared(sp, step, config, options, local_tasks);
 	step->active = az_step_publish(sp, step, config, options) == 0;
+	release_step_resources(step);
 	log_user_init(&start, step);
 }
 

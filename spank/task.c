@@ -64,7 +64,9 @@ static int decide(struct task *t)
 	char message[512];
 	az_error err;
 
-	if (t->step->topology && az_cpus_current(t->step->topology, &t->cpus, &err) != AZ_OK)
+	/* Cores only where the budget counts them (the step kept its topology). */
+	if ((t->step->topology ? az_cpus_current(t->step->topology, &t->cpus, &err)
+			       : az_cpus_affinity(&t->cpus, &err)) != AZ_OK)
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's cpuset: %s\n", err.message);
 	if (az_activation_task_budget(t->step->file, &t->cpus, &t->budget, &err) != AZ_OK) {
 		fprintf(stderr, AZ_LOG_PREFIX "%s\n", err.message);

@@ -180,6 +180,9 @@ typedef struct az_cpus {
 /* The calling process's own cpuset (sched affinity), counted on `topo`. */
 az_status az_cpus_current(const az_topology *topo, az_cpus *out,
 			  az_error *err);
+/* The same without a topology: the PUs of the affinity mask and its list;
+ * cores stay 0 (unknown). */
+az_status az_cpus_affinity(az_cpus *out, az_error *err);
 void az_cpus_release(az_cpus *cpus);
 
 /*

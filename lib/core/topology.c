@@ -3,14 +3,15 @@
  * CPU discovery with hwloc: how many PUs and cores the calling thread (and
  * the threads it starts) may run on.
  *
- * The SPANK plugin loads the topology once per step in slurmstepd and then
- * calls az_cpus_current in every forked task process, after setuid.  So
- * az_cpus_current only queries the caller's binding (hwloc reads it for the
- * current thread, whichever process it is in) and never reloads anything.
+ * The SPANK plugin loads the topology once per step in slurmstepd; a task
+ * then counts its own cpuset on it with az_cpus_current only where the
+ * budget counts cores (smt=cores), which never reloads anything; else it
+ * reads its affinity alone (az_cpus_affinity), as the runtime does.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,52 @@ az_status az_cpus_current(const az_topology *topo, az_cpus *out, az_error *err)
 	}
 	hwloc_bitmap_free(set);
 	return status;
+}
+
+/* sched_getaffinity refuses a mask smaller than the kernel's own (EINVAL):
+ * grow it.  NULL when it cannot be read. */
+static hwloc_bitmap_t affinity_bitmap(void)
+{
+	hwloc_bitmap_t set = NULL;
+	int ncpus, cpu, got = -1;
+
+	for (ncpus = 1024; got != 0 && ncpus <= 1 << 20; ncpus *= 2) {
+		cpu_set_t *mask = CPU_ALLOC(ncpus);
+		size_t size = CPU_ALLOC_SIZE(ncpus);
+
+		if (!mask)
+			return NULL;
+		got = sched_getaffinity(0, size, mask);
+		if (got == 0 && (set = hwloc_bitmap_alloc()))
+			for (cpu = 0; cpu < ncpus; cpu++)
+				if (CPU_ISSET_S(cpu, size, mask))
+					hwloc_bitmap_set(set, (unsigned)cpu);
+		CPU_FREE(mask);
+		if (got != 0 && errno != EINVAL)
+			return NULL;
+	}
+	return set;
+}
+
+az_status az_cpus_affinity(az_cpus *out, az_error *err)
+{
+	hwloc_bitmap_t set;
+	char *list = NULL;
+	int pus;
+
+	if (!out)
+		return azi_fail(err, AZ_ERR_INVALID, "cpuset: expected an output");
+	set = affinity_bitmap();
+	if (!set)
+		return azi_fail(err, AZ_ERR_SYSTEM, "cpuset: sched_getaffinity failed: %s",
+				strerror(errno));
+	pus = hwloc_bitmap_weight(set);
+	if (pus > 0 && hwloc_bitmap_list_asprintf(&list, set) >= 0)
+		*out = (az_cpus){ .pus = (unsigned)pus, .list = list };
+	hwloc_bitmap_free(set);
+	if (!list)
+		return azi_fail(err, AZ_ERR_SYSTEM, "cpuset: no CPU in the affinity mask");
+	return AZ_OK;
 }
 
 void az_cpus_release(az_cpus *cpus)

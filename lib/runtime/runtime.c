@@ -31,10 +31,7 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <hwloc.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,32 +86,6 @@ static bool read_activation_file(azi_runtime *r)
 	return true;
 }
 
-/* The kernel's affinity mask of this process as an hwloc bitmap (no
- * topology needed); NULL when it cannot be read.  sched_getaffinity
- * refuses a mask smaller than the kernel's own (EINVAL): grow it. */
-static hwloc_bitmap_t affinity_bitmap(void)
-{
-	hwloc_bitmap_t set = NULL;
-	int ncpus, cpu, got = -1;
-
-	for (ncpus = 1024; got != 0 && ncpus <= 1 << 20; ncpus *= 2) {
-		cpu_set_t *mask = CPU_ALLOC(ncpus);
-		size_t size = CPU_ALLOC_SIZE(ncpus);
-
-		if (!mask)
-			return NULL;
-		got = sched_getaffinity(0, size, mask);
-		if (got == 0 && (set = hwloc_bitmap_alloc()))
-			for (cpu = 0; cpu < ncpus; cpu++)
-				if (CPU_ISSET_S(cpu, size, mask))
-					hwloc_bitmap_set(set, (unsigned)cpu);
-		CPU_FREE(mask);
-		if (got != 0 && errno != EINVAL)
-			return NULL;
-	}
-	return set;
-}
-
 /*
  * The process's cpuset; unknown (all zero) when it cannot be read.  The
  * runtime's budget counts PUs (SMT policy "pus"), which the affinity mask
@@ -124,13 +95,8 @@ static hwloc_bitmap_t affinity_bitmap(void)
  */
 static void discover_cpus(azi_runtime *r)
 {
-	hwloc_bitmap_t set = affinity_bitmap();
-	char *list = NULL;
-	int pus = set ? hwloc_bitmap_weight(set) : 0;
-
-	if (pus > 0 && hwloc_bitmap_list_asprintf(&list, set) >= 0)
-		r->cpus = (az_cpus){ .pus = (unsigned)pus, .list = list };
-	hwloc_bitmap_free(set);
+	if (az_cpus_affinity(&r->cpus, NULL) != AZ_OK)
+		r->cpus = (az_cpus){ 0 };
 }
 
 /* Lock held: the cores of a discovered cpuset, for thread_info() only.

@@ -159,6 +159,14 @@ test_site_config() {
 	use_plugin omp_bind=spread
 	out=$(srun_probe -n1 -c2)
 	check_eq "omp_bind=spread" "cores spread" "$(echo "$out" | $pick 'env.get("OMP_PLACES") + " " + env.get("OMP_PROC_BIND")')"
+	check_record "omp_bind=spread" "$out"
+	# smt=cores: each task counts the cores of its own cpuset on the step's
+	# topology, and the runtime's record agrees.
+	use_plugin smt=cores
+	out=$(srun_probe -n2 -c1)
+	check_eq "smt=cores -n2 -c1: the cores of each task's CPU" "1 1" "$(echo "$out" | $pick 'str(act["cpus"]["cores"]) if act else "none"')"
+	check_record "smt=cores -n2 -c1" "$out"
+	check_eq "smt=cores: the file says so" "cores" "$(echo "$out" | head -n1 | $pick 'r["step_file"]["inputs"]["smt"]')"
 	use_plugin no_such_key=1
 	refused "unknown plugstack key" no_such_key "expected key=value with a key among" srun -n1 true
 	use_plugin max_threads=lots

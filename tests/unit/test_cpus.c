@@ -116,6 +116,23 @@ Test(cpus, current_matches_sched_affinity)
 	az_cpus_release(&cpus);
 }
 
+/* The task's and the runtime's read without a topology: the same PUs and
+ * list, cores unknown. */
+Test(cpus, affinity_matches_the_topology_count)
+{
+	az_cpus with = { 0 }, without = { 0 };
+	az_error err = { "" };
+
+	cr_assert_eq(az_cpus_current(topo, &with, &err), AZ_OK, "%s", err.message);
+	cr_assert_eq(az_cpus_affinity(&without, &err), AZ_OK, "%s", err.message);
+	cr_expect_eq(without.pus, with.pus);
+	cr_expect_str_eq(without.list, with.list);
+	cr_expect_eq(without.cores, 0);
+	cr_expect_eq(az_cpus_affinity(NULL, &err), AZ_ERR_INVALID);
+	az_cpus_release(&with);
+	az_cpus_release(&without);
+}
+
 Test(cpus, release_frees_and_zeroes)
 {
 	az_cpus cpus;
