@@ -115,16 +115,18 @@ static void print_verbose(const struct task *t)
 	free(patches);
 }
 
-/* This thread's CPU clock (one clock: on some virtual machines each
- * clock_gettime of the monotonic clock costs tens of microseconds). */
+/* This thread's CPU clock.  No vDSO serves it: each read is a system
+ * call, tens of microseconds on some virtual machines (perf: 142 samples
+ * of eight 64-task steps' launch), so only the step's first task reads it. */
 static void cpu_clock(struct timespec *now)
 {
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, now);
 }
 
 /*
- * Debug level, in the slurmd log: bench/taskinit.sh collects it to show the
- * per-task cost stays flat as tasks per node grow.  CPU time, not wall
+ * Debug level, in the slurmd log, for the step's first task on the node:
+ * bench/taskinit.sh collects it to show the per-task cost stays flat as
+ * tasks per node grow.  CPU time, not wall
  * time: the plugin's own work, not waiting for a CPU among many starting
  * tasks.
  */
@@ -145,12 +147,14 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 {
 	struct task t = { .step = step, .config = config, .options = options };
 	struct timespec start;
-	int rc = -1;
+	int local_id = -1, rc = -1;
 
-	cpu_clock(&start);
-	t.env = az_spank_env(&t.env_storage, sp);
-	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &t.global_rank) != ESPANK_SUCCESS)
+	if (spank_get_item(sp, S_TASK_ID, &local_id) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_TASK_GLOBAL_ID, &t.global_rank) != ESPANK_SUCCESS)
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's Slurm ids\n");
+	if (local_id == 0)
+		cpu_clock(&start);
+	t.env = az_spank_env(&t.env_storage, sp);
 	report_step_problems(&t);
 	if (decide(&t) != 0)
 		goto fail;
@@ -159,7 +163,8 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 		print_verbose(&t);
 	rc = 0;
 fail:
-	log_duration(&start, &t);
+	if (local_id == 0)
+		log_duration(&start, &t);
 	az_cpus_release(&t.cpus);
 	return rc;
 }
