@@ -24,19 +24,16 @@ bench_init "$@"
 ((BENCH_QUICK)) || BENCH_RUNS=${AZ_BENCH_RUNS:-20}
 jobs_per_sample=$(bench_pick 1 5)
 bench_cluster
-node=$(sinfo -h -o %N | head -1)
-empty=$(bench_empty_plugin empty)
-empty_epilog=$(bench_empty_plugin empty_epilog slurm_spank_job_epilog)
+bench_empty_plugin empty >/dev/null
+bench_empty_plugin empty_epilog slurm_spank_job_epilog >/dev/null
+bench_node_cgroup
 
 plugstack() {
 	case $1 in
-	empty) cluster_set_plugstack "required $empty" ;;
-	empty_epilog) cluster_set_plugstack "required $empty_epilog" ;;
-	plugin) use_plugin "$plugin" ;;
-	other) use_plugin "$AZ_BENCH_COMPARE/spank/.libs/autozyme.so" ;;
+	other) bench_restart_plugstack lines \
+		"required $AZ_BENCH_COMPARE/spank/.libs/autozyme.so patch_dir=$top/patches activation_dir=$act_dir" ;;
+	*) bench_restart_plugstack "$1" ;;
 	esac
-	cluster_restart_slurmd "$node" >&2 || bench_fail "slurmd did not restart"
-	bench_node_cgroup
 }
 
 # One job, submitted and waited for until it has left the queue.

@@ -190,6 +190,23 @@ bench_empty_plugin() {
 	echo "$bench_tmp/$name.so"
 }
 
+# bench_restart_plugstack VARIANT [OTHER_LINE...]: the node's plugstack for
+# the job-end benchmarks, then slurmd restarted (it looks for a plugin's job
+# epilog only as it starts) and put back in the node cgroup when there is
+# one.  VARIANT: empty (bench_empty_plugin empty, no job epilog),
+# empty_epilog (the same with an empty slurm_spank_job_epilog), plugin
+# (AutoZyme), or "lines" (the OTHER_LINEs as given).
+bench_restart_plugstack() {
+	case $1 in
+	empty) cluster_set_plugstack "required $bench_tmp/empty.so" ;;
+	empty_epilog) cluster_set_plugstack "required $bench_tmp/empty_epilog.so" ;;
+	plugin) use_plugin "$plugin" ;;
+	lines) shift; cluster_set_plugstack "$@" ;;
+	esac
+	cluster_restart_slurmd "$(sinfo -h -o %N | head -1)" >&2 || bench_fail "slurmd did not restart"
+	if [[ -d $bench_node_cgroup_path ]]; then bench_node_cgroup; fi
+}
+
 # bench_node_cgroup: slurmd of the one-node cluster, and what it starts from
 # now on (slurmstepd, the tasks), in a cpuacct cgroup of their own;
 # bench_node_cpu_ns then prints the CPU time charged to them so far (ns).

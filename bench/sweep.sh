@@ -26,21 +26,16 @@ bench_init "$@"
 jobs_per_sample=$(bench_pick 2 20)
 # At debug level slurmd logs each sweep, which check_sweep_runs looks for.
 AZ_SLURM_CONF_EXTRA=SlurmdDebug=debug bench_cluster
-node=$(sinfo -h -o %N | head -1)
-empty=$(bench_empty_plugin empty)
+bench_empty_plugin empty >/dev/null
 empty_epilog=$(bench_empty_plugin empty_epilog slurm_spank_job_epilog)
 
 plugstack() {
 	case $1 in
-	empty) cluster_set_plugstack "required $empty" ;;
-	empty_epilog) cluster_set_plugstack "required $empty_epilog" ;;
-	plugin) use_plugin "$plugin" ;;
-	other)
-		cluster_set_plugstack "required $AZ_BENCH_COMPARE/spank/.libs/autozyme.so patch_dir=$top/patches activation_dir=$act_dir" \
-			"required $empty_epilog"
-		;;
+	other) bench_restart_plugstack lines \
+		"required $AZ_BENCH_COMPARE/spank/.libs/autozyme.so patch_dir=$top/patches activation_dir=$act_dir" \
+		"required $empty_epilog" ;;
+	*) bench_restart_plugstack "$1" ;;
 	esac
-	cluster_restart_slurmd "$node" >&2 || bench_fail "slurmd did not restart"
 }
 
 # The mean time per job over a run of back-to-back jobs.
