@@ -249,6 +249,13 @@ az_status az_request_from_env(const az_env *env, az_request *out, az_error *err)
 unsigned az_cpus_per_task_from_env(const az_env *env);
 
 /*
+ * The node's name as Slurm knows it (several slurmd may share a host):
+ * SLURMD_NODENAME, which slurmstepd sets in each task's environment (not in
+ * the step's), else the host's name in `buf`, else "unknown".
+ */
+const char *az_node_name_from_env(const az_env *env, char *buf, size_t len);
+
+/*
  * What a process knows of itself, each fact read by its caller's own means
  * (the plugin once per step or per task, the runtime once per process).
  * Zero, NULL or unset: not known.

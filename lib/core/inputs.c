@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The budget's inputs that a process reads from its environment, one rule
- * each, for the plugin (in each task) and the runtime (in any process).
+ * each, for the plugin (in each task) and the runtime (in any process), and
+ * the node's name its record shows.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -38,6 +41,17 @@ unsigned az_cpus_per_task_from_env(const az_env *env)
 				   NULL) != AZ_OK)
 		count = 0;
 	return count;
+}
+
+const char *az_node_name_from_env(const az_env *env, char *buf, size_t len)
+{
+	const char *name = env->get(env->ctx, "SLURMD_NODENAME");
+
+	if (name)
+		return name;
+	if (gethostname(buf, len) != 0)
+		snprintf(buf, len, "unknown");
+	return buf;
 }
 
 /* srun --cpu-bind=none: Slurm says its tasks share the step's CPUs. */

@@ -174,22 +174,6 @@ static az_status discover_budget(azi_runtime *r, az_error *err)
 }
 
 /*
- * The Slurm task's cpuset: this process's own, unless it is one of the
- * ranks mpirun started inside the task (a batch script, an srun step),
- * which mpirun may bind apart: then its parent's, the launcher's, counted.
- */
-static void task_cpus(azi_runtime *r, bool mpirun_ranks)
-{
-	unsigned parent = mpirun_ranks ? azi_cpus_of_parent() : 0;
-
-	if (parent)
-		r->task_cpus = (az_cpus){ .pus = parent };
-	else
-		r->task_cpus = (az_cpus){ .pus = r->cpus.pus, .cores = r->cpus.cores,
-					  .list = r->cpus.list ? strdup(r->cpus.list) : NULL };
-}
-
-/*
  * Lock held, the step's file read: the task's budget, decided from the
  * file's inputs and the task's cpuset by the plugin's call.  Ranks that
  * mpirun started inside the task share what the task got: each is decided
@@ -202,18 +186,22 @@ static az_status file_budget(azi_runtime *r, az_error *err)
 	const az_local_ranks *ranks = local_ranks(r);
 	bool mpirun_ranks = ranks->size >= 2 && !ranks->slurm_tasks;
 	az_process_facts facts = { .env = NULL };
+	az_cpus task;
 	az_status status;
 
 	discover_cpus(r);
 	/* The budget counts cores only under smt=cores: then load the topology. */
 	if (r->activation->inputs.base.smt == AZ_SMT_CORES)
 		azi_ensure_cores(r);
-	task_cpus(r, mpirun_ranks);
-	status = az_activation_task_budget(r->activation, &r->task_cpus, &r->task_budget, err);
+	/* The Slurm task's cpuset: this process's own, unless mpirun, which may
+	 * bind its ranks apart, started it: then the launcher's, counted. */
+	r->task_cpus_of_parent = mpirun_ranks ? azi_cpus_of_parent() : 0;
+	task = r->task_cpus_of_parent ? (az_cpus){ .pus = r->task_cpus_of_parent } : r->cpus;
+	status = az_activation_task_budget(r->activation, &task, &r->task_budget, err);
 	r->budget = r->task_budget;
 	if (status != AZ_OK || !mpirun_ranks || r->task_budget.off)
 		return status;
-	status = decide(r, &facts, r->task_cpus.pus, err);
+	status = decide(r, &facts, task.pus, err);
 	if (status != AZ_OK)
 		return status;
 	return az_budget_within_task(&r->task_budget, &r->budget, ranks->size,
@@ -253,7 +241,7 @@ static void forget_budget_inputs(azi_runtime *r)
 	r->activation_path = r->activation_error = NULL;
 	az_activation_free(r->activation);
 	r->activation = NULL;
-	az_cpus_release(&r->task_cpus);
+	r->task_cpus_of_parent = 0;
 	az_cpus_release(&r->cpus);
 	r->worker = (az_worker_share){ 0 };
 	r->ranks_bound = false;

@@ -26,7 +26,9 @@ typedef struct azi_runtime {
 	char *activation_path;  /* AUTOZYME_ACTIVATION_FILE, NULL when unset */
 	char *activation_error; /* why that file was not used, or NULL */
 	az_activation *activation; /* the step's file, when read */
-	az_cpus task_cpus;      /* the Slurm task's cpuset, as its budget was decided */
+	unsigned task_cpus_of_parent; /* mpirun's ranks: the PUs of the Slurm task
+				       * (their launcher's); 0: the task's cpuset
+				       * is this process's, `cpus` */
 	az_budget task_budget;  /* the Slurm task's budget, from the step's file */
 	az_cpus cpus;           /* the budget's cpuset; list NULL when unknown */
 	unsigned explicit_threads; /* 0 until set_threads() */

@@ -5,9 +5,8 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "runtime.h"
 
@@ -80,12 +79,15 @@ static bool add_budget(cJSON *root)
 	       add_count(budget, "allocation", true, b->allocation);
 }
 
-/* A rank Slurm gave the task in its environment; 0 when absent. */
+/* A rank Slurm gave the task in its environment; 0 when absent or not one. */
 static uint32_t rank_from_env(const char *name)
 {
 	const char *text = getenv(name);
+	unsigned rank = 0;
 
-	return text ? (uint32_t)strtoul(text, NULL, 10) : 0;
+	if (text && az_count_parse(text, name, 0, UINT32_MAX, &rank, NULL) != AZ_OK)
+		rank = 0;
+	return rank;
 }
 
 /*
@@ -95,12 +97,11 @@ static uint32_t rank_from_env(const char *name)
  */
 static bool add_task(cJSON *root)
 {
-	char host[256] = "", *json = NULL;
-	const char *node = getenv("SLURMD_NODENAME");
+	char host[256], *json = NULL;
+	az_env env = az_env_process();
 	az_task_record task = {
 		.global_rank = rank_from_env("SLURM_PROCID"),
 		.local_rank = rank_from_env("SLURM_LOCALID"),
-		.cpus = azi_rt.task_cpus,
 		.budget = azi_rt.task_budget,
 	};
 	cJSON *record = NULL;
@@ -109,12 +110,9 @@ static bool add_task(cJSON *root)
 		return cJSON_AddNullToObject(root, "task") != NULL;
 	/* Cores are counted for thread_info only, on the process's own cpuset. */
 	azi_ensure_cores(&azi_rt);
-	if (!task.cpus.cores && task.cpus.list && azi_rt.cpus.list &&
-	    strcmp(task.cpus.list, azi_rt.cpus.list) == 0)
-		task.cpus.cores = azi_rt.cpus.cores;
-	if (!node && gethostname(host, sizeof(host) - 1) == 0)
-		node = host;
-	task.node = node;
+	task.cpus = azi_rt.task_cpus_of_parent ? (az_cpus){ .pus = azi_rt.task_cpus_of_parent }
+					       : azi_rt.cpus;
+	task.node = az_node_name_from_env(&env, host, sizeof(host));
 	if (az_task_record_json(azi_rt.activation, &task, &json, NULL) == AZ_OK)
 		record = cJSON_Parse(json);
 	free(json);
