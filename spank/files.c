@@ -267,7 +267,7 @@ static int sweep_as_user(const struct cleanup *c, unsigned *removed)
 
 /* The child's work, as the user; the count of files the sweep removed goes
  * to `report`. */
-static int work_as_user(const struct cleanup *c, int report)
+static int cleanup_as_user(const struct cleanup *c, int report)
 {
 	unsigned removed = 0;
 	int rc;
@@ -281,14 +281,14 @@ static int work_as_user(const struct cleanup *c, int report)
 	return remove_as_user(c->base, c->uid, c->job_id, c->file_name);
 }
 
-/* A child of this privileged process that drops to the user, then cleans
- * up; what it reports (up to `len` bytes) goes to `report_buf`. */
-static int work_in_child(const struct cleanup *c, gid_t gid, void *report_buf, size_t len)
+/* A child of this privileged process that drops to the user, then cleans up;
+ * *removed: the files the sweep removed. */
+static int cleanup_in_child(const struct cleanup *c, gid_t gid, unsigned *removed)
 {
 	int status = 0, report[2];
 	pid_t pid;
 
-	memset(report_buf, 0, len);
+	*removed = 0;
 	if (pipe2(report, O_CLOEXEC) != 0) {
 		slurm_error(AZ_LOG_PREFIX "cannot make a pipe to remove activation files: %s", strerror(errno));
 		return -1;
@@ -296,7 +296,7 @@ static int work_in_child(const struct cleanup *c, gid_t gid, void *report_buf, s
 	pid = fork();
 	if (pid == 0) {
 		close(report[0]);
-		_exit(drop_to_user(c->uid, gid) ? work_as_user(c, report[1]) : CLEANUP_NOT_USER);
+		_exit(drop_to_user(c->uid, gid) ? cleanup_as_user(c, report[1]) : CLEANUP_NOT_USER);
 	}
 	close(report[1]);
 	if (pid < 0) {
@@ -304,8 +304,8 @@ static int work_in_child(const struct cleanup *c, gid_t gid, void *report_buf, s
 		close(report[0]);
 		return -1;
 	}
-	while (read(report[0], report_buf, len) < 0 && errno == EINTR)
-		;
+	if (read(report[0], removed, sizeof(*removed)) != sizeof(*removed))
+		*removed = 0;
 	close(report[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -339,11 +339,10 @@ void az_files_remove_step(const char *base, uid_t uid, gid_t gid, uint32_t job_i
 {
 	char file_name[64];
 	struct cleanup c = { .base = base, .uid = uid, .job_id = job_id, .file_name = file_name };
-	unsigned ignored;
 	int status;
 
 	step_file_name(step_name, node_id, file_name, sizeof(file_name));
-	status = work_in_child(&c, gid, &ignored, sizeof(ignored));
+	status = cleanup_in_child(&c, gid, &(unsigned){ 0 });
 	if (status != CLEANUP_DONE)
 		slurm_error(AZ_LOG_PREFIX "activation file %s of job %u under %s not removed (status %d)",
 			    file_name, job_id, base, status);
@@ -357,7 +356,7 @@ void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id)
 	int status;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	status = work_in_child(&c, gid, &removed, sizeof(removed));
+	status = cleanup_in_child(&c, gid, &removed);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	slurm_debug(AZ_LOG_PREFIX "job %u: swept %u file%s in %.3f ms", job_id, removed,
 		    removed == 1 ? "" : "s",

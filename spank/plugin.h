@@ -7,6 +7,7 @@
 #define AZ_PLUGIN_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <sys/types.h>
 
 #include <slurm/slurm.h>
@@ -61,7 +62,6 @@ struct az_step {
 	char *file_path;        /* the activation file, NULL when not written ... */
 	char file_why[AZ_FILES_WHY_MAX]; /* ... and why, for each task to print */
 	uint32_t step_id;
-	char step_name[AZ_STEP_NAME_MAX];
 	uid_t uid;
 	gid_t gid;
 };
@@ -140,6 +140,11 @@ int az_local_post_opt(spank_t sp);
 int az_stepd_load(struct az_plugin *plugin);
 void az_stepd_unload(struct az_plugin *plugin);
 
+/* stepd.c: this thread's CPU clock (a system call: no vDSO serves it), and
+ * the milliseconds of it since `start`, for the debug lines. */
+void az_cpu_clock(struct timespec *now);
+double az_cpu_ms_since(const struct timespec *start);
+
 /* step_env.c: the step's variables, patches and activation file, in user_init. */
 int az_step_publish(spank_t sp, struct az_step *step, const struct az_config *config,
 		    const struct az_options *options);
@@ -153,7 +158,8 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX]);
 /*
  * Create <base>/autozyme.<uid>.<job>/<step>.node<id>.json (0700 dir, 0600
- * file) as the user, in a child of slurmstepd; 0 and its path, or -1 and why.
+ * file) with the caller's effective ids, which must be the user's (user_init
+ * runs so); 0 and its path, or -1 and why.
  */
 int az_files_write_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
 			const char *step_name, uint32_t node_id, const char *json,

@@ -19,14 +19,15 @@
 static az_cpus expected_cpus(const az_activation *f)
 {
 	const az_budget_input *in = &f->inputs.base;
-	unsigned pus = in->launch_pus, each;
+	unsigned pus = in->launch_pus, each, cores;
 
 	if (f->inputs.binding_none || in->local_tasks <= 1 || !pus)
 		return (az_cpus){ .pus = pus, .cores = f->cores };
 	each = in->cpus_per_task ? in->cpus_per_task : pus / in->local_tasks;
 	if (each < 1)
 		each = 1;
-	return (az_cpus){ .pus = each, .cores = f->cores * each / pus ? f->cores * each / pus : 1 };
+	cores = f->cores * each / pus;
+	return (az_cpus){ .pus = each, .cores = cores ? cores : 1 };
 }
 
 /* visit(env, name) for each name in AUTOZYME_INJECTED; -1 when out of memory. */
@@ -158,7 +159,7 @@ static void write_file(const az_env *env, struct az_step *step, const struct az_
 		snprintf(step->file_why, sizeof(step->file_why), "%s", err.message);
 	else
 		az_files_write_step(config->activation_dir, step->uid, step->gid,
-				    step->file->job_id, step->step_name, step->file->node_id,
+				    step->file->job_id, step->file->step, step->file->node_id,
 				    json, &step->file_path, step->file_why);
 	if (step->file_path)
 		env->set(env->ctx, AZ_ENV_ACTIVATION_FILE, step->file_path);

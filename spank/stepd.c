@@ -94,6 +94,7 @@ static double step_quota(void)
 static int read_step_ids(spank_t sp, struct az_step *step, uint32_t *local_tasks)
 {
 	az_activation *f = step->file;
+	char name[AZ_STEP_NAME_MAX];
 
 	if (get_u32(sp, S_JOB_ARRAY_ID, "array job id", &f->array_job_id) != 0 ||
 	    get_u32(sp, S_JOB_ARRAY_TASK_ID, "array task id", &f->array_task_id) != 0 ||
@@ -104,8 +105,9 @@ static int read_step_ids(spank_t sp, struct az_step *step, uint32_t *local_tasks
 		return -1;
 	if (f->array_task_id == NO_VAL || f->array_job_id == 0)
 		f->array_job_id = f->array_task_id = AZ_ID_NONE;
-	az_files_step_name(step->step_id, step->step_name);
-	f->step = step->step_name;
+	az_files_step_name(step->step_id, name);
+	if (!(f->step = strdup(name)))
+		return -1;
 	return 0;
 }
 
@@ -147,17 +149,18 @@ static void gather_shared(spank_t sp, struct az_step *step, const struct az_conf
 	step->file->explicit_request = options->threads_given;
 }
 
-/* Debug level, in the slurmd log: the step's own setup, in this thread's
- * CPU time (bench/taskinit.sh reads the task's line the same way). */
-static void log_user_init(const struct timespec *start, const struct az_step *step)
+void az_cpu_clock(struct timespec *now)
+{
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, now);
+}
+
+double az_cpu_ms_since(const struct timespec *start)
 {
 	struct timespec now;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-	slurm_debug(AZ_LOG_PREFIX "user_init took %.3f ms CPU (job %u step %s)",
-		    (double)(now.tv_sec - start->tv_sec) * 1e3 +
-			    (double)(now.tv_nsec - start->tv_nsec) / 1e6,
-		    step->file ? step->file->job_id : 0, step->step_name);
+	az_cpu_clock(&now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
 static void stepd_user_init(spank_t sp, const struct az_config *config,
@@ -167,7 +170,7 @@ static void stepd_user_init(spank_t sp, const struct az_config *config,
 	uint32_t local_tasks = 0;
 	struct timespec start;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+	az_cpu_clock(&start);
 	step->active = false;
 	if (!(step->file = calloc(1, sizeof(*step->file)))) {
 		slurm_error(AZ_LOG_PREFIX "out of memory");
@@ -183,7 +186,9 @@ static void stepd_user_init(spank_t sp, const struct az_config *config,
 	gather_shared(sp, step, config, options, local_tasks);
 	step->active = az_step_publish(sp, step, config, options) == 0;
 	release_step_resources(step);
-	log_user_init(&start, step);
+	/* Debug level, in the slurmd log: the step's own setup, in CPU time. */
+	slurm_debug(AZ_LOG_PREFIX "user_init took %.3f ms CPU (job %u step %s)",
+		    az_cpu_ms_since(&start), step->file->job_id, step->file->step);
 }
 
 static void stepd_task_init(spank_t sp, const struct az_config *config,
@@ -201,10 +206,7 @@ static void stepd_exit(spank_t sp, const struct az_config *config)
 	/* Also when the file could not be written: its job directory may be there. */
 	if (step->active)
 		az_files_remove_step(config->activation_dir, step->uid, step->gid,
-				     step->file->job_id, step->step_name, step->file->node_id);
-	/* The file's step name is step_name, not its own copy. */
-	if (step->file)
-		step->file->step = NULL;
+				     step->file->job_id, step->file->step, step->file->node_id);
 	az_activation_free(step->file);
 	free(step->file_path);
 	az_registry_free(step->registry);

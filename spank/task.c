@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "plugin.h"
 
@@ -30,19 +29,6 @@ struct task {
 	uint32_t global_rank;
 };
 
-/* The node's name as Slurm knows it (several slurmd may share a host):
- * slurmstepd sets it in each task's environment, not in the step's. */
-static const char *node_name(const struct task *t, char *buf, size_t len)
-{
-	const char *name = t->env.get(t->env.ctx, "SLURMD_NODENAME");
-
-	if (name)
-		return name;
-	if (gethostname(buf, len) != 0)
-		snprintf(buf, len, "unknown");
-	return buf;
-}
-
 /* What went wrong once for the whole step, said on each task's stderr. */
 static void report_step_problems(const struct task *t)
 {
@@ -53,7 +39,7 @@ static void report_step_problems(const struct task *t)
 		slurm_error(AZ_LOG_PREFIX "%s", step->shared_error.message);
 	if (step->patches_dropped)
 		fprintf(stderr, AZ_LOG_PREFIX "patches not available on node %s; none activated\n",
-			node_name(t, host, sizeof(host)));
+			az_node_name_from_env(&t->env, host, sizeof(host)));
 	if (!step->file_path)
 		fprintf(stderr, AZ_LOG_PREFIX "no activation file: %s; variables are set all the same\n",
 			step->file_why);
@@ -109,37 +95,27 @@ static void print_verbose(const struct task *t)
 
 	snprintf(threads, sizeof(threads), "%u", t->budget.threads);
 	fprintf(stderr, AZ_LOG_PREFIX "rank %u node %s cpuset %s threads %s (%s) patches %s\n",
-		t->global_rank, node_name(t, host, sizeof(host)), t->cpus.list ? t->cpus.list : "",
+		t->global_rank, az_node_name_from_env(&t->env, host, sizeof(host)), t->cpus.list ? t->cpus.list : "",
 		t->budget.off ? "off" : threads, az_provenance_name(t->budget.provenance),
 		patches && *patches ? patches : "none");
 	free(patches);
 }
 
-/* This thread's CPU clock.  No vDSO serves it: each read is a system
- * call, tens of microseconds on some virtual machines (perf: 142 samples
- * of eight 64-task steps' launch), so only the step's first task reads it. */
-static void cpu_clock(struct timespec *now)
-{
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, now);
-}
-
 /*
- * Debug level, in the slurmd log, for the step's first task on the node:
- * bench/taskinit.sh collects it to show the per-task cost stays flat as
- * tasks per node grow.  CPU time, not wall
- * time: the plugin's own work, not waiting for a CPU among many starting
- * tasks.
+ * Debug level, in the slurmd log, for the step's first task on the node
+ * only: each read of the CPU clock is a system call, tens of microseconds
+ * on some virtual machines (perf: 142 samples of eight 64-task steps'
+ * launch).  bench/taskinit.sh collects it to show the per-task cost stays
+ * flat as tasks per node grow.  CPU time, not wall time: the plugin's own
+ * work, not waiting for a CPU among many starting tasks.
  */
 static void log_duration(const struct timespec *start, const struct task *t)
 {
 	const az_activation *f = t->step->file;
-	struct timespec now;
 
-	cpu_clock(&now);
 	slurm_debug(AZ_LOG_PREFIX "task_init took %.3f ms CPU (job %u step %s rank %u, %u local tasks)",
-		    (double)(now.tv_sec - start->tv_sec) * 1e3 +
-			    (double)(now.tv_nsec - start->tv_nsec) / 1e6,
-		    f->job_id, f->step, t->global_rank, f->inputs.base.local_tasks);
+		    az_cpu_ms_since(start), f->job_id, f->step, t->global_rank,
+		    f->inputs.base.local_tasks);
 }
 
 int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config *config,
@@ -153,7 +129,7 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 	    spank_get_item(sp, S_TASK_GLOBAL_ID, &t.global_rank) != ESPANK_SUCCESS)
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's Slurm ids\n");
 	if (local_id == 0)
-		cpu_clock(&start);
+		az_cpu_clock(&start);
 	t.env = az_spank_env(&t.env_storage, sp);
 	report_step_problems(&t);
 	if (decide(&t) != 0)
