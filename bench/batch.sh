@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A one-task batch job end to end, what a researcher's `sbatch job.sh`
 # costs: from submission until the job has left the queue (slurmd reports a
-# job complete only after its job epilog ran, so the epilog counts), wall
+# job complete only after any job epilog ran, so an epilog counts), wall
 # time polled every 10 ms, and the CPU time the node spends on it (slurmd and
 # everything it starts, from a cpuacct cgroup holding slurmd).  The node's
 # plugstack, interleaved:
@@ -10,7 +10,8 @@
 #                  epilog: the floor;
 #   empty_epilog   the same with an empty slurm_spank_job_epilog: what any
 #                  plugin with a job epilog costs (Slurm's own work);
-#   plugin         AutoZyme.
+#   plugin         AutoZyme (its step's file, the file's removal and the
+#                  sweep at the step's end; it has no job epilog).
 # slurmd reads plugstack.conf only as it starts, so each sample restarts it
 # and then times a run of jobs, one after the other.
 #

@@ -15,7 +15,7 @@ if [[ $# -lt 1 || $# -gt 2 || ( $# -eq 2 && $2 != --quick ) ]]; then
 fi
 passed=0
 failed=0
-for bench in launch taskinit runtime saves sweep batch; do
+for bench in launch taskinit runtime saves batch; do
 	echo "=== bench/$bench.sh $*"
 	if bash "$here/$bench.sh" "$@"; then
 		passed=$((passed + 1))

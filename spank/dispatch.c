@@ -108,13 +108,6 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return 0;
 }
 
-int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
-{
-	if (spank_context() == S_CTX_JOB_SCRIPT)
-		az_epilog_sweep(sp, ac, av);
-	return 0; /* never fail here: Slurm would drain the node */
-}
-
 int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
 	(void)ac;

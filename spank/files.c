@@ -4,10 +4,17 @@
  * one per node and step.  Created in user_init, before the step's tasks
  * fork, where slurmstepd runs with its effective ids dropped to the user's
  * (22.05 to 26.05 all do; the file is not written otherwise); removed at
- * the step's end by a child of slurmstepd that first drops to the user, and
- * swept at the job's end on every node (the job epilog, for what a killed
- * slurmstepd left) by such a child too, so no privileged process ever
- * opens, writes or removes a path the user controls.
+ * the step's end by a child of slurmstepd that first drops to the user, so
+ * no privileged process ever opens, writes or removes a path the user
+ * controls.
+ *
+ * Every slurmstepd that wrote a file holds a shared flock(2) on its job
+ * directory until it ends; the kernel drops it when slurmstepd dies, even
+ * by SIGKILL.  A directory is swept (every regular file in it, then itself)
+ * only under an exclusive lock, so a sweep never takes a live step's file,
+ * and what a killed slurmstepd left goes as soon as no slurmstepd of its job
+ * runs on the node: at the job's next step end there, or at the next step
+ * end of any job on the node (sweep.c).
  */
 #include "config.h"
 
@@ -19,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -140,34 +148,68 @@ static int create_file(int dir_fd, const char *dir, const char *name, const char
 }
 
 /*
- * Another step's exit may remove the empty job directory meanwhile: retry
- * once.  A directory someone else made, a symbolic link, or one others can
- * enter is refused: nothing is written there.
+ * A sweep holds the exclusive lock for the moment it takes to remove a few
+ * files: wait that long, not for a process of the user's own that keeps it.
+ * 0: locked; 1: the directory was removed before the lock was ours (make it
+ * again); -1: not locked.
+ */
+static int lock_job_dir(int dir_fd)
+{
+	struct stat st;
+	int tries;
+
+	for (tries = 0; tries < 200; tries++) {
+		if (flock(dir_fd, LOCK_SH | LOCK_NB) == 0)
+			return fstat(dir_fd, &st) == 0 && st.st_nlink > 0 ? 0 : 1;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	return -1;
+}
+
+/*
+ * The job directory, made if needed and locked for the step's life.  A
+ * sweep or another step's exit may remove it meanwhile: make it again.  A
+ * directory someone else made, a symbolic link, or one others can enter is
+ * refused: nothing is written there.
  */
 static int open_or_make_job_dir(int base_fd, const char *base, const char *dir_name, uid_t uid)
 {
-	int attempt, fd = -1;
+	int attempt, fd = -1, locked = 1;
 
-	for (attempt = 0; attempt < 2 && fd < 0; attempt++) {
+	for (attempt = 0; attempt < 3 && locked == 1; attempt++) {
+		if (fd >= 0)
+			close(fd);
 		if (mkdirat(base_fd, dir_name, 0700) != 0 && errno != EEXIST) {
 			warn_no_file("cannot create %s/%s: %s", base, dir_name, strerror(errno));
 			return -1;
 		}
 		fd = open_job_dir(base_fd, dir_name, uid);
+		if (fd < 0) {
+			warn_no_file("refusing %s/%s: %s", base, dir_name,
+				     errno == ENOENT ? strerror(errno)
+				     : "not a directory of this user with mode 0700");
+			return -1;
+		}
+		locked = lock_job_dir(fd);
 	}
-	if (fd < 0)
-		warn_no_file("refusing %s/%s: %s", base, dir_name,
-			     errno == ENOENT ? strerror(errno)
-			     : "not a directory of this user with mode 0700");
+	if (locked != 0) {
+		warn_no_file("cannot lock %s/%s: another process of the user holds it", base,
+			     dir_name);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
-/* As the user (effective ids): the job directory, then the file. */
+/* As the user (effective ids): the job directory, then the file; the
+ * directory's descriptor, locked, or -1. */
 static int write_as_user(const char *base, uid_t uid, uint32_t job_id, const char *file_name,
 			 const char *json)
 {
 	char dir_name[64], *dir_path = NULL;
-	int base_fd, dir_fd, rc = -1;
+	int base_fd, dir_fd;
 
 	job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
 	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -176,39 +218,17 @@ static int write_as_user(const char *base, uid_t uid, uint32_t job_id, const cha
 		return -1;
 	}
 	dir_fd = open_or_make_job_dir(base_fd, base, dir_name, uid);
-	if (dir_fd >= 0 && asprintf(&dir_path, "%s/%s", base, dir_name) >= 0)
-		rc = create_file(dir_fd, dir_path, file_name, json);
-	free(dir_path);
-	if (dir_fd >= 0)
+	if (dir_fd >= 0 && asprintf(&dir_path, "%s/%s", base, dir_name) < 0) {
+		dir_path = NULL;
+		warn_no_file("out of memory");
+	}
+	if (dir_fd >= 0 && (!dir_path || create_file(dir_fd, dir_path, file_name, json) != 0)) {
 		close(dir_fd);
+		dir_fd = -1;
+	}
+	free(dir_path);
 	close(base_fd);
-	return rc;
-}
-
-/*
- * Runs as the user: removes this node's file of the step (another node
- * sharing the directory keeps its own), then the job directory if empty.
- * No activation_dir or job directory this user can open means the tasks,
- * running as the same user, could not write there either: nothing to do.
- */
-static int remove_as_user(const char *base, uid_t uid, uint32_t job_id,
-			  const char *file_name)
-{
-	char dir_name[64];
-	int base_fd, dir_fd, rc = 0;
-
-	job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
-	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (base_fd < 0)
-		return 0;
-	dir_fd = open_job_dir(base_fd, dir_name, uid);
-	if (dir_fd < 0)
-		return 0;
-	if (unlinkat(dir_fd, file_name, 0) != 0 && errno != ENOENT)
-		rc = 1;
-	/* Other steps or nodes may still hold files here: then it stays. */
-	unlinkat(base_fd, dir_name, AT_REMOVEDIR);
-	return rc;
+	return dir_fd;
 }
 
 static bool drop_to_user(uid_t uid, gid_t gid)
@@ -221,37 +241,31 @@ struct cleanup {
 	const char *base;
 	uid_t uid;
 	uint32_t job_id;
-	const char *file_name;	/* NULL: the whole job (the epilog's sweep) */
+	const char *file_name;	/* the ending step's own file, or NULL */
 };
 
-/*
- * The job's sweep, as the user: every regular file in the job directory,
- * then the directory.  Anything else in it (a symbolic link, a FIFO, a
- * directory) is the user's own doing: left alone and reported.
- */
-static int sweep_as_user(const struct cleanup *c, unsigned *removed)
+/* Every regular file in the directory; anything else (a symbolic link, a
+ * FIFO, a directory) is the user's own doing: left alone. */
+static int remove_regular_files(int dir_fd, unsigned *removed)
 {
-	char dir_name[64];
 	struct dirent *entry;
 	struct stat st;
-	int base_fd, dir_fd, rc = CLEANUP_DONE;
-	DIR *dir;
+	int rc = CLEANUP_DONE, fd = dup(dir_fd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
 
-	*removed = 0;
-	job_dir_name(c->uid, c->job_id, dir_name, sizeof(dir_name));
-	base_fd = open(c->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (base_fd < 0)
-		return CLEANUP_DONE;
-	dir_fd = open_job_dir(base_fd, dir_name, c->uid);
-	if (dir_fd < 0)
-		return errno == ENOENT ? CLEANUP_DONE : CLEANUP_REFUSED;
-	dir = fdopendir(dir_fd);
-	if (!dir)
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
 		return CLEANUP_SOME_LEFT;
+	}
 	while ((entry = readdir(dir)))
 		if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
-			if (fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-			    !S_ISREG(st.st_mode))
+			if (fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+				/* The ending step's child unlinks its own file
+				 * without the lock. */
+				if (errno != ENOENT && rc == CLEANUP_DONE)
+					rc = CLEANUP_SOME_LEFT;
+			} else if (!S_ISREG(st.st_mode))
 				rc = CLEANUP_REFUSED;
 			else if (unlinkat(dir_fd, entry->d_name, 0) == 0)
 				(*removed)++;
@@ -259,26 +273,57 @@ static int sweep_as_user(const struct cleanup *c, unsigned *removed)
 				rc = CLEANUP_SOME_LEFT;
 		}
 	closedir(dir);
-	if (unlinkat(base_fd, dir_name, AT_REMOVEDIR) != 0 && errno != ENOENT &&
-	    rc == CLEANUP_DONE)
-		rc = CLEANUP_SOME_LEFT;
 	return rc;
 }
 
-/* The child's work, as the user; the count of files the sweep removed goes
- * to `report`. */
+/*
+ * As the user: the ending step's own file, then the job's sweep once no
+ * slurmstepd of the job holds the directory (else nothing more to do): its
+ * regular files, then the directory.  One holding anything else is
+ * renamed <name>.refused, so that later sweeps pass it by; the boot's
+ * tmpfiles rule removes it.
+ */
+static int sweep_as_user(const struct cleanup *c, unsigned *removed)
+{
+	char dir_name[64], refused[80];
+	int base_fd, dir_fd, rc = CLEANUP_DONE;
+
+	*removed = 0;
+	job_dir_name(c->uid, c->job_id, dir_name, sizeof(dir_name));
+	base_fd = open(c->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (base_fd < 0)
+		return CLEANUP_DONE;
+	dir_fd = open_job_dir(base_fd, dir_name, c->uid);
+	if (dir_fd < 0) {
+		close(base_fd);
+		return errno == ENOENT ? CLEANUP_DONE : CLEANUP_REFUSED;
+	}
+	if (c->file_name && unlinkat(dir_fd, c->file_name, 0) != 0 && errno != ENOENT)
+		rc = CLEANUP_SOME_LEFT;
+	/* Without the exclusive lock a step of the job still runs here. */
+	if (rc == CLEANUP_DONE && flock(dir_fd, LOCK_EX | LOCK_NB) == 0) {
+		rc = remove_regular_files(dir_fd, removed);
+		snprintf(refused, sizeof(refused), "%s.refused", dir_name);
+		if (rc == CLEANUP_REFUSED)
+			renameat(base_fd, dir_name, base_fd, refused);
+		else if (unlinkat(base_fd, dir_name, AT_REMOVEDIR) != 0 && rc == CLEANUP_DONE)
+			rc = CLEANUP_SOME_LEFT;
+	}
+	close(dir_fd);
+	close(base_fd);
+	return rc;
+}
+
+/* The child's work, as the user; the count of other files the sweep
+ * removed goes to `report`. */
 static int cleanup_as_user(const struct cleanup *c, int report)
 {
 	unsigned removed = 0;
-	int rc;
+	int rc = sweep_as_user(c, &removed);
 
-	if (!c->file_name) {
-		rc = sweep_as_user(c, &removed);
-		if (write(report, &removed, sizeof(removed)) != sizeof(removed))
-			rc = CLEANUP_SOME_LEFT;
-		return rc;
-	}
-	return remove_as_user(c->base, c->uid, c->job_id, c->file_name);
+	if (write(report, &removed, sizeof(removed)) != sizeof(removed) && rc == CLEANUP_DONE)
+		rc = CLEANUP_SOME_LEFT;
+	return rc;
 }
 
 /* A child of this privileged process that drops to the user, then cleans up;
@@ -312,60 +357,73 @@ static int cleanup_in_child(const struct cleanup *c, gid_t gid, unsigned *remove
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The clean-up in a child, then its outcome in the slurmd log: the files
+ * other steps left at debug level, a refusal or failure as an error. */
+static void cleanup_and_log(const struct cleanup *c, gid_t gid)
+{
+	struct timespec start, end;
+	unsigned removed;
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	status = cleanup_in_child(c, gid, &removed);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	if (removed > 0)
+		slurm_debug(AZ_LOG_PREFIX "job %u: swept %u file%s in %.3f ms", c->job_id, removed,
+			    removed == 1 ? "" : "s",
+			    (double)(end.tv_sec - start.tv_sec) * 1e3 +
+				    (double)(end.tv_nsec - start.tv_nsec) / 1e6);
+	if (status == CLEANUP_REFUSED)
+		slurm_error(AZ_LOG_PREFIX "job %u: left %s/autozyme.%u.%u or part of it alone (renamed *.refused): not the user's 0700 directory, or holding something other than regular files",
+			    c->job_id, c->base, (unsigned)c->uid, c->job_id);
+	else if (status != CLEANUP_DONE)
+		slurm_error(AZ_LOG_PREFIX "job %u: activation files under %s/autozyme.%u.%u not removed (status %d)",
+			    c->job_id, c->base, (unsigned)c->uid, c->job_id, status);
+}
+
 int az_files_write_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
 			const char *step_name, uint32_t node_id, const char *json,
-			char **path_out, char why[AZ_FILES_WHY_MAX])
+			char **path_out, int *lock_fd, char why[AZ_FILES_WHY_MAX])
 {
 	char file_name[64];
 
 	*path_out = NULL;
+	*lock_fd = -1;
 	why_text[0] = '\0';
 	step_file_name(step_name, node_id, file_name, sizeof(file_name));
 	if (geteuid() != uid || getegid() != gid)
 		warn_no_file("slurmstepd's user_init does not run as the job's user (effective uid %u, not %u)",
 			     (unsigned)geteuid(), (unsigned)uid);
-	else if (write_as_user(base, uid, job_id, file_name, json) == 0 &&
+	else if ((*lock_fd = write_as_user(base, uid, job_id, file_name, json)) >= 0 &&
 		 asprintf(path_out, "%s/autozyme.%u.%u/%s", base, (unsigned)uid, job_id,
 			  file_name) < 0) {
 		*path_out = NULL;
 		warn_no_file("out of memory");
+	}
+	if (!*path_out && *lock_fd >= 0) {
+		close(*lock_fd);
+		*lock_fd = -1;
 	}
 	snprintf(why, AZ_FILES_WHY_MAX, "%s", why_text);
 	return *path_out ? 0 : -1;
 }
 
 void az_files_remove_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
-			  const char *step_name, uint32_t node_id)
+			  const char *step_name, uint32_t node_id, int lock_fd)
 {
 	char file_name[64];
 	struct cleanup c = { .base = base, .uid = uid, .job_id = job_id, .file_name = file_name };
-	int status;
 
+	/* The step's lock goes first: the sweep below needs no step of the job left. */
+	if (lock_fd >= 0)
+		close(lock_fd);
 	step_file_name(step_name, node_id, file_name, sizeof(file_name));
-	status = cleanup_in_child(&c, gid, &(unsigned){ 0 });
-	if (status != CLEANUP_DONE)
-		slurm_error(AZ_LOG_PREFIX "activation file %s of job %u under %s not removed (status %d)",
-			    file_name, job_id, base, status);
+	cleanup_and_log(&c, gid);
 }
 
 void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id)
 {
 	struct cleanup c = { .base = base, .uid = uid, .job_id = job_id };
-	struct timespec start, end;
-	unsigned removed;
-	int status;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	status = cleanup_in_child(&c, gid, &removed);
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	slurm_debug(AZ_LOG_PREFIX "job %u: swept %u file%s in %.3f ms", job_id, removed,
-		    removed == 1 ? "" : "s",
-		    (double)(end.tv_sec - start.tv_sec) * 1e3 + (double)(end.tv_nsec - start.tv_nsec) / 1e6);
-
-	if (status == CLEANUP_REFUSED)
-		slurm_error(AZ_LOG_PREFIX "job %u: left %s/autozyme.%u.%u or part of it alone: not the user's 0700 directory, or holding something other than regular files",
-			    job_id, base, (unsigned)uid, job_id);
-	else if (status != CLEANUP_DONE)
-		slurm_error(AZ_LOG_PREFIX "job %u: the sweep of %s/autozyme.%u.%u failed (status %d)",
-			    job_id, base, (unsigned)uid, job_id, status);
+	cleanup_and_log(&c, gid);
 }

@@ -60,6 +60,7 @@ struct az_step {
 	bool shared_failed;
 	bool patches_dropped;   /* the node's registry lacks one: none activated */
 	char *file_path;        /* the activation file, NULL when not written ... */
+	int lock_fd;            /* ... its directory, locked while the step lives */
 	char file_why[AZ_FILES_WHY_MAX]; /* ... and why, for each task to print */
 	uint32_t step_id;
 	uid_t uid;
@@ -159,18 +160,23 @@ void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX]);
 /*
  * Create <base>/autozyme.<uid>.<job>/<step>.node<id>.json (0700 dir, 0600
  * file) with the caller's effective ids, which must be the user's (user_init
- * runs so); 0 and its path, or -1 and why.
+ * runs so); 0, its path and the job directory's descriptor holding a shared
+ * lock for the step's life, or -1 and why.
  */
 int az_files_write_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
 			const char *step_name, uint32_t node_id, const char *json,
-			char **path_out, char why[AZ_FILES_WHY_MAX]);
-/* Remove this node's file of the step (and the job's directory once empty), as the user. */
+			char **path_out, int *lock_fd, char why[AZ_FILES_WHY_MAX]);
+/* Close the step's lock (-1: none), then, as the user, remove this node's
+ * file of the step and sweep the job's directory if no step of the job
+ * holds it any more. */
 void az_files_remove_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,
-			  const char *step_name, uint32_t node_id);
-/* Remove the job's directory and every regular file in it, as the user. */
+			  const char *step_name, uint32_t node_id, int lock_fd);
+/* As the user: the job's directory and every regular file in it, unless a
+ * step of the job holds it. */
 void az_files_sweep_job(const char *base, uid_t uid, gid_t gid, uint32_t job_id);
 
-/* epilog.c: the job's end on a node (S_CTX_JOB_SCRIPT). */
-void az_epilog_sweep(spank_t sp, int ac, char **av);
+/* sweep.c: at each step's end, every job directory of activation_dir that
+ * no slurmstepd holds (what killed ones left), each as its owner. */
+void az_sweep_stale(const char *base);
 
 #endif

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,10 @@ static void load_step_resources(struct az_step *step, const struct az_config *co
  * Every task forks from slurmstepd after user_init: what it no longer needs
  * goes first.  The patches are chosen; a task counts cores on the topology
  * only where the budget counts them (smt=cores), else it reads its
- * affinity alone.
+ * affinity alone.  Then the heap is consolidated and trimmed once, here:
+ * left with the topology's many small free chunks, each forked task would
+ * consolidate them itself at its first large allocation, copying every
+ * heap page it touches on the way.
  */
 static void release_step_resources(struct az_step *step)
 {
@@ -58,6 +62,7 @@ static void release_step_resources(struct az_step *step)
 		az_topology_free(step->topology);
 		step->topology = NULL;
 	}
+	malloc_trim(0);
 }
 
 /* slurmstepd's own cpuset, which the tasks are launched on together (one
@@ -172,6 +177,7 @@ static void stepd_user_init(spank_t sp, const struct az_config *config,
 
 	az_cpu_clock(&start);
 	step->active = false;
+	step->lock_fd = -1;
 	if (!(step->file = calloc(1, sizeof(*step->file)))) {
 		slurm_error(AZ_LOG_PREFIX "out of memory");
 		return;
@@ -206,7 +212,10 @@ static void stepd_exit(spank_t sp, const struct az_config *config)
 	/* Also when the file could not be written: its job directory may be there. */
 	if (step->active)
 		az_files_remove_step(config->activation_dir, step->uid, step->gid,
-				     step->file->job_id, step->file->step, step->file->node_id);
+				     step->file->job_id, step->file->step, step->file->node_id,
+				     step->lock_fd);
+	/* Every step, the extern one too: what killed slurmstepds left. */
+	az_sweep_stale(config->activation_dir);
 	az_activation_free(step->file);
 	free(step->file_path);
 	az_registry_free(step->registry);

@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Nothing left behind, whatever dies.  The job-end sweep
-# (slurm_spank_job_epilog, once per node, as the job's user) removes what a
-# step's own clean-up missed.  Each scenario ends with no file under
-# activation_dir, no drained node, and the next job on the node running
-# normally:
-#  - kill -9 of a step's slurmstepd, then of the batch step's slurmstepd;
+# Nothing left behind, whatever dies.  Each slurmstepd holds its job
+# directory locked while it lives; at every step's end the plugin sweeps the
+# directories no slurmstepd holds (as their owner): what a killed one left
+# goes at the end of the job's next step on the node, else of the next step
+# of any job there.  Each scenario ends with the next job running normally
+# on every node, then no file under activation_dir and no drained node:
+#  - kill -9 of a step's slurmstepd (its batch step's end sweeps the file),
+#    then of the batch step's slurmstepd (the next job's step end does);
 #  - scontrol requeue of a running job: the second run gets fresh files;
 #  - scancel --signal=KILL of a 64-task step;
 #  - slurmd restarted while a step runs;
 #  - a job killed by its time limit;
 #  - what the sweep refuses: a symbolic link or FIFO the user put in the job
-#    directory stays (with one log line), the rest goes;
+#    directory stays, in the directory renamed *.refused (with one log
+#    line), the rest goes;
 #  - an array of AZ_SWEEP_ARRAY_TASKS (500) tasks over 4 emulated nodes,
 #    with random tasks' slurmstepd killed (this and the time limit under the
 #    affinity site configuration only);
 #  - the sweep of what a killed slurmstepd of 64 tasks left, timed (slurmd log);
-#  - a plugstack.conf broken at the job's end: the sweep is skipped, logged;
+#  - a plugstack.conf broken while a step runs: its end still removes its file;
 #  - examples/autozyme-sweep-stale and examples/autozyme-tmpfiles.conf,
-#    for the directories of jobs that died before their epilog.
+#    for the directories of a node whose slurmstepds all died.
 # Run as root; AZ_BUILDDIR names the build tree holding spank/.libs/autozyme.so.
 set -u
 . "$(dirname "$0")/scenario.sh"
@@ -32,31 +35,22 @@ step_running() {
 	[ -f "$(job_dir "$1")/0.node0.json" ] &&
 		(($(pgrep -u "$AZ_USER" -x sleep | wc -l) >= $2))
 }
-all_idle() { [ -z "$(sinfo -h -o %T | grep -v '^idle$')" ]; }
 
 # The pid of slurmstepd for JOB.STEP (STEP: 0, batch ...), from its title.
 stepd_of() { pgrep -f "^slurmstepd: \[$1\.$2\]" | head -1; }
 
-# slurmd runs a plugin's job epilog only when the plugin was in
-# plugstack.conf as slurmd started (a reconfigure does not reread it), as on
-# a real node: the plugin, then every slurmd restarted.
-plugin_everywhere() {
-	local node
-	use_plugin
-	for node in $AZ_NODES; do
-		check "slurmd $node restarted with the plugin" cluster_restart_slurmd "$node"
-	done
-	wait_until 60 all_idle >/dev/null || diag "some node is not idle 60 s after the restarts"
-}
-
-# after NAME: every scenario's ending, then a normal job on the node.
+# after NAME: every scenario's ending: a normal job with a step on every
+# node (whose ends sweep what is left), then nothing left.
 after() {
+	check_eq "$1: the next job runs normally on every node" \
+		"$(printf '1 %.0s' $AZ_NODES)" \
+		"$(as_user srun -N"$AZ_NNODES" -n"$AZ_NNODES" -c1 printenv OMP_NUM_THREADS 2>"$err" | xargs -n1 printf '%s ')"
 	scenario_done "$1"
-	check_eq "$1: the next job runs normally" "1" "$(as_user srun -n1 -c1 printenv OMP_NUM_THREADS 2>"$err")"
 }
 
-# kill_stepd NAME STEP WRAP: a job whose STEP holds its file; kill -9 of that
-# step's slurmstepd, then scancel; the sweep must remove what was left.
+# kill_stepd NAME STEP WRAP [GONE]: a job whose STEP holds its file; kill -9
+# of that step's slurmstepd, then scancel; the sweep must remove what was
+# left (with GONE: by the time the job has ended).
 kill_stepd() {
 	local name=$1 step=$2 job pid
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="$3")
@@ -66,11 +60,13 @@ kill_stepd() {
 	kill -9 "$pid" 2>/dev/null
 	scancel "$job"
 	check "$name: the job ends" wait_until 120 job_gone "$job"
+	[ -n "${4:-}" ] && check "$name: the job's end swept its directory" \
+		wait_until 60 test ! -e "$(job_dir "$job")"
 	after "$name"
 }
 
 test_killed_stepds() {
-	kill_stepd "kill -9 of a step's slurmstepd" 0 "srun -n1 -c1 sleep 120"
+	kill_stepd "kill -9 of a step's slurmstepd" 0 "srun -n1 -c1 sleep 120" gone
 	kill_stepd "kill -9 of the batch step's slurmstepd" batch "sleep 120"
 }
 
@@ -122,8 +118,9 @@ test_time_limit() {
 
 # The user leaves a symbolic link to a file of theirs, and a FIFO, in the job
 # directory while the step runs, then the step's slurmstepd dies: the sweep
-# removes the regular files, leaves those two and the directory, follows
-# nothing (the link's target survives), and says so in the slurmd log.
+# at the batch step's end removes the regular files, leaves those two in the
+# directory renamed *.refused (later sweeps pass it by), follows nothing
+# (the link's target survives), and says so in the slurmd log.
 test_refused() {
 	local job dir target=$AZ_WORK_DIR/precious
 	as_user sh -c "echo keep >$target"
@@ -135,16 +132,17 @@ test_refused() {
 	scancel "$job"
 	check "refused: the job ends" wait_until 120 job_gone "$job"
 	check_eq "refused: the link and the FIFO stay, the regular file went" "fifo.json link.json" \
-		"$(ls "$dir" 2>&1 | xargs)"
+		"$(ls "$dir.refused" 2>&1 | xargs)"
+	check "refused: the directory is renamed" test ! -e "$dir"
 	check_eq "refused: the link's target was not followed" "keep" "$(cat "$target")"
 	check "refused: the slurmd log names the directory it left" \
-		grep -q "autozyme: job $job: left .*autozyme.$AZ_USER_UID.$job or part of it alone" "$AZ_CLUSTER_DIR"/log/slurmd-*.log
-	rm -rf "$dir"
+		grep -q "autozyme: job $job: left .*autozyme.$AZ_USER_UID.$job or part of it alone (renamed" "$AZ_CLUSTER_DIR"/log/slurmd-*.log
+	rm -rf "$dir.refused"
 	after "the sweep's refusals"
 }
 
 # The sweep's own time for what a killed slurmstepd of 64 tasks left (its
-# one file): the epilog logs it at debug level.
+# one file): the batch step's end logs it at debug level.
 test_sweep_time() {
 	local job line
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n64 --overcommit sleep 120")
@@ -154,28 +152,27 @@ test_sweep_time() {
 	scancel "$job"
 	check "sweep time: the job ends" wait_until 120 job_gone "$job"
 	line=$(grep -h "autozyme: job $job: swept " "$AZ_CLUSTER_DIR"/log/slurmd-*.log | tail -1)
-	check_match "sweep time: the epilog swept the step's file" "swept 1 file in [0-9.]+ ms" "$line"
+	check_match "sweep time: the batch step's end swept the step's file" "swept 1 file in [0-9.]+ ms" "$line"
 	diag "sweep of a killed 64-task step: ${line##*swept 1 file in }"
 	after "sweep of a killed 64-task step"
 }
 
-# A plugstack.conf broken on the node after slurmd started: the job epilog
-# skips the sweep with one line naming the key, and never fails (the node
-# stays up).  The job itself runs (or fails, from 26.05: test_plugin.sh).
+# A plugstack.conf broken on the node while a step runs: the step read it as
+# it started, so its end removes its file as usual; the node stays up.  (A
+# step started under the broken file: test_plugin.sh and test_faults.sh.)
 test_broken_config() {
 	local job
-	job=$(as_user sbatch --parsable --hold -n1 -c1 -o /dev/null --wrap=true)
+	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n1 -c1 sleep 5")
+	check "broken plugstack: the step's file appears" wait_until 60 has_file "$(job_dir "$job")/0.node0.json"
 	use_plugin no_such_key=1
-	scontrol release "$job"
 	check "broken plugstack: the job ends" wait_until 120 job_gone "$job"
-	check "broken plugstack: the slurmd log says the sweep is skipped, naming the key" \
-		wait_until 60 grep -q "autozyme: plugstack.conf: unknown argument 'no_such_key=1'.*the job-end sweep is skipped" \
-		"$AZ_CLUSTER_DIR"/log/slurmd-*.log
+	check "broken plugstack: the step's end removed its directory" \
+		wait_until 60 test ! -e "$(job_dir "$job")"
 	use_plugin
-	after "a broken plugstack at the job's end"
+	after "a plugstack broken while a step runs"
 }
 
-# examples/autozyme-sweep-stale, for what a crash before the epilog leaves:
+# examples/autozyme-sweep-stale, for a node whose slurmstepds all died:
 # the directory of a finished job goes, a running job's stays, and what a
 # user planted (a link, a directory named for another uid) is left and
 # reported; without slurmctld nothing is removed.
@@ -259,7 +256,7 @@ test_array() {
 # The sweep logs its time at debug level; a requeued job waits cred_expire
 # seconds before it runs again.
 AZ_CRED_EXPIRE=10 AZ_SLURM_CONF_EXTRA=SlurmdDebug=debug scenario_start 1 || exit 1
-plugin_everywhere
+use_plugin
 part test_killed_stepds
 part test_requeue
 part test_kill_64
@@ -277,7 +274,7 @@ cluster_stop
 trap - EXIT
 four_nodes_array() {
 	scenario_start 4 || exit 1
-	plugin_everywhere
+	use_plugin
 	test_array
 }
 [[ ${AZ_SITE_CONFIG:-affinity} == affinity ]] && part four_nodes_array
