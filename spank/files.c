@@ -4,9 +4,9 @@
  * one per node and step.  Created in user_init, before the step's tasks
  * fork, where slurmstepd runs with its effective ids dropped to the user's
  * (22.05 to 26.05 all do; the file is not written otherwise); removed at
- * the step's end by a child of slurmstepd that first drops to the user, so
- * no privileged process ever opens, writes or removes a path the user
- * controls.
+ * the step's end by slurmstepd's thread after it took the user's
+ * credentials itself, so no privileged process ever opens, writes or
+ * removes a path the user controls.
  *
  * Every slurmstepd that wrote a file holds a shared flock(2) on its job
  * directory until it ends; the kernel drops it when slurmstepd dies, even
@@ -21,14 +21,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,7 +69,7 @@ static int open_job_dir(int base_fd, const char *name, uid_t uid)
 	return fd;
 }
 
-/* What a clean-up child did, as its exit status. */
+/* What a clean-up did. */
 enum cleanup_status {
 	CLEANUP_DONE = 0,
 	CLEANUP_SOME_LEFT = 1,	/* a file could not be removed */
@@ -231,10 +230,44 @@ static int write_as_user(const char *base, uid_t uid, uint32_t job_id, const cha
 	return dir_fd;
 }
 
-static bool drop_to_user(uid_t uid, gid_t gid)
+/* Root's effective group and groups, while this thread is the user's. */
+struct root_creds {
+	gid_t egid;
+	int ngroups;
+	gid_t *groups;
+};
+
+/*
+ * This thread alone takes the user's effective uid, gid and groups: the raw
+ * system calls change the calling thread's credentials only, where glibc's
+ * wrappers would change every thread of slurmstepd.  Without a fork, the
+ * clean-up costs no copy of slurmstepd's page tables.  The root's
+ * capabilities go with its effective uid and come back with it.
+ */
+static bool become_user(uid_t uid, gid_t gid, struct root_creds *saved)
 {
-	return setgroups(1, &gid) == 0 && setgid(gid) == 0 && setuid(uid) == 0 &&
-	       getuid() == uid && geteuid() == uid;
+	saved->egid = getegid();
+	saved->ngroups = getgroups(0, NULL);
+	saved->groups = saved->ngroups > 0 ? calloc((size_t)saved->ngroups, sizeof(gid_t)) : NULL;
+	if (saved->ngroups < 0 || (saved->ngroups > 0 && !saved->groups) ||
+	    getgroups(saved->ngroups, saved->groups) != saved->ngroups) {
+		saved->ngroups = -1;
+		return false;
+	}
+	return syscall(SYS_setgroups, 1, &gid) == 0 && syscall(SYS_setresgid, -1, gid, -1) == 0 &&
+	       syscall(SYS_setresuid, -1, uid, -1) == 0 && geteuid() == uid && getegid() == gid;
+}
+
+/* Back to root's credentials, in the reverse order. */
+static void restore_root(struct root_creds *saved)
+{
+	if (saved->ngroups >= 0 &&
+	    (syscall(SYS_setresuid, -1, 0, -1) != 0 ||
+	     syscall(SYS_setresgid, -1, saved->egid, -1) != 0 ||
+	     syscall(SYS_setgroups, saved->ngroups, saved->groups) != 0 || geteuid() != 0))
+		slurm_error(AZ_LOG_PREFIX "cannot restore root's credentials after a clean-up: %s",
+			    strerror(errno));
+	free(saved->groups);
 }
 
 struct cleanup {
@@ -261,8 +294,8 @@ static int remove_regular_files(int dir_fd, unsigned *removed)
 	while ((entry = readdir(dir)))
 		if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
 			if (fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-				/* The ending step's child unlinks its own file
-				 * without the lock. */
+				/* An ending step unlinks its own file without
+				 * the lock. */
 				if (errno != ENOENT && rc == CLEANUP_DONE)
 					rc = CLEANUP_SOME_LEFT;
 			} else if (!S_ISREG(st.st_mode))
@@ -314,50 +347,21 @@ static int sweep_as_user(const struct cleanup *c, unsigned *removed)
 	return rc;
 }
 
-/* The child's work, as the user; the count of other files the sweep
- * removed goes to `report`. */
-static int cleanup_as_user(const struct cleanup *c, int report)
+/* The clean-up with the user's credentials in this thread; *removed: the
+ * files the sweep removed besides the step's own. */
+static int cleanup_as_user(const struct cleanup *c, gid_t gid, unsigned *removed)
 {
-	unsigned removed = 0;
-	int rc = sweep_as_user(c, &removed);
+	struct root_creds saved;
+	int rc = CLEANUP_NOT_USER;
 
-	if (write(report, &removed, sizeof(removed)) != sizeof(removed) && rc == CLEANUP_DONE)
-		rc = CLEANUP_SOME_LEFT;
+	*removed = 0;
+	if (become_user(c->uid, gid, &saved))
+		rc = sweep_as_user(c, removed);
+	restore_root(&saved);
 	return rc;
 }
 
-/* A child of this privileged process that drops to the user, then cleans up;
- * *removed: the files the sweep removed. */
-static int cleanup_in_child(const struct cleanup *c, gid_t gid, unsigned *removed)
-{
-	int status = 0, report[2];
-	pid_t pid;
-
-	*removed = 0;
-	if (pipe2(report, O_CLOEXEC) != 0) {
-		slurm_error(AZ_LOG_PREFIX "cannot make a pipe to remove activation files: %s", strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid == 0) {
-		close(report[0]);
-		_exit(drop_to_user(c->uid, gid) ? cleanup_as_user(c, report[1]) : CLEANUP_NOT_USER);
-	}
-	close(report[1]);
-	if (pid < 0) {
-		slurm_error(AZ_LOG_PREFIX "cannot fork to remove activation files: %s", strerror(errno));
-		close(report[0]);
-		return -1;
-	}
-	if (read(report[0], removed, sizeof(*removed)) != sizeof(*removed))
-		*removed = 0;
-	close(report[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* The clean-up in a child, then its outcome in the slurmd log: the files
+/* The clean-up as the user, then its outcome in the slurmd log: the files
  * other steps left at debug level, a refusal or failure as an error. */
 static void cleanup_and_log(const struct cleanup *c, gid_t gid)
 {
@@ -366,7 +370,7 @@ static void cleanup_and_log(const struct cleanup *c, gid_t gid)
 	int status;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	status = cleanup_in_child(c, gid, &removed);
+	status = cleanup_as_user(c, gid, &removed);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	if (removed > 0)
 		slurm_debug(AZ_LOG_PREFIX "job %u: swept %u file%s in %.3f ms", c->job_id, removed,

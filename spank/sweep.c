@@ -2,10 +2,10 @@
 /*
  * The node's sweep, at the end of every step (slurmstepd, as root): the job
  * directories in activation_dir that no slurmstepd holds locked any more
- * (files.c) are what killed slurmstepds left; each is swept by a child that
- * drops to its owner.  The root parent lists activation_dir and stats its
- * entries without following them, reads /proc/locks, and opens nothing a
- * user controls.  No job epilog: slurmd would start one more slurmstepd at
+ * (files.c) are what killed slurmstepds left; each is swept with its
+ * owner's credentials (files.c).  As root, this only lists activation_dir
+ * and stats its entries without following them, reads /proc/locks, and
+ * opens nothing a user controls.  No job epilog: slurmd would start one more slurmstepd at
  * every job's end on every node for it.
  */
 #include "config.h"
@@ -118,8 +118,8 @@ void az_sweep_stale(const char *base)
 	if (list_job_dirs(base, &dirs, &count) != 0 || count == 0)
 		goto out;
 	mark_locked(dirs, count);
-	/* The child takes the lock itself before it removes anything: one a
-	 * step took since /proc/locks was read keeps its directory. */
+	/* The sweep takes the lock itself before it removes anything: a
+	 * directory a step took since /proc/locks was read stays. */
 	for (i = 0; i < count; i++)
 		if (!dirs[i].locked)
 			az_files_sweep_job(base, dirs[i].uid, dirs[i].gid, dirs[i].job_id);
