@@ -77,6 +77,30 @@ test_planted_job_dir() {
 	done
 }
 
+# lock_held DIR: some process holds a flock(2) on DIR.
+lock_held() { grep -q ":$(stat -c %i "$1") " /proc/locks; }
+
+# The user's own process holds the job directory's lock exclusively as the
+# step starts (flock -o: its command does not keep it): the step waits a
+# moment, then writes no file and says why; the task has its variables.
+test_locked_job_dir() {
+	local job dir holder
+	use_plugin
+	job=$(held_job "$report")
+	dir=$act_dir/autozyme.$uid.$job
+	as_user mkdir -m 700 "$dir"
+	as_user flock -x -o "$dir" sleep 300 &
+	holder=$!
+	check "locked job dir: the user's flock holds it" wait_until 30 lock_held "$dir"
+	run_held "$job"
+	refused "locked job dir" "cannot lock $dir: another process of the user holds it"
+	pkill -u "$AZ_USER" -f "^flock -x -o $dir"
+	pkill -u "$AZ_USER" -f "^sleep 300$"
+	wait "$holder"
+	rm -rf "$dir"
+	scenario_done "locked job dir"
+}
+
 # plant_in_job_dir JOB KIND: the user's own 0700 job dir with KIND (symlink,
 # fifo or file) named like the batch step's activation file.
 plant_in_job_dir() {
@@ -243,6 +267,7 @@ test_no_root_file_access() {
 }
 
 test_planted_job_dir
+test_locked_job_dir
 test_planted_activation_file
 test_modes_and_owner
 test_swap_before_exit
