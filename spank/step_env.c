@@ -124,16 +124,20 @@ static int set_thread_vars(const az_env *env, az_activation *f, const struct az_
 	return each_injected(env, f, record_injected);
 }
 
-/* Patches were checked at submission; a node whose registry differs drops them. */
+/* Patches were checked at submission; a node whose registry differs drops
+ * them.  The registry is read only when the step has patches to check. */
 static void choose_patches(const az_env *env, struct az_step *step,
 			   const struct az_config *config, const struct az_options *options)
 {
 	az_activation *f = step->file;
 	char *joined;
+	az_error err;
 
 	if (az_options_patches(options, env, config, &f->patches, &f->n_patches) != 0 ||
 	    f->n_patches == 0)
 		return;
+	if (az_registry_load(config->patch_dir, &step->registry, &err) != AZ_OK)
+		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
 	if (!step->registry || az_options_check_patches(config, step->registry,
 							f->patches, f->n_patches) != 0) {
 		step->patches_dropped = true;

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * autozyme_stepd.so, slurmstepd's module: user_init prepares the step once
- * before the tasks fork (its ids, hwloc topology, cgroup quota, patch
- * registry, and every input of the budget the tasks share), then sets the
- * step's variables and writes its activation file (step_env.c); task_init
- * runs in each task, as the user, after Slurm applied its affinity: it
- * decides the task's budget from its cpuset and sets its own variables
- * only when they differ from the step's (task.c).  Nothing here fails a
- * task.  The front plugin loads this module (module.c) and calls it
- * through az_stepd_ops, its only export.
+ * before the tasks fork (its ids, hwloc topology, cgroup quota, the patch
+ * registry if it has patches, and every input of the budget the tasks
+ * share), then sets the step's variables and writes its activation file
+ * (step_env.c); task_init runs in each task, as the user, after Slurm
+ * applied its affinity: it decides the task's budget from its cpuset and
+ * sets its own variables only when they differ from the step's (task.c).
+ * Nothing here fails a task.  The front plugin loads this module
+ * (module.c) and calls it through az_stepd_ops, its only export.
  */
 #include "config.h"
 
@@ -35,14 +35,12 @@ static int get_u32(spank_t sp, spank_item_t item, const char *what, uint32_t *ou
 /* One step per slurmstepd. */
 static struct az_step step_state;
 
-static void load_step_resources(struct az_step *step, const struct az_config *config)
+static void load_topology(struct az_step *step)
 {
 	az_error err;
 
 	if (az_topology_load(&step->topology, &err) != AZ_OK)
 		slurm_error(AZ_LOG_PREFIX "hwloc: %s; tasks get the fallback budget", err.message);
-	if (az_registry_load(config->patch_dir, &step->registry, &err) != AZ_OK)
-		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
 }
 
 /*
@@ -188,7 +186,7 @@ static void stepd_user_init(spank_t sp, const struct az_config *config,
 	/* The extern step holds no user task. */
 	if (step->step_id == SLURM_EXTERN_CONT || read_step_ids(sp, step, &local_tasks) != 0)
 		return;
-	load_step_resources(step, config);
+	load_topology(step);
 	gather_shared(sp, step, config, options, local_tasks);
 	step->active = az_step_publish(sp, step, config, options) == 0;
 	release_step_resources(step);
