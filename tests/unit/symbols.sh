@@ -10,7 +10,8 @@
 #   public API); the core and the runtime's inner modules stay inside;
 # - the plugin's autozyme.so needs no hwloc (srun, sbatch and salloc load it);
 #   autozyme.so exports only what Slurm looks up, autozyme_stepd.so only its
-#   table;
+#   table; and no job prolog or epilog, whose symbol alone would make slurmd
+#   start one more slurmstepd at every job's start or end on every node;
 # - where spank.h has it (Slurm 26.05), the plugin exports
 #   slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE, so that a failing
 #   callback fails the job rather than drain the node; elsewhere it exports
@@ -68,6 +69,13 @@ if [ -z "$plugin_exports" ]; then
 	echo "ok: autozyme.so exports only what Slurm looks up (no az_ name leaks)"
 else
 	fail "autozyme.so exports more than Slurm's entry points: $(echo $plugin_exports)"
+fi
+
+job_scripts=$(nm -D --defined-only "$plugin" | awk '$3 ~ /^slurm_spank_job_(prolog|epilog)$/ { print $3 }')
+if [ -z "$job_scripts" ]; then
+	echo "ok: autozyme.so has no slurm_spank_job_prolog or slurm_spank_job_epilog"
+else
+	fail "autozyme.so exports $(echo $job_scripts): slurmd would start a slurmstepd for it at every job"
 fi
 
 # The initial value of a 4-byte data symbol, read from the file.
