@@ -86,6 +86,15 @@ check_record() {
 		"$(echo "$out" | $pick '"" if r["step_file"]["schema"] == 2 and env["AUTOZYME_ACTIVATION_FILE"].endswith("/%s.node%s.json" % (act["job"]["step"], env["SLURM_NODEID"])) else env.get("AUTOZYME_ACTIVATION_FILE")' | xargs)"
 }
 
+# other_user: a second ordinary user (AZ_OTHER_USER, default aztest2),
+# created without a home if missing; prints its name, non-zero if it cannot be.
+other_user() {
+	local name=${AZ_OTHER_USER:-aztest2}
+	id -u "$name" >/dev/null 2>&1 || useradd -M -s /bin/bash "$name" >/dev/null 2>&1 ||
+		id -u "$name" >/dev/null 2>&1 || return 1
+	echo "$name"
+}
+
 act_dir_empty() { [[ -z $(find "$act_dir" -mindepth 1 2>/dev/null) ]]; }
 queue_empty() { [[ -z $(squeue -h 2>/dev/null) ]]; }
 

@@ -13,10 +13,8 @@ set -u
 . "$(dirname "$0")/scenario.sh"
 scenario_start 1 || exit 1
 
-other=${AZ_OTHER_USER:-aztest2}
-id -u "$other" >/dev/null 2>&1 || useradd -M -s /bin/bash "$other" >/dev/null 2>&1 ||
-	id -u "$other" >/dev/null 2>&1 || {
-	not_ok "create the second user $other"
+other=$(other_user) || {
+	not_ok "create the second user ${AZ_OTHER_USER:-aztest2}"
 	summary
 	exit 1
 }

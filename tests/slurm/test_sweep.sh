@@ -7,7 +7,8 @@
 # of any job there.  Each scenario ends with the next job running normally
 # on every node, then no file under activation_dir and no drained node:
 #  - kill -9 of a step's slurmstepd (its batch step's end sweeps the file),
-#    then of the batch step's slurmstepd (the next job's step end does);
+#    then of the batch step's slurmstepd (the next job's step end does), then
+#    of one whose leftovers another user's step sweeps;
 #  - scontrol requeue of a running job: the second run gets fresh files;
 #  - scancel --signal=KILL of a 64-task step;
 #  - slurmd restarted while a step runs;
@@ -68,6 +69,28 @@ kill_stepd() {
 test_killed_stepds() {
 	kill_stepd "kill -9 of a step's slurmstepd" 0 "srun -n1 -c1 sleep 120" gone
 	kill_stepd "kill -9 of the batch step's slurmstepd" batch "sleep 120"
+}
+
+# A step of another user ends on the node: its sweep removes, with the first
+# user's credentials, what that user's killed batch slurmstepd left.
+test_other_users_step() {
+	local job dir other
+	other=$(other_user) || {
+		not_ok "another user's step: create the second user"
+		return
+	}
+	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="sleep 120")
+	dir=$(job_dir "$job")
+	check "another user's step: the batch step's file appears" wait_until 60 has_file "$dir/batch.node0.json"
+	kill -9 "$(stepd_of "$job" batch)" 2>/dev/null
+	scancel "$job"
+	check "another user's step: the job ends" wait_until 120 job_gone "$job"
+	check "another user's step: the killed step's file is left" has_file "$dir/batch.node0.json"
+	check "another user's step: $other's step runs" \
+		env -C / setpriv --reuid="$(id -u "$other")" --regid="$(id -g "$other")" --init-groups -- \
+		timeout 120 srun -n1 -c1 true
+	check "another user's step: its end swept the directory" wait_until 60 test ! -e "$dir"
+	after "another user's step"
 }
 
 # Each run's task records its file's inode and the run; the first run is
@@ -258,6 +281,7 @@ test_array() {
 AZ_CRED_EXPIRE=10 AZ_SLURM_CONF_EXTRA=SlurmdDebug=debug scenario_start 1 || exit 1
 use_plugin
 part test_killed_stepds
+part test_other_users_step
 part test_requeue
 part test_kill_64
 part test_slurmd_restart
