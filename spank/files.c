@@ -43,7 +43,7 @@ void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX])
 		snprintf(buf, AZ_STEP_NAME_MAX, "%u", step_id);
 }
 
-static void job_dir_name(uid_t uid, uint32_t job_id, char *buf, size_t len)
+void az_files_job_dir_name(uid_t uid, uint32_t job_id, char *buf, size_t len)
 {
 	snprintf(buf, len, "autozyme.%u.%u", (unsigned)uid, job_id);
 }
@@ -210,7 +210,7 @@ static int write_as_user(const char *base, uid_t uid, uint32_t job_id, const cha
 	char dir_name[64], *dir_path = NULL;
 	int base_fd, dir_fd;
 
-	job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
+	az_files_job_dir_name(uid, job_id, dir_name, sizeof(dir_name));
 	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (base_fd < 0) {
 		warn_no_file("cannot open activation_dir %s: %s", base, strerror(errno));
@@ -322,7 +322,7 @@ static int sweep_as_user(const struct cleanup *c, unsigned *removed)
 	int base_fd, dir_fd, rc = CLEANUP_DONE;
 
 	*removed = 0;
-	job_dir_name(c->uid, c->job_id, dir_name, sizeof(dir_name));
+	az_files_job_dir_name(c->uid, c->job_id, dir_name, sizeof(dir_name));
 	base_fd = open(c->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (base_fd < 0)
 		return CLEANUP_DONE;

@@ -155,6 +155,8 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 		  const struct az_options *options);
 
 /* files.c: activation files, created and removed as the job's user. */
+/* "autozyme.<uid>.<job>", the job directory's name in activation_dir. */
+void az_files_job_dir_name(uid_t uid, uint32_t job_id, char *buf, size_t len);
 /* "batch", "interactive" or the decimal step id. */
 void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX]);
 /*

@@ -30,7 +30,8 @@ struct job_dir {
 	bool locked;
 };
 
-/* "autozyme.<uid>.<job>" exactly, as files.c names them. */
+/* "autozyme.<uid>.<job>" exactly, as files.c names them (read back and
+ * named again, so no other spelling of the numbers passes). */
 static bool parse_job_dir_name(const char *name, uid_t *uid, uint32_t *job_id)
 {
 	unsigned u, j;
@@ -38,7 +39,7 @@ static bool parse_job_dir_name(const char *name, uid_t *uid, uint32_t *job_id)
 
 	if (sscanf(name, "autozyme.%u.%u", &u, &j) != 2)
 		return false;
-	snprintf(again, sizeof(again), "autozyme.%u.%u", u, j);
+	az_files_job_dir_name(u, j, again, sizeof(again));
 	if (strcmp(again, name) != 0)
 		return false;
 	*uid = u;
