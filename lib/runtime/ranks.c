@@ -36,7 +36,7 @@
 #include <pmix.h>
 #endif
 
-#include "azruntime.h"
+#include "ranks.h"
 #include "internal.h"
 
 /* Far above any node's ranks; keeps counts and indexes in an unsigned. */

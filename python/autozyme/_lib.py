@@ -18,7 +18,7 @@ _LANGUAGE = b"python"
 
 # az_status values by their az_status_name: the library names them, so no
 # number of autozyme.h is copied here.  The names are the header's stable
-# interface ("ok", "invalid", ...): test_runtime.c pins them, and
+# interface ("ok", "invalid", ...): test_status.c pins them, and
 # test_package.py checks each one compared here is one status's name.
 _OK = b"ok"
 _INVALID = b"invalid"

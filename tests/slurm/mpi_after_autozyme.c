@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "azruntime.h"
+#include "process_budget.h"
+#include "ranks.h"
 
 /* The local ranks as libautozyme sees them now: "SIZE/RANK/SOURCE". */
 static void ranks_now(char *out, size_t len)

@@ -1,12 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# Run test_cpus's "taskset" suite pinned to CPU 0: the cpuset AutoZyme
+# Run test_topology's "taskset" suite pinned to CPU 0: the cpuset AutoZyme
 # reports must then be exactly that CPU (1 PU, 1 core, list "0").
 # The test skips itself without AZ_EXPECT_ONE_CPU=1, so a run that did not
 # really execute it counts as a failure here.  Exit 77 = skipped (automake).
 set -u
 
-bin="${AZ_TEST_BUILDDIR:?AZ_TEST_BUILDDIR unset: run through make check}/tests/unit/test_cpus"
+bin="${AZ_TEST_BUILDDIR:?AZ_TEST_BUILDDIR unset: run through make check}/tests/unit/test_topology"
 
 if ! command -v taskset >/dev/null 2>&1; then
 	echo "taskset not found: skipping"
@@ -21,7 +21,7 @@ out=$(AZ_EXPECT_ONE_CPU=1 taskset -c 0 "$bin" --filter 'taskset/*' --tap 2>&1)
 status=$?
 printf '%s\n' "$out"
 if [ "$status" -ne 0 ]; then
-	echo "FAIL: test_cpus exited with status $status under taskset -c 0"
+	echo "FAIL: test_topology exited with status $status under taskset -c 0"
 	exit 1
 fi
 if ! printf '%s\n' "$out" | grep -q '^ok - taskset::one_cpu ' ||

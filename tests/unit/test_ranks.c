@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Co-located ranks from the launchers' variables (Open MPI, srun), the
- * bound/unbound decision, worker shares ("T/W") and the oversubscription
- * policy.  PMIx itself needs a server and MPI_Init: tests/slurm/test_mpi.sh
+ * lib/runtime/ranks.c: co-located ranks from the launchers' variables
+ * (Open MPI, srun) and the bound/unbound decision.  PMIx itself needs a server and MPI_Init: tests/slurm/test_mpi.sh
  * runs it under mpirun and srun --mpi=pmix.
  */
 #include "config.h"
@@ -13,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "azruntime.h"
+#include "ranks.h"
 #include "mapped.h"
 
 /* ------------------------------------------------------- a fake environment */
@@ -241,79 +240,4 @@ Test(bound, the_parents_cpuset_is_the_launchers)
 	cr_expect_eq(azi_cpus_of_parent(), (unsigned)CPU_COUNT(&all),
 		     "the parent's, not this process's");
 	cr_expect(az_budget_tasks_bound(2, 1, azi_cpus_of_parent(), false));
-}
-
-/* --------------------------------------------------------- worker shares */
-
-Test(worker_share, parses_and_formats)
-{
-	az_worker_share share;
-	char text[32];
-
-	cr_assert_eq(azi_worker_share_parse("8/4", "X", &share, NULL), AZ_OK);
-	cr_expect_eq(share.threads, 8);
-	cr_expect_eq(share.workers, 4);
-	azi_worker_share_format(&share, text, sizeof(text));
-	cr_expect_str_eq(text, "8/4");
-	cr_assert_eq(azi_worker_share_parse("4096/4096", "X", &share, NULL),
-		     AZ_OK);
-	cr_expect_eq(share.workers, 4096);
-}
-
-Test(worker_share, refuses_other_forms)
-{
-	static const char *const bad[] = {
-		"", "8", "8/", "/4", "0/4", "8/0", "4097/1", "1/4097", "8/4/2",
-		"8/4 ", " 8/4", "+8/4", "8/-4", "x/y", "8.0/4", "8/4x",
-		"99999999999999999999/1",
-	};
-	az_worker_share share = { 7, 7 };
-	az_error err = { "" };
-	unsigned i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_expect_eq(azi_worker_share_parse(bad[i], "AUTOZYME_WORKER_SHARE",
-						   &share, NULL),
-			     AZ_ERR_INVALID, "'%s' accepted", bad[i]);
-	cr_expect_eq(share.threads, 7, "output written on failure");
-	azi_worker_share_parse("8", "AUTOZYME_WORKER_SHARE", &share, &err);
-	cr_expect_str_eq(err.message,
-			 "AUTOZYME_WORKER_SHARE: invalid value '8': expected THREADS/WORKERS, two integers from 1 to 4096 (e.g. 8/4)");
-	cr_expect_eq(azi_worker_share_parse(NULL, "X", &share, NULL),
-		     AZ_ERR_INVALID);
-}
-
-/* ---------------------------------------------------------------- policy */
-
-Test(policy, names_and_default)
-{
-	static const char *const names[] = { "warn", "error", "ignore" };
-	az_oversubscription policy;
-	unsigned i;
-
-	for (i = 0; i < 3; i++) {
-		cr_assert_eq(azi_oversubscription_parse(names[i], "X", &policy,
-						       NULL), AZ_OK);
-		cr_expect_str_eq(azi_oversubscription_name(policy), names[i]);
-	}
-	cr_assert_eq(azi_oversubscription_parse(NULL, "X", &policy, NULL), AZ_OK);
-	cr_expect_eq(policy, AZ_OVERSUB_WARN);
-	cr_assert_eq(azi_oversubscription_parse("", "X", &policy, NULL), AZ_OK);
-	cr_expect_eq(policy, AZ_OVERSUB_WARN);
-	cr_expect_str_eq(azi_oversubscription_name((az_oversubscription)9),
-			 "unknown");
-}
-
-Test(policy, refuses_other_values)
-{
-	az_oversubscription policy = AZ_OVERSUB_IGNORE;
-	az_error err = { "" };
-
-	cr_expect_eq(azi_oversubscription_parse("WARN", "AUTOZYME_OVERSUBSCRIPTION",
-					       &policy, &err), AZ_ERR_INVALID);
-	cr_expect_str_eq(err.message,
-			 "AUTOZYME_OVERSUBSCRIPTION: invalid value 'WARN': expected warn, error or ignore");
-	cr_expect_eq(azi_oversubscription_parse("warn ", "X", &policy, NULL),
-		     AZ_ERR_INVALID);
-	cr_expect_eq(policy, AZ_OVERSUB_IGNORE, "output written on failure");
 }

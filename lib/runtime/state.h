@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The per-process runtime's shared state, for its four files: runtime.c
- * (the lock, the budget, the guard, the threads), runtime_pools.c (worker
- * pools), runtime_patches.c (the registry and active patches) and
- * runtime_report.c (env_snapshot and thread_info).  "Lock held" means the
- * caller holds azi_runtime_lock(); every function below but the lock's own
- * needs it.
+ * state.h - one process's runtime state (state.c), shared by the runtime's
+ * files: process_budget.c (the count, in its order), threads.c (the
+ * variables and pools), guard.c, workers.c, patches.c and report.c.
+ * "Lock held" in any of their headers means the caller holds
+ * azi_runtime_lock(): every access to azi_rt needs it.
  */
-#ifndef AZ_RUNTIME_H
-#define AZ_RUNTIME_H
+#ifndef AZI_STATE_H
+#define AZI_STATE_H
 
-#include "azruntime.h"
 #include "internal.h"
+#include "ranks.h"
 
 typedef struct azi_active {
 	const az_patch *patch;  /* owned by the registry */
@@ -45,18 +44,8 @@ typedef struct azi_runtime {
 
 extern azi_runtime azi_rt;
 
+/* One mutex for the whole state; a fork() child gets it unlocked. */
 void azi_runtime_lock(void);
 void azi_runtime_unlock(void);
-az_status azi_ensure_budget(az_error *err);
-void azi_ensure_cores(azi_runtime *r);
-az_status azi_apply_share(azi_runtime *r, const az_worker_share *share,
-			  az_error *err);
-az_status azi_current_threads(unsigned *threads, bool *off, az_error *err);
-az_status azi_apply_threads(az_error *err);
-unsigned azi_threads_per_worker(const az_worker_share *share);
-const char *azi_plural(unsigned count);
-az_status azi_guard(const char *what, unsigned workers, unsigned threads,
-		    az_error *err);
-void azi_running(unsigned *workers, unsigned *threads);
 
 #endif

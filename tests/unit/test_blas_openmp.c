@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "azruntime.h"
+#include "blas_openmp.h"
 
 /* A runtime, its soname and the getter its documentation promises. */
 typedef struct runtime {

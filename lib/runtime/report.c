@@ -8,7 +8,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "runtime.h"
+#include "blas_openmp.h"
+#include "guard.h"
+#include "process_budget.h"
+#include "state.h"
+#include "workers.h"
 
 /* thread_info's provenance once set_threads() decided: not a budget's. */
 #define SET_THREADS_PROVENANCE "set_threads"
@@ -109,7 +113,7 @@ static bool add_task(cJSON *root)
 	if (!azi_rt.from_file)
 		return cJSON_AddNullToObject(root, "task") != NULL;
 	/* Cores are counted for thread_info only, on the process's own cpuset. */
-	azi_ensure_cores(&azi_rt);
+	azi_ensure_cores();
 	task.cpus = azi_rt.task_cpus_of_parent ? (az_cpus){ .pus = azi_rt.task_cpus_of_parent }
 					       : azi_rt.cpus;
 	task.node = az_node_name_from_env(&env, host, sizeof(host));
@@ -131,7 +135,7 @@ static bool add_sources(cJSON *root)
 		return false;
 	if (!azi_rt.cpus.list)
 		return cJSON_AddNullToObject(root, "cpus") != NULL;
-	azi_ensure_cores(&azi_rt);
+	azi_ensure_cores();
 	cpus = cJSON_AddObjectToObject(root, "cpus");
 	return cpus && add_text(cpus, "list", azi_rt.cpus.list) &&
 	       add_count(cpus, "pus", true, azi_rt.cpus.pus) &&

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime.h"
+#include "process_budget.h"
+#include "state.h"
+#include "threads.h"
 
 /* ---------------------------------------------------------- the registry */
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "azruntime.h"
+#include "blas_openmp.h"
 #include "internal.h"
 
 static const char *const kind_names[] = {
