@@ -7,7 +7,11 @@
 
 #include <slurm/spank.h>
 
-#include "plugin.h"
+#include "log.h"
+#include "options.h"
+#include "plugstack.h"
+#include "stepd_loader.h"
+#include "submit.h"
 
 SPANK_PLUGIN(autozyme, 1);
 
@@ -20,7 +24,13 @@ int slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE;
 /* Whether a failure on a compute node fails the job only (above), not the node. */
 static const bool fails_the_job_only = HAVE_DECL_ESPANK_JOB_FAILURE;
 
-struct az_plugin az_plugin;
+/* The front plugin's state, this file's alone: the site's configuration
+ * and, in slurmstepd, the step module. */
+static struct {
+	bool config_ok; /* plugstack.conf arguments parsed */
+	struct az_config config;
+	struct az_stepd_module stepd;
+} plugin;
 
 /*
  * plugstack.conf is broken on this compute node (it passed at submission).
@@ -34,7 +44,7 @@ static int remote_config_broken(void)
 	if (!fails_the_job_only)
 		return 0;
 	slurm_error(AZ_LOG_PREFIX "plugstack.conf on this node: %s; the job fails, the node stays up",
-		    az_config_error());
+		    az_plugstack_error());
 	return -1;
 }
 
@@ -43,7 +53,7 @@ static int remote_config_broken(void)
  * aside, as above. */
 static int remote_init(void)
 {
-	if (az_stepd_load(&az_plugin) == 0)
+	if (az_stepd_load(&plugin.stepd) == 0)
 		return 0;
 	slurm_error(AZ_LOG_PREFIX "%s", fails_the_job_only ? "the job fails, the node stays up"
 							 : "thread budgets disabled on this node");
@@ -65,20 +75,21 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	 * remote_config_broken. */
 	if (az_options_register(sp) != 0)
 		return spank_context() == S_CTX_REMOTE ? 0 : -1;
-	az_plugin.config_ok = az_config_parse(&az_plugin.config, ac, av) == 0;
+	plugin.config_ok = az_plugstack_parse(&plugin.config, ac, av) == 0;
 	if (spank_context() != S_CTX_REMOTE)
-		return az_plugin.config_ok ? 0 : -1;
-	return az_plugin.config_ok ? remote_init() : remote_config_broken();
+		return plugin.config_ok ? 0 : -1;
+	return plugin.config_ok ? remote_init() : remote_config_broken();
 }
 
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
+	(void)sp;
 	(void)ac;
 	(void)av;
 	switch (spank_context()) {
 	case S_CTX_LOCAL:
 	case S_CTX_ALLOCATOR:
-		return az_local_post_opt(sp);
+		return az_submit_check(&plugin.config, az_options_get());
 	default:
 		return 0;
 	}
@@ -91,11 +102,11 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
-	if (spank_context() == S_CTX_REMOTE && !az_plugin.config_ok)
+	if (spank_context() == S_CTX_REMOTE && !plugin.config_ok)
 		slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s; thread budgets disabled on this node",
-			    az_config_error());
-	if (az_plugin.stepd)
-		az_plugin.stepd->user_init(sp, &az_plugin.config, &az_plugin.options);
+			    az_plugstack_error());
+	if (plugin.stepd.ops)
+		plugin.stepd.ops->user_init(sp, &plugin.config, az_options_get());
 	return 0;
 }
 
@@ -103,8 +114,8 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
-	if (az_plugin.stepd)
-		az_plugin.stepd->task_init(sp, &az_plugin.config, &az_plugin.options);
+	if (plugin.stepd.ops)
+		plugin.stepd.ops->task_init(sp, &plugin.config, az_options_get());
 	return 0;
 }
 
@@ -112,10 +123,10 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
-	if (az_plugin.stepd)
-		az_plugin.stepd->exit(sp, &az_plugin.config);
-	az_stepd_unload(&az_plugin);
-	az_options_free(&az_plugin.options);
-	az_config_free(&az_plugin.config);
+	if (plugin.stepd.ops)
+		plugin.stepd.ops->exit(sp, &plugin.config);
+	az_stepd_unload(&plugin.stepd);
+	az_options_free();
+	az_plugstack_free(&plugin.config);
 	return 0;
 }

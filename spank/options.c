@@ -10,7 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin.h"
+#include "log.h"
+#include "options.h"
+#include "plugstack.h"
+
+/* Slurm's option callbacks take no context: what they parse lives here,
+ * and the rest of the plugin reads it through az_options_get(). */
+static struct az_options parsed;
 
 static int replace_option(char **slot, const char *value)
 {
@@ -27,11 +33,11 @@ static int on_threads(int val, const char *optarg, int remote)
 
 	(void)val;
 	(void)remote;
-	if (az_request_parse(optarg, AZ_OPT_THREADS, &az_plugin.options.threads, &err) != AZ_OK) {
+	if (az_request_parse(optarg, AZ_OPT_THREADS, &parsed.threads, &err) != AZ_OK) {
 		slurm_error(AZ_LOG_PREFIX "%s", err.message);
 		return -1;
 	}
-	az_plugin.options.threads_given = true;
+	parsed.threads_given = true;
 	return 0;
 }
 
@@ -48,7 +54,7 @@ static int on_activate(int val, const char *optarg, int remote)
 		return -1;
 	}
 	az_names_free(names, count);
-	return replace_option(&az_plugin.options.activate, optarg);
+	return replace_option(&parsed.activate, optarg);
 }
 
 static int on_verbose(int val, const char *optarg, int remote)
@@ -56,7 +62,7 @@ static int on_verbose(int val, const char *optarg, int remote)
 	(void)val;
 	(void)optarg;
 	(void)remote;
-	az_plugin.options.verbose = true;
+	parsed.verbose = true;
 	return 0;
 }
 
@@ -87,8 +93,13 @@ int az_options_register(spank_t sp)
 	return 0;
 }
 
-void az_options_free(struct az_options *options)
+const struct az_options *az_options_get(void)
 {
-	free(options->activate);
-	memset(options, 0, sizeof(*options));
+	return &parsed;
+}
+
+void az_options_free(void)
+{
+	free(parsed.activate);
+	memset(&parsed, 0, sizeof(parsed));
 }

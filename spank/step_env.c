@@ -5,7 +5,7 @@
  * inherits, and into the step's activation file.  The step's budget is the
  * one a task gets when it sees the CPUs the step expects it to (the whole
  * step's when its tasks share them, else --cpus-per-task or its share of
- * the step); a task that sees other CPUs sets its own variables (task.c).
+ * the step); a task that sees other CPUs sets its own variables (task_init.c).
  */
 #include "config.h"
 
@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin.h"
+#include <slurm/spank.h>
+
+#include "job_env.h"
+#include "log.h"
+#include "precedence.h"
+#include "step_env.h"
 
 /* The cpuset the step expects each of its tasks to see. */
 static az_cpus expected_cpus(const az_activation *f)
@@ -133,12 +138,12 @@ static void choose_patches(const az_env *env, struct az_step *step,
 	char *joined;
 	az_error err;
 
-	if (az_options_patches(options, env, config, &f->patches, &f->n_patches) != 0 ||
+	if (az_precedence_patches(options, env, config, &f->patches, &f->n_patches) != 0 ||
 	    f->n_patches == 0)
 		return;
 	if (az_registry_load(config->patch_dir, &step->registry, &err) != AZ_OK)
 		slurm_error(AZ_LOG_PREFIX "patch registry: %s; no patch will be activated", err.message);
-	if (!step->registry || az_options_check_patches(config, step->registry,
+	if (!step->registry || az_precedence_check_patches(config, step->registry,
 							f->patches, f->n_patches) != 0) {
 		step->patches_dropped = true;
 		az_names_free(f->patches, f->n_patches);
@@ -175,8 +180,8 @@ static void write_file(const az_env *env, struct az_step *step, const struct az_
 int az_step_publish(spank_t sp, struct az_step *step, const struct az_config *config,
 		    const struct az_options *options)
 {
-	struct az_spank_env storage;
-	az_env env = az_spank_env(&storage, sp);
+	struct az_job_env storage;
+	az_env env = az_job_env(&storage, sp);
 	az_cpus expected = expected_cpus(step->file);
 	az_error err;
 	int rc = -1;

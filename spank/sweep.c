@@ -2,8 +2,8 @@
 /*
  * The node's sweep, at the end of every step (slurmstepd, as root): the job
  * directories in activation_dir that no slurmstepd holds locked any more
- * (files.c) are what killed slurmstepds left; each is swept with its
- * owner's credentials (files.c).  As root, this only lists activation_dir
+ * (activation_files.c) are what killed slurmstepds left; each is swept with its
+ * owner's credentials (activation_files.c).  As root, this only lists activation_dir
  * and stats its entries without following them, reads /proc/locks, and
  * opens nothing a user controls.  No job epilog: slurmd would start one more slurmstepd at
  * every job's end on every node for it.
@@ -18,7 +18,14 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "plugin.h"
+#include <stdbool.h>
+
+#include <slurm/slurm.h>
+#include <slurm/spank.h>
+
+#include "activation_files.h"
+#include "log.h"
+#include "sweep.h"
 
 /* A job directory of activation_dir. */
 struct job_dir {
@@ -30,7 +37,7 @@ struct job_dir {
 	bool locked;
 };
 
-/* "autozyme.<uid>.<job>" exactly, as files.c names them (read back and
+/* "autozyme.<uid>.<job>" exactly, as activation_files.c names them (read back and
  * named again, so no other spelling of the numbers passes). */
 static bool parse_job_dir_name(const char *name, uid_t *uid, uint32_t *job_id)
 {

@@ -240,10 +240,18 @@ az_status az_thread_vars_apply(const az_env *env, const char *const *vars,
  * The request a process's variables make: AUTOZYME_THREADS, then
  * AUTOZYMER_THREADS, skipping a value AutoZyme injected; unset when
  * neither holds the user's.  A malformed value is AZ_ERR_INVALID, naming
- * the variable.  The plugin asks it only when --autozyme-threads is not
- * given.
+ * the variable.
  */
 az_status az_request_from_env(const az_env *env, az_request *out, az_error *err);
+
+/*
+ * The request in force: `option` (--autozyme-threads) unless it is unset,
+ * else az_request_from_env.  The one precedence rule for the request, used
+ * by az_budget_gather and the plugin's submission check.  *out is unset
+ * when the variable is malformed (AZ_ERR_INVALID).
+ */
+az_status az_request_choose(const az_request *option, const az_env *env,
+			    az_request *out, az_error *err);
 
 /* SLURM_CPUS_PER_TASK; 0 when unset or not a count. */
 unsigned az_cpus_per_task_from_env(const az_env *env);

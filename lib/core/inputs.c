@@ -31,6 +31,24 @@ az_status az_request_from_env(const az_env *env, az_request *out, az_error *err)
 	return AZ_OK;
 }
 
+az_status az_request_choose(const az_request *option, const az_env *env,
+			    az_request *out, az_error *err)
+{
+	az_status status;
+
+	if (option && option->kind != AZ_REQUEST_UNSET) {
+		*out = *option;
+		return AZ_OK;
+	}
+	*out = (az_request){ .kind = AZ_REQUEST_UNSET };
+	if (!env)
+		return AZ_OK;
+	status = az_request_from_env(env, out, err);
+	if (status != AZ_OK)
+		*out = (az_request){ .kind = AZ_REQUEST_UNSET };
+	return status;
+}
+
 /* Slurm sets it, not the user: a value that does not parse counts as unset. */
 unsigned az_cpus_per_task_from_env(const az_env *env)
 {
@@ -66,7 +84,6 @@ az_status az_budget_gather_shared(const az_process_facts *facts,
 				  az_shared_input *out, az_error *err)
 {
 	const az_env *env = facts->env;
-	az_status status = AZ_OK;
 
 	*out = (az_shared_input){
 		.base = {
@@ -86,11 +103,7 @@ az_status az_budget_gather_shared(const az_process_facts *facts,
 		return AZ_OK;
 	if (!out->base.cpus_per_task)
 		out->base.cpus_per_task = az_cpus_per_task_from_env(env);
-	if (out->base.request.kind == AZ_REQUEST_UNSET)
-		status = az_request_from_env(env, &out->base.request, err);
-	if (status != AZ_OK)
-		out->base.request = (az_request){ .kind = AZ_REQUEST_UNSET };
-	return status;
+	return az_request_choose(&facts->option, env, &out->base.request, err);
 }
 
 void az_budget_input_for_cpus(const az_shared_input *shared, const az_cpus *cpus,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Builds the libFuzzer targets with clang -fsanitize=fuzzer,address,undefined
-# (the lib/core and lib/runtime sources and spank/config.c compiled into
+# (the lib/core and lib/runtime sources and spank/plugstack.c compiled into
 # each target) and runs each for a bounded time from its seed corpus,
 # corpus/<target>/.  Any crash, sanitizer report or failed property fails
 # the run; the reproducer is kept in BUILDDIR/fuzz/artifacts.  Prints the executions of each target.
@@ -19,7 +19,7 @@ build=${1:?usage: run.sh BUILDDIR [SECONDS_PER_TARGET]}
 seconds=${2:-12}
 build=$(cd "$build" && pwd) || exit 1
 out=$build/fuzz
-targets="request names config activation manifest"
+targets="request names plugstack activation manifest"
 passed=0
 failed=0
 
@@ -42,7 +42,7 @@ LIBS="$(pkg-config --libs $packages) -lm -ldl -lpthread"
 build_core() {
 	local src objs=""
 	mkdir -p "$out/obj" "$out/artifacts"
-	for src in "$top"/lib/core/*.c "$top"/lib/runtime/*.c "$top/spank/config.c" "$here/slurm_stub.c"; do
+	for src in "$top"/lib/core/*.c "$top"/lib/runtime/*.c "$top/spank/plugstack.c" "$here/slurm_stub.c"; do
 		# shellcheck disable=SC2086
 		clang $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$out/obj/$(basename "$src" .c).o" || return 1
 	done
@@ -50,9 +50,9 @@ build_core() {
 
 build_target() {
 	local t=$1 extra=""
-	[ "$t" = config ] && extra="$out/obj/config.o $out/obj/slurm_stub.o"
+	[ "$t" = plugstack ] && extra="$out/obj/plugstack.o $out/obj/slurm_stub.o"
 	# shellcheck disable=SC2086
-	clang $CFLAGS "$here/fuzz_$t.c" $(ls "$out"/obj/*.o | grep -v -e '/config.o$' -e '/slurm_stub.o$') \
+	clang $CFLAGS "$here/fuzz_$t.c" $(ls "$out"/obj/*.o | grep -v -e '/plugstack.o$' -e '/slurm_stub.o$') \
 		$extra $LIBS -o "$out/fuzz_$t"
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Stand-ins for the Slurm symbols spank/config.c calls.  The real ones live
+ * Stand-ins for the Slurm symbols spank/plugstack.c calls.  The real ones live
  * in slurmstepd and srun (the plugin is loaded into them, never linked with
  * libslurm), and a fuzzer cannot run inside slurmstepd; so this file keeps
  * the message formatting (the part that could misbehave on a hostile value)

@@ -2,11 +2,12 @@
 /* An az_env over a job's environment, so the core can set task variables. */
 #include "config.h"
 
-#include "plugin.h"
+#include "job_env.h"
+#include "log.h"
 
 static const char *spank_env_get(void *ctx, const char *name)
 {
-	struct az_spank_env *env = ctx;
+	struct az_job_env *env = ctx;
 
 	if (spank_getenv(env->sp, name, env->value, sizeof(env->value)) != ESPANK_SUCCESS)
 		return NULL;
@@ -15,7 +16,7 @@ static const char *spank_env_get(void *ctx, const char *name)
 
 static int spank_env_set(void *ctx, const char *name, const char *value)
 {
-	struct az_spank_env *env = ctx;
+	struct az_job_env *env = ctx;
 	spank_err_t rc = spank_setenv(env->sp, name, value, 1);
 
 	if (rc != ESPANK_SUCCESS)
@@ -25,7 +26,7 @@ static int spank_env_set(void *ctx, const char *name, const char *value)
 
 static int spank_env_unset(void *ctx, const char *name)
 {
-	struct az_spank_env *env = ctx;
+	struct az_job_env *env = ctx;
 	spank_err_t rc = spank_unsetenv(env->sp, name);
 
 	if (rc != ESPANK_SUCCESS)
@@ -33,7 +34,7 @@ static int spank_env_unset(void *ctx, const char *name)
 	return rc == ESPANK_SUCCESS ? 0 : -1;
 }
 
-az_env az_spank_env(struct az_spank_env *storage, spank_t sp)
+az_env az_job_env(struct az_job_env *storage, spank_t sp)
 {
 	storage->sp = sp;
 	return (az_env){ .get = spank_env_get, .set = spank_env_set,

@@ -31,7 +31,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "plugin.h"
+#include <stdbool.h>
+
+#include <slurm/slurm.h>
+#include <slurm/spank.h>
+
+#include "activation_files.h"
+#include "clock.h"
+#include "log.h"
 
 void az_files_step_name(uint32_t step_id, char buf[AZ_STEP_NAME_MAX])
 {
@@ -366,23 +373,24 @@ static int cleanup_as_user(const struct cleanup *c, gid_t gid, unsigned *removed
 static void cleanup_and_log(const struct cleanup *c, gid_t gid)
 {
 	struct timespec start, end;
+	char dir[64];
 	unsigned removed;
 	int status;
 
+	az_files_job_dir_name(c->uid, c->job_id, dir, sizeof(dir));
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	status = cleanup_as_user(c, gid, &removed);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	if (removed > 0)
 		slurm_debug(AZ_LOG_PREFIX "job %u: swept %u file%s in %.3f ms", c->job_id, removed,
 			    removed == 1 ? "" : "s",
-			    (double)(end.tv_sec - start.tv_sec) * 1e3 +
-				    (double)(end.tv_nsec - start.tv_nsec) / 1e6);
+			    az_ms_between(&start, &end));
 	if (status == CLEANUP_REFUSED)
-		slurm_error(AZ_LOG_PREFIX "job %u: left %s/autozyme.%u.%u or part of it alone (renamed *.refused): not the user's 0700 directory, or holding something other than regular files",
-			    c->job_id, c->base, (unsigned)c->uid, c->job_id);
+		slurm_error(AZ_LOG_PREFIX "job %u: left %s/%s or part of it alone (renamed *.refused): not the user's 0700 directory, or holding something other than regular files",
+			    c->job_id, c->base, dir);
 	else if (status != CLEANUP_DONE)
-		slurm_error(AZ_LOG_PREFIX "job %u: activation files under %s/autozyme.%u.%u not removed (status %d)",
-			    c->job_id, c->base, (unsigned)c->uid, c->job_id, status);
+		slurm_error(AZ_LOG_PREFIX "job %u: activation files under %s/%s not removed (status %d)",
+			    c->job_id, c->base, dir, status);
 }
 
 int az_files_write_step(const char *base, uid_t uid, gid_t gid, uint32_t job_id,

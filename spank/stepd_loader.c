@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "plugin.h"
+#include <slurm/spank.h>
+
+#include "log.h"
+#include "stepd_loader.h"
 
 /* "<directory of autozyme.so>/autozyme_stepd.so"; -1 when it cannot be told. */
 static int module_path(char *path, size_t len)
@@ -33,7 +36,7 @@ static int module_path(char *path, size_t len)
 	return 0;
 }
 
-int az_stepd_load(struct az_plugin *plugin)
+int az_stepd_load(struct az_stepd_module *module)
 {
 	char path[4096];
 	void *handle = NULL;
@@ -45,25 +48,25 @@ int az_stepd_load(struct az_plugin *plugin)
 		slurm_error(AZ_LOG_PREFIX "cannot load %s: %s", path, dlerror());
 		goto fail;
 	}
-	plugin->stepd = dlsym(handle, AZ_STEPD_OPS);
-	if (!plugin->stepd) {
+	module->ops = dlsym(handle, AZ_STEPD_OPS);
+	if (!module->ops) {
 		slurm_error(AZ_LOG_PREFIX "%s has no %s: a module of another version?",
 			    path, AZ_STEPD_OPS);
 		goto fail;
 	}
-	plugin->stepd_handle = handle;
+	module->handle = handle;
 	return 0;
 fail:
 	if (handle)
 		dlclose(handle);
-	plugin->stepd = NULL;
+	module->ops = NULL;
 	return -1;
 }
 
-void az_stepd_unload(struct az_plugin *plugin)
+void az_stepd_unload(struct az_stepd_module *module)
 {
-	if (plugin->stepd_handle)
-		dlclose(plugin->stepd_handle);
-	plugin->stepd_handle = NULL;
-	plugin->stepd = NULL;
+	if (module->handle)
+		dlclose(module->handle);
+	module->handle = NULL;
+	module->ops = NULL;
 }

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin.h"
+#include <slurm/spank.h>
+
+#include "log.h"
+#include "plugstack.h"
 
 /* The last error, repeated later where the user can see it (job stderr). */
 static char last_error[512];
@@ -27,7 +30,7 @@ static void config_error(const char *fmt, ...)
 	slurm_error(AZ_LOG_PREFIX "plugstack.conf: %s", last_error);
 }
 
-const char *az_config_error(void)
+const char *az_plugstack_error(void)
 {
 	return last_error;
 }
@@ -282,11 +285,11 @@ static void set_defaults(struct az_config *config)
 	config->smt = AZ_SMT_PUS;
 }
 
-int az_config_parse(struct az_config *config, int ac, char **av)
+int az_plugstack_parse(struct az_config *config, int ac, char **av)
 {
 	int i;
 
-	az_config_free(config);
+	az_plugstack_free(config);
 	set_defaults(config);
 	for (i = 0; i < ac; i++)
 		if (parse_argument(config, av[i]) != 0)
@@ -298,7 +301,7 @@ int az_config_parse(struct az_config *config, int ac, char **av)
 	return 0;
 }
 
-void az_config_free(struct az_config *config)
+void az_plugstack_free(struct az_config *config)
 {
 	free(config->default_activate);
 	az_names_free(config->allowed_patches, config->n_allowed_patches);

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * plugstack.conf arguments: spank/config.c's az_config_parse, fed one
+ * plugstack.conf arguments: spank/plugstack.c's az_plugstack_parse, fed one
  * argument per input line, as Slurm splits the plugstack line on blanks.
  * A refusal leaves a message naming the key (or the unknown argument);
  * an accepted configuration has values within their documented ranges.
  */
 #include "config.h"
 
-#include "plugin.h"
+#include "plugstack.h"
 #include "fuzz.h"
 
 #define MAX_ARGS 64
@@ -45,19 +45,19 @@ static void check_accepted(const struct az_config *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct az_config config; /* zeroed: az_config_parse frees it first */
+	static struct az_config config; /* zeroed: az_plugstack_parse frees it first */
 	char *text = fuzz_string(data, size);
 	char *av[MAX_ARGS];
 	int ac = size ? split_lines(text, av) : 0;
 
-	if (az_config_parse(&config, ac, av) == 0)
+	if (az_plugstack_parse(&config, ac, av) == 0)
 		check_accepted(&config);
 	else
 		/* Room to spare: a long value never crowds out the accepted form. */
-		FUZZ_CHECK(strstr(az_config_error(), "expected") &&
-			   strlen(az_config_error()) < 400,
-			   "refusal message '%s'", az_config_error());
-	az_config_free(&config);
+		FUZZ_CHECK(strstr(az_plugstack_error(), "expected") &&
+			   strlen(az_plugstack_error()) < 400,
+			   "refusal message '%s'", az_plugstack_error());
+	az_plugstack_free(&config);
 	free(text);
 	return 0;
 }

@@ -16,14 +16,20 @@
 #include <string.h>
 #include <time.h>
 
-#include "plugin.h"
+#include <slurm/spank.h>
+
+#include "clock.h"
+#include "job_env.h"
+#include "log.h"
+#include "precedence.h"
+#include "task_init.h"
 
 struct task {
 	const struct az_step *step;
 	const struct az_config *config;
 	const struct az_options *options;
 	az_env env;
-	struct az_spank_env env_storage;
+	struct az_job_env env_storage;
 	az_cpus cpus;
 	az_budget budget;
 	uint32_t global_rank;
@@ -130,7 +136,7 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 		fprintf(stderr, AZ_LOG_PREFIX "cannot read the task's Slurm ids\n");
 	if (local_id == 0)
 		az_cpu_clock(&start);
-	t.env = az_spank_env(&t.env_storage, sp);
+	t.env = az_job_env(&t.env_storage, sp);
 	report_step_problems(&t);
 	if (decide(&t) != 0)
 		goto fail;

@@ -1,28 +1,28 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * What the user chose for a task: the thread request and the patch list,
+ * What the user chose for a step: the thread request and the patch list,
  * from the command line, else the job's variables, else the site's
- * defaults.  Used at submission (local.c) and in each task (task.c).
+ * defaults (precedence.h).
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin.h"
+#include <slurm/spank.h>
 
-/* The command line wins; then the job's variables (az_request_from_env). */
-int az_options_request(const struct az_options *options, const az_env *env,
-		       az_request *out, bool *explicit_count)
+#include "log.h"
+#include "precedence.h"
+
+int az_precedence_request(const struct az_options *options, const az_env *env,
+			  az_request *out, bool *explicit_count)
 {
+	az_request option = options->threads_given ? options->threads
+						   : (az_request){ .kind = AZ_REQUEST_UNSET };
 	az_error err;
 
 	*explicit_count = options->threads_given;
-	if (options->threads_given) {
-		*out = options->threads;
-		return 0;
-	}
-	if (az_request_from_env(env, out, &err) != AZ_OK) {
+	if (az_request_choose(&option, env, out, &err) != AZ_OK) {
 		slurm_error(AZ_LOG_PREFIX "%s", err.message);
 		return -1;
 	}
@@ -45,7 +45,7 @@ static const char *patches_source(const struct az_options *options, const az_env
 	return config->default_activate;
 }
 
-const char *az_options_patches_field(const struct az_options *options, const az_env *env,
+const char *az_precedence_patches_field(const struct az_options *options, const az_env *env,
 				     const struct az_config *config)
 {
 	const char *field;
@@ -54,7 +54,7 @@ const char *az_options_patches_field(const struct az_options *options, const az_
 	return field;
 }
 
-int az_options_patches(const struct az_options *options, const az_env *env,
+int az_precedence_patches(const struct az_options *options, const az_env *env,
 		       const struct az_config *config, char ***names, size_t *count)
 {
 	const char *field, *text = patches_source(options, env, config, &field);
@@ -85,7 +85,7 @@ static bool patch_allowed(const struct az_config *config, const char *name)
 
 /* Every name must exist in the registry and be allowed by the site;
  * `field` names where the list came from. */
-int az_options_check_patches_from(const struct az_config *config, const az_registry *registry,
+int az_precedence_check_patches_from(const struct az_config *config, const az_registry *registry,
 				  char **names, size_t count, const char *field)
 {
 	const az_patch *patch;
@@ -106,8 +106,8 @@ int az_options_check_patches_from(const struct az_config *config, const az_regis
 	return 0;
 }
 
-int az_options_check_patches(const struct az_config *config,
+int az_precedence_check_patches(const struct az_config *config,
 			     const az_registry *registry, char **names, size_t count)
 {
-	return az_options_check_patches_from(config, registry, names, count, AZ_OPT_ACTIVATE);
+	return az_precedence_check_patches_from(config, registry, names, count, AZ_OPT_ACTIVATE);
 }
