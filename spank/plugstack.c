@@ -153,33 +153,21 @@ static void free_vars(char **vars)
 /* NAME[,NAME...]: environment variable names set to the thread count. */
 static int parse_vars(struct az_config *c, const char *k, const char *v)
 {
-	size_t n = 1, i = 0, len;
-	const char *item, *comma;
-	char **vars;
+	char **vars = NULL;
+	size_t n = 0, i;
 
-	for (item = v; *item; item++)
-		n += *item == ',';
-	vars = calloc(n + 1, sizeof(*vars));
-	if (!vars)
+	if (az_list_split(v, &vars, &n) != AZ_OK)
 		return -1;
-	for (item = v; item; item = comma ? comma + 1 : NULL, i++) {
-		comma = strchr(item, ',');
-		len = comma ? (size_t)(comma - item) : strlen(item);
-		if (!az_var_name_valid(item, len)) {
+	for (i = 0; i < n; i++)
+		if (!az_var_name_valid(vars[i], strlen(vars[i]))) {
 			config_error("%s: invalid value '" AZ_QUOTE "': expected NAME[,NAME...] of environment variable names",
-				    k, AZ_QUOTE_ARGS(v));
-			goto fail;
+				     k, AZ_QUOTE_ARGS(v));
+			az_names_free(vars, n);
+			return -1;
 		}
-		vars[i] = strndup(item, len);
-		if (!vars[i])
-			goto fail;
-	}
 	free_vars(c->vars);
 	c->vars = vars;
 	return 0;
-fail:
-	free_vars(vars);
-	return -1;
 }
 
 /* One of a fixed set of words; returns its index or -1 after an error. */

@@ -40,17 +40,18 @@ static int each_injected(const az_env *env, void *ctx,
 			 int (*visit)(const az_env *, void *, const char *))
 {
 	const char *list = env->get(env->ctx, AZ_ENV_INJECTED);
-	char *names, *name, *save = NULL;
+	char **names;
+	size_t count, i;
 	int rc = 0;
 
 	if (!list)
 		return 0;
-	if (!(names = strdup(list)))
+	if (az_list_split(list, &names, &count) != AZ_OK)
 		return -1;
-	for (name = strtok_r(names, ",", &save); name && rc == 0;
-	     name = strtok_r(NULL, ",", &save))
-		rc = visit(env, ctx, name);
-	free(names);
+	for (i = 0; i < count && rc == 0; i++)
+		if (*names[i])
+			rc = visit(env, ctx, names[i]);
+	az_names_free(names, count);
 	return rc;
 }
 

@@ -468,4 +468,14 @@ bool az_var_name_valid(const char *name, size_t len);
 /* The names joined by commas, malloc'ed ("" for none); NULL when out of memory. */
 char *az_names_join(const char *const *names, size_t count);
 
+/*
+ * Comma-separated lists, split one way for every list of the project
+ * (patches, variables, AUTOZYME_INJECTED, cgroup controllers): each item
+ * between commas, empty ones kept.  az_list_split gives fresh copies,
+ * NULL-terminated (free with az_names_free(items, count)); AZ_ERR_NOMEM.
+ */
+az_status az_list_split(const char *list, char ***items, size_t *count);
+/* Whether `list` holds exactly `name` as one of its items. */
+bool az_list_has(const char *list, const char *name);
+
 #endif /* AUTOZYME_CORE_H */

@@ -224,20 +224,6 @@ static az_status quota_in(const struct hierarchy *h, level_reader read_level,
 	return walk_up(dir, strlen(h->point), read_level, smallest, err);
 }
 
-/* True when the comma-separated `list` holds exactly `item`. */
-static bool list_has(const char *list, const char *item)
-{
-	size_t n = strlen(item);
-	const char *p = list;
-
-	while ((p = strstr(p, item))) {
-		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-			return true;
-		p += n;
-	}
-	return false;
-}
-
 /* <proc>/cgroup lines "ID:CONTROLLERS:PATH": v2 is "0::PATH". */
 static void parse_cgroup_file(char *text, struct hierarchies *hs)
 {
@@ -253,7 +239,7 @@ static void parse_cgroup_file(char *text, struct hierarchies *hs)
 		*path++ = '\0';
 		if (strcmp(line, "0") == 0 && *controllers == '\0')
 			hs->v2.path = path;
-		else if (list_has(controllers, "cpu"))
+		else if (az_list_has(controllers, "cpu"))
 			hs->v1_cpu.path = path;
 	}
 }
@@ -313,7 +299,7 @@ static void parse_mount_line(char *line, struct hierarchies *hs)
 		return;
 	if (strcmp(fstype, "cgroup2") == 0)
 		consider_mount(&hs->v2, field[3], field[4]);
-	else if (strcmp(fstype, "cgroup") == 0 && list_has(superopts, "cpu"))
+	else if (strcmp(fstype, "cgroup") == 0 && az_list_has(superopts, "cpu"))
 		consider_mount(&hs->v1_cpu, field[3], field[4]);
 }
 

@@ -53,24 +53,6 @@ az_env az_env_process(void)
 			 .unset = process_unset, .ctx = NULL };
 }
 
-/* True when the comma-separated `list` has `name` as one of its items. */
-static bool list_contains(const char *list, const char *name)
-{
-	size_t name_len = strlen(name);
-	const char *item = list;
-
-	for (;;) {
-		const char *comma = strchr(item, ',');
-		size_t item_len = comma ? (size_t)(comma - item) : strlen(item);
-
-		if (item_len == name_len && strncmp(item, name, name_len) == 0)
-			return true;
-		if (!comma)
-			return false;
-		item = comma + 1;
-	}
-}
-
 /*
  * Copy AZ_ENV_INJECTED_VALUE into `buf` when it lists `name`.  A backend's
  * value is only valid until its next call, hence the copy; a marker too long
@@ -82,7 +64,7 @@ static bool injected_value(const az_env *env, const char *name, char *buf,
 	const char *list = env->get(env->ctx, AZ_ENV_INJECTED);
 	const char *value;
 
-	if (!list || !list_contains(list, name))
+	if (!list || !az_list_has(list, name))
 		return false;
 	value = env->get(env->ctx, AZ_ENV_INJECTED_VALUE);
 	if (!value || strlen(value) >= len)

@@ -66,6 +66,52 @@ char *az_names_join(const char *const *names, size_t count)
 	return list;
 }
 
+/* The item at *at of a comma-separated list: its length, and *at moved to
+ * the next item; false after the last.  The one way lists are split. */
+static bool next_item(const char **at, const char **item, size_t *len)
+{
+	const char *comma;
+
+	if (!*at)
+		return false;
+	comma = strchr(*at, ',');
+	*item = *at;
+	*len = comma ? (size_t)(comma - *at) : strlen(*at);
+	*at = comma ? comma + 1 : NULL;
+	return true;
+}
+
+bool az_list_has(const char *list, const char *name)
+{
+	size_t len, name_len = strlen(name);
+	const char *item;
+
+	while (next_item(&list, &item, &len))
+		if (len == name_len && strncmp(item, name, len) == 0)
+			return true;
+	return false;
+}
+
+az_status az_list_split(const char *list, char ***items, size_t *count)
+{
+	size_t n = 0, len;
+	const char *at = list, *item;
+	char **out;
+
+	while (next_item(&at, &item, &len))
+		n++;
+	if (!(out = calloc(n + 1, sizeof(*out))))
+		return AZ_ERR_NOMEM;
+	for (n = 0, at = list; next_item(&at, &item, &len); n++)
+		if (!(out[n] = strndup(item, len))) {
+			az_names_free(out, n);
+			return AZ_ERR_NOMEM;
+		}
+	*items = out;
+	*count = n;
+	return AZ_OK;
+}
+
 /* Validate one item of the list and append it unless already present. */
 static az_status names_add(char **names, size_t *count, const char *item,
 			   size_t len, const char *field, const char *text,
@@ -94,40 +140,26 @@ static az_status names_add(char **names, size_t *count, const char *item,
 	return AZ_OK;
 }
 
-/* One slot per comma-separated item is enough: duplicates only shrink it. */
-static size_t names_capacity(const char *text)
-{
-	size_t items = 1;
-
-	for (; *text; text++)
-		items += *text == ',';
-	return items;
-}
-
 az_status az_names_parse(const char *text, const char *field, char ***names,
 			 size_t *count, az_error *err)
 {
-	const char *item, *comma;
-	char **list;
-	size_t n = 0;
+	char **items = NULL, **list;
+	size_t n_items = 0, n = 0, i;
 	az_status status = AZ_OK;
 
 	field = field ? field : "patch names";
 	if (!text)
 		return azi_fail(err, AZ_ERR_INVALID, "%s: no value: " NAMES_FORM,
 				field);
-	list = calloc(names_capacity(text), sizeof(*list));
-	if (!list)
+	if (az_list_split(text, &items, &n_items) != AZ_OK ||
+	    !(list = calloc(n_items, sizeof(*list)))) {
+		az_names_free(items, n_items);
 		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", field);
-	for (item = text; status == AZ_OK; item = comma + 1) {
-		comma = strchr(item, ',');
-		if (!comma)
-			comma = item + strlen(item);
-		status = names_add(list, &n, item, (size_t)(comma - item),
-				   field, text, err);
-		if (*comma == '\0')
-			break;
 	}
+	for (i = 0; status == AZ_OK && i < n_items; i++)
+		status = names_add(list, &n, items[i], strlen(items[i]), field,
+				   text, err);
+	az_names_free(items, n_items);
 	if (status != AZ_OK) {
 		az_names_free(list, n);
 		return status;

@@ -124,3 +124,33 @@ Test(names, parse_refuses_null)
 {
 	expect_names_refused(NULL, "--autozyme-activate: no value: " FORM);
 }
+
+/* ------------------------------------------------------ comma lists */
+
+Test(lists, split_keeps_every_item_in_order_and_empty_ones)
+{
+	char **items = NULL;
+	size_t count = 0;
+
+	cr_assert_eq(az_list_split("OMP_NUM_THREADS,,MC_CORES", &items, &count), AZ_OK);
+	cr_assert_eq(count, 3);
+	cr_expect_str_eq(items[0], "OMP_NUM_THREADS");
+	cr_expect_str_eq(items[1], "");
+	cr_expect_str_eq(items[2], "MC_CORES");
+	cr_expect_null(items[3], "the list is NULL-terminated");
+	az_names_free(items, count);
+	cr_assert_eq(az_list_split("", &items, &count), AZ_OK);
+	cr_expect_eq(count, 1);
+	cr_expect_str_eq(items[0], "");
+	az_names_free(items, count);
+}
+
+Test(lists, has_matches_whole_items_only)
+{
+	cr_expect(az_list_has("cpuset,cpu,io", "cpu"));
+	cr_expect(az_list_has("cpu", "cpu"));
+	cr_expect(az_list_has("io,cpu", "cpu"));
+	cr_expect_not(az_list_has("cpuset,cpuacct", "cpu"));
+	cr_expect_not(az_list_has("", "cpu"));
+	cr_expect_not(az_list_has("xcpu,cpux", "cpu"));
+}
