@@ -34,7 +34,7 @@ packages="hwloc libcjson"
 pkg-config --exists pmix && packages="$packages pmix"
 # Warnings as errors, like the rest of the tree; UBSan aborts at its first report.
 CFLAGS="-g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-fno-omit-frame-pointer -I$build -I$top/lib -I$top/lib/core -I$top/spank -I$here
+	-fno-omit-frame-pointer -I$build -I$top/lib -I$top/lib/core -I$top/spank -I$top/tests/unit -I$here
 	-DAZ_PATCH_DIR=\"$top/patches\" $(pkg-config --cflags $packages)"
 LIBS="$(pkg-config --libs $packages) -lm -ldl -lpthread"
 
@@ -42,7 +42,7 @@ LIBS="$(pkg-config --libs $packages) -lm -ldl -lpthread"
 build_core() {
 	local src objs=""
 	mkdir -p "$out/obj" "$out/artifacts"
-	for src in "$top"/lib/core/*.c "$top"/lib/runtime/*.c "$top/spank/plugstack.c" "$here/slurm_stub.c"; do
+	for src in "$top"/lib/core/*.c "$top"/lib/runtime/*.c "$top/spank/plugstack.c" "$top/tests/unit/slurm_stub.c"; do
 		# shellcheck disable=SC2086
 		clang $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$out/obj/$(basename "$src" .c).o" || return 1
 	done
