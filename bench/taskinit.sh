@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The plugin's cost per task inside slurmstepd: the step's first task on
 # the node measures its task_init with the thread's CPU clock and logs
-# "autozyme: task_init took X ms CPU" at debug level (spank/task.c); this
+# "autozyme: task_init took X ms CPU" at debug level (spank/task_init.c); this
 # collects that line from the slurmd log for steps of 2, 8, 32 and 64 tasks
 # on one node, runs interleaved, and shows whether the time stays flat.
 #

@@ -3,9 +3,9 @@
 # The plugstack.conf keys the plugin accepts, for tests that check that a
 # document names every one.  Needs $top (the source tree).
 
-# plugstack_keys: the keys of spank/config.c's table, one a line.
+# plugstack_keys: the keys of spank/plugstack.c's table, one a line.
 plugstack_keys() {
-	sed -n 's/^\t{ "\([a-z_]*\)", ".*parse_.* },$/\1/p' "$top/spank/config.c"
+	sed -n 's/^\t{ "\([a-z_]*\)", ".*parse_.* },$/\1/p' "$top/spank/plugstack.c"
 }
 
 # undocumented_keys FILE FORMAT: the keys (space-separated) for which no line
