@@ -126,12 +126,12 @@ static void drive_runtime(const runtime *rt)
 	dlclose(handle);
 }
 
-Test(pools, openblas) { drive_runtime(&openblas); }
-Test(pools, gnu_openmp) { drive_runtime(&gomp); }
-Test(pools, llvm_openmp) { drive_runtime(&llvm_omp); }
-Test(pools, blis) { drive_runtime(&blis); }
+Test(blas_openmp, openblas) { drive_runtime(&openblas); }
+Test(blas_openmp, gnu_openmp) { drive_runtime(&gomp); }
+Test(blas_openmp, llvm_openmp) { drive_runtime(&llvm_omp); }
+Test(blas_openmp, blis) { drive_runtime(&blis); }
 
-Test(pools, every_loaded_pool_is_set_and_counted)
+Test(blas_openmp, every_loaded_pool_is_set_and_counted)
 {
 	const runtime *rts[] = { &openblas, &gomp, &llvm_omp };
 	void *handles[3];
@@ -148,7 +148,7 @@ Test(pools, every_loaded_pool_is_set_and_counted)
 }
 
 /* Setting one kind reaches that kind's pools only. */
-Test(pools, a_kind_is_set_alone)
+Test(blas_openmp, a_kind_is_set_alone)
 {
 	void *blas = load_or_skip(openblas.soname);
 	void *omp = load_or_skip(gomp.soname);
@@ -170,7 +170,7 @@ Test(pools, a_kind_is_set_alone)
 	dlclose(blas);
 }
 
-Test(pools, a_kind_not_loaded_changes_nothing)
+Test(blas_openmp, a_kind_not_loaded_changes_nothing)
 {
 	void *omp = load_or_skip(gomp.soname);
 	size_t changed = 99;
@@ -186,7 +186,7 @@ Test(pools, a_kind_not_loaded_changes_nothing)
 	dlclose(omp);
 }
 
-Test(pools, an_unknown_kind_is_rejected)
+Test(blas_openmp, an_unknown_kind_is_rejected)
 {
 	const int bad[] = { -1, 7, INT_MAX };
 	size_t i, changed = 77;
@@ -204,7 +204,7 @@ Test(pools, an_unknown_kind_is_rejected)
 	}
 }
 
-Test(pools, a_runtime_that_cannot_say_reports_minus_one)
+Test(blas_openmp, a_runtime_that_cannot_say_reports_minus_one)
 {
 	void *handle;
 
@@ -216,7 +216,7 @@ Test(pools, a_runtime_that_cannot_say_reports_minus_one)
 	dlclose(handle);
 }
 
-Test(pools, nothing_loaded_lists_nothing)
+Test(blas_openmp, nothing_loaded_lists_nothing)
 {
 	az_pool *pools = NULL;
 	size_t count = 99, changed = 99;
@@ -258,7 +258,7 @@ static const char *fake_runtime(const char *name, const char *target)
 	return link_path;
 }
 
-Test(pools, a_runtime_name_without_its_symbols_is_skipped, .fini = remove_scratch)
+Test(blas_openmp, a_runtime_name_without_its_symbols_is_skipped, .fini = remove_scratch)
 {
 	/* The reference BLAS under OpenBLAS's name: nothing to drive. */
 	void *handle = load_or_skip(fake_runtime("libopenblas.so.0", "blas/libblas.so.3"));
@@ -271,7 +271,7 @@ Test(pools, a_runtime_name_without_its_symbols_is_skipped, .fini = remove_scratc
 	dlclose(handle);
 }
 
-Test(pools, a_setter_borrowed_from_a_dependency_is_not_the_objects,
+Test(blas_openmp, a_setter_borrowed_from_a_dependency_is_not_the_objects,
      .fini = remove_scratch)
 {
 	/* FFTW's OpenMP threads library, under a libgomp name: dlsym on it
@@ -286,7 +286,7 @@ Test(pools, a_setter_borrowed_from_a_dependency_is_not_the_objects,
 	dlclose(user);
 }
 
-Test(pools, one_object_under_two_names_is_one_pool, .fini = remove_scratch)
+Test(blas_openmp, one_object_under_two_names_is_one_pool, .fini = remove_scratch)
 {
 	/* The loader maps a file once, whatever name opens it. */
 	void *alias = load_or_skip(fake_runtime("libgomp-alias.so.1", "libgomp.so.1"));
@@ -301,7 +301,7 @@ Test(pools, one_object_under_two_names_is_one_pool, .fini = remove_scratch)
 	dlclose(alias);
 }
 
-Test(pools, invalid_thread_counts_are_rejected)
+Test(blas_openmp, invalid_thread_counts_are_rejected)
 {
 	const unsigned bad[] = { 0, AZ_THREADS_MAX + 1, UINT_MAX };
 	size_t i, changed = 77;
@@ -322,7 +322,7 @@ Test(pools, invalid_thread_counts_are_rejected)
 	}
 }
 
-Test(pools, kind_names_are_stable)
+Test(blas_openmp, kind_names_are_stable)
 {
 	static const char *const names[] = {
 		"openblas", "mkl", "blis", "flexiblas", "gomp", "llvm_omp", "intel_omp",
