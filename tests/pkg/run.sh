@@ -5,7 +5,8 @@
 #   release it records, the licence each names (lintian, rpm, the wheel's
 #   METADATA); both man pages render without a warning and document
 #   every plugstack key; autozyme-info outside Slurm (JSON, exit statuses,
-#   --thread-variables and the documents that list them);
+#   --thread-variables and the documents that list them); the rules of
+#   examples/autozyme-sweep-stale (sweep_stale.sh, no cluster);
 #   then the Debian packages installed with dpkg -i on a throwaway cluster
 #   (test_deb_cluster.sh) and removed again.
 # Usage (as root): tests/pkg/run.sh BUILDDIR.  Debian packages it needs:
@@ -200,6 +201,11 @@ check_eq "examples/plugstack.conf lists the default of vars= as --thread-variabl
 	"$(documented_vars "$top/examples/plugstack.conf" '^#   vars=' '^#   respect_user_env')"
 check_eq "README lists what a task receives as --thread-variables does" "$vars" \
 	"$(documented_vars "$top/README.md" '^\*\*What a task receives' 'the site can change this')"
+
+# ----------------------------- examples/autozyme-sweep-stale, no Slurm
+echo "# sweep_stale.sh"
+bash "$here/sweep_stale.sh" | sed 's/^/    /'
+check_eq "autozyme-sweep-stale follows each rule of the plugin's sweep (sweep_stale.sh)" 0 "${PIPESTATUS[0]}"
 
 # ------------------------------------------- the packages on a cluster
 echo "# test_deb_cluster.sh"
