@@ -28,6 +28,8 @@ bench_init "$@"
 ((BENCH_QUICK)) || BENCH_RUNS=${AZ_BENCH_RUNS:-30}
 prolog=$bench_tmp/taskprolog.sh
 install -m 755 "$bench_dir/taskprolog.sh" "$prolog"
+"$build/tools/autozyme-info" --thread-variables >"$bench_tmp/thread-variables" ||
+	bench_fail "$build/tools/autozyme-info --thread-variables failed"
 empty=$(bench_empty_plugin empty)
 
 # plugstack VARIANT: the plugin of this variant, or none.

@@ -67,6 +67,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: " PROG " [--json] [--no-load] [--load=LIB]... [--version] [--help]\n"
+		"       " PROG " --thread-variables\n"
 		"Print the AutoZyme thread budget of this process and its provenance, the\n"
 		"cpuset, the activation file, the patches and the BLAS/OpenMP libraries.\n"
 		"\n"
@@ -75,6 +76,9 @@ static void usage(FILE *out)
 		"               to report the threads they would run\n"
 		"  --load=LIB   also load LIB (a soname or path), e.g. libmkl_rt.so.2\n"
 		"  --version    AutoZyme's version and the Slurm release it was built for\n"
+		"  --thread-variables\n"
+		"               the thread variables set to the count by default (the\n"
+		"               site's plugstack.conf vars= replaces them), one a line\n"
 		"\n"
 		"Exit status: 0; 1 when AutoZyme cannot tell (AUTOZYME_ACTIVATION_FILE set\n"
 		"but unreadable, a malformed AUTOZYME_THREADS, a broken patch registry);\n"
@@ -101,6 +105,16 @@ static void print_version(void)
 	       access(AZ_SLURM_PLUGINDIR "/autozyme.so", R_OK) == 0 ? "" : " (not installed)");
 }
 
+/* The core's default list (lib/core/env.c), the one the tests and the
+ * benchmarks read instead of a copy of their own. */
+static void print_thread_variables(void)
+{
+	const char *const *vars = az_thread_vars_default();
+
+	for (size_t i = 0; vars[i]; i++)
+		puts(vars[i]);
+}
+
 static int parse_options(int argc, char **argv, struct options *opt)
 {
 	static const struct option longopts[] = {
@@ -108,6 +122,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{ "no-load", no_argument, NULL, 'n' },
 		{ "load", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "thread-variables", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,6 +141,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			opt->loads[opt->n_loads++] = optarg;
 			break;
 		case 'V': print_version(); return 0;
+		case 't': print_thread_variables(); return 0;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "Try '" PROG " --help'.\n");

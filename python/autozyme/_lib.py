@@ -9,6 +9,7 @@ is in the C runtime; this module only converts arguments and errors.
 
 import ctypes
 import os
+import sys
 
 from ._errors import AutoZymeError, UnknownPatchError
 
@@ -104,6 +105,18 @@ def _candidates():
             ("the dynamic loader's search path", SONAME)]
 
 
+def _caller_outside_package():
+    """The warnings.warn stacklevel, for its caller, of the first frame
+    outside this package: the user's line that made it load the library
+    (skip_file_prefixes does this from Python 3.12 on)."""
+    package = __name__.partition(".")[0]
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_globals.get(
+            "__name__", "").partition(".")[0] == package:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _load():
     tried = []
     for place, path in _candidates():
@@ -118,7 +131,8 @@ def _load():
         if place != "AUTOZYME_LIBRARY" and os.environ.get("AUTOZYME_LIBRARY"):
             import warnings  # the user's explicit choice failed: say so
             warnings.warn("autozyme: {}; using {} from {}".format(
-                tried[0], path, place), RuntimeWarning, stacklevel=3)
+                tried[0], path, place), RuntimeWarning,
+                stacklevel=_caller_outside_package())
         return library
     # Raised outside the except clauses: the message says it all, with no
     # chained ctypes traceback.

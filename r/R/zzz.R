@@ -23,14 +23,25 @@
 # library moved or never installed), the libdir of the AutoZyme the package
 # was built for (recorded_libdir, written by configure), the dynamic
 # loader's search path, where it looks for autozyme.so's NEEDED
-# libautozyme.so.0 (dyn.load takes only paths).  None: one error naming
-# the three, with the loader's reason.
+# libautozyme.so.0 (dyn.load takes only paths).  The order of Python's
+# autozyme/_lib.py, and its one warning when AUTOZYME_LIBRARY fails and
+# another place has the library.  None: one error naming the three, with
+# the loader's reason.
 load_dlls <- function(pkgname, libname) {
   variable <- Sys.getenv("AUTOZYME_LIBRARY")
   recorded <- if (nzchar(recorded_libdir)) file.path(recorded_libdir, "libautozyme.so.0")
-  for (path in c(if (nzchar(variable)) variable, recorded))
-    if (!inherits(try(dyn.load(path, local = FALSE), silent = TRUE), "try-error")) break
-  tryCatch(library.dynam(pkgname, pkgname, libname), error = function(e) {
+  loaded <- c(place = "the dynamic loader's search path", path = "libautozyme.so.0")
+  failed <- NULL
+  for (path in c(if (nzchar(variable)) variable, recorded)) {
+    outcome <- try(dyn.load(path, local = FALSE), silent = TRUE)
+    if (!inherits(outcome, "try-error")) {
+      loaded <- c(place = if (identical(path, variable)) "AUTOZYME_LIBRARY"
+                          else "the libdir recorded at build time", path = path)
+      break
+    }
+    if (identical(path, variable)) failed <- loader_reason(outcome)
+  }
+  dll <- tryCatch(library.dynam(pkgname, pkgname, libname), error = function(e) {
     stop(sprintf(paste("autozyme: cannot load libautozyme.so.0; tried AUTOZYME_LIBRARY (%s),",
                        "the recorded libdir (%s) and the dynamic loader's search path",
                        "(LD_LIBRARY_PATH, ld.so.cache), which says: %s. Install AutoZyme's",
@@ -38,9 +49,20 @@ load_dlls <- function(pkgname, libname) {
                        "or set AUTOZYME_LIBRARY to the path of libautozyme.so.0."),
                  if (nzchar(variable)) variable else "unset",
                  if (nzchar(recorded_libdir)) recorded_libdir else "none",
-                 sub("(?s).*\n\\s*", "", conditionMessage(e), perl = TRUE)),
+                 loader_reason(e)),
          call. = FALSE)
   })
+  if (!is.null(failed))  # the user's explicit choice failed: say so
+    warning(sprintf("autozyme: AUTOZYME_LIBRARY (%s); using %s from %s", failed,
+                    loaded[["path"]], loaded[["place"]]), call. = FALSE, immediate. = TRUE)
+  dll
+}
+
+# The dynamic loader's own words in dyn.load's error (a condition or a
+# try-error), without R's "unable to load shared object" line.
+loader_reason <- function(error) {
+  message <- if (inherits(error, "try-error")) attr(error, "condition") else error
+  sub("(?s).*\n\\s*", "", conditionMessage(message), perl = TRUE)
 }
 
 # Patches without an R side (Python's, for a Python parent) are skipped; a

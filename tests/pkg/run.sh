@@ -4,7 +4,9 @@
 #   make deb and make rpm (offline), what each package holds and the Slurm
 #   release it records, the licence each names (lintian, rpm, the wheel's
 #   METADATA); both man pages render without a warning and document
-#   every plugstack key; autozyme-info outside Slurm (JSON, exit statuses);
+#   every plugstack key; autozyme-info outside Slurm (JSON, exit statuses,
+#   --thread-variables and the documents that list them); the rules of
+#   examples/autozyme-sweep-stale (sweep_stale.sh, no cluster);
 #   then the Debian packages installed with dpkg -i on a throwaway cluster
 #   (test_deb_cluster.sh) and removed again.
 # Usage (as root): tests/pkg/run.sh BUILDDIR.  Debian packages it needs:
@@ -177,6 +179,33 @@ check_match "... naming the manifest" "^autozyme-info: patch registry: .*broken\
 rc=0
 "$info" --bogus >/dev/null 2>&1 || rc=$?
 check_eq "autozyme-info --bogus: usage error, exit 2" 2 "$rc"
+
+# --thread-variables: the core's default list (lib/core/env.c, pinned by
+# tests/unit/test_env.c), which the tests and benchmarks read from here; the
+# documents that spell it out name the same, in the same order.
+rc=0
+vars=$("$info" --thread-variables 2>&1) || rc=$?
+check_eq "autozyme-info --thread-variables: exit 0, valid names one a line, OMP_NUM_THREADS first" \
+	"0 OMP_NUM_THREADS" "$rc $(grep -vxE '[A-Za-z_][A-Za-z0-9_]*' <<<"$vars")$(head -n1 <<<"$vars")"
+vars=$(paste -sd' ' <<<"$vars")
+# documented_vars FILE FROM TO: the upper-case names between the lines
+# matching FROM and TO.
+documented_vars() {
+	sed -n "/$2/,/$3/p" "$1" | grep -oE '\b[A-Z][A-Z0-9]*(_[A-Z0-9]+)+\b' | paste -sd' '
+}
+check_eq "autozyme(1) lists the variables every task gets as --thread-variables does" "$vars" \
+	"$(documented_vars "$top/man/autozyme.1.in" '^\.SS Set in every task' '^All set to')"
+check_eq "autozyme(8) lists the default of vars= as --thread-variables does" "$vars" \
+	"$(documented_vars "$top/man/autozyme.8.in" '^\.BI vars=' '^(comma-separated')"
+check_eq "examples/plugstack.conf lists the default of vars= as --thread-variables does" "$vars" \
+	"$(documented_vars "$top/examples/plugstack.conf" '^#   vars=' '^#   respect_user_env')"
+check_eq "README lists what a task receives as --thread-variables does" "$vars" \
+	"$(documented_vars "$top/README.md" '^\*\*What a task receives' 'the site can change this')"
+
+# ----------------------------- examples/autozyme-sweep-stale, no Slurm
+echo "# sweep_stale.sh"
+bash "$here/sweep_stale.sh" | sed 's/^/    /'
+check_eq "autozyme-sweep-stale follows each rule of the plugin's sweep (sweep_stale.sh)" 0 "${PIPESTATUS[0]}"
 
 # ------------------------------------------- the packages on a cluster
 echo "# test_deb_cluster.sh"

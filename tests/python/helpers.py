@@ -22,17 +22,6 @@ STUBS = os.path.join(HERE, "stubs")
 SRCDIR = os.path.dirname(os.path.dirname(HERE))
 PYTHON = "/usr/bin/python3"
 
-# Every variable the runtime reads or writes: scrubbed from the children's
-# environment so that only what a test sets is in effect.
-THREAD_VARS = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "RCPP_PARALLEL_NUM_THREADS", "MC_CORES", "AUTOZYME_THREADS"]
-RUNTIME_VARS = THREAD_VARS + [
-    "AUTOZYMER_THREADS", "AUTOZYME_ACTIVATE", "AUTOZYME_ACTIVATION_FILE",
-    "AUTOZYME_INJECTED", "AUTOZYME_INJECTED_VALUE", "SLURM_CPUS_PER_TASK",
-    "PYTHONUSERBASE"]
-
 
 def _required(name):
     value = os.environ.get(name)
@@ -40,6 +29,28 @@ def _required(name):
         pytest.exit("{} is not set: run the suite with tests/python/run.sh "
                     "BUILDDIR".format(name), returncode=2)
     return value
+
+
+def _thread_vars():
+    """The thread variables the C runtime sets (lib/core/env.c's list), as
+    the build tree's autozyme-info --thread-variables prints them."""
+    info = os.path.join(_required("AZ_TEST_BUILDDIR"), "tools",
+                        "autozyme-info")
+    proc = subprocess.run([info, "--thread-variables"], capture_output=True,
+                          text=True)
+    if proc.returncode != 0 or not proc.stdout.split():
+        pytest.exit("{} --thread-variables failed: {}".format(
+            info, proc.stderr.strip()), returncode=2)
+    return proc.stdout.split()
+
+
+# Every variable the runtime reads or writes: scrubbed from the children's
+# environment so that only what a test sets is in effect.
+THREAD_VARS = _thread_vars()
+RUNTIME_VARS = THREAD_VARS + [
+    "AUTOZYMER_THREADS", "AUTOZYME_ACTIVATE", "AUTOZYME_ACTIVATION_FILE",
+    "AUTOZYME_INJECTED", "AUTOZYME_INJECTED_VALUE", "SLURM_CPUS_PER_TASK",
+    "PYTHONUSERBASE"]
 
 
 def base_env(stubs=True, **extra):

@@ -245,7 +245,7 @@ def check_numpy(wheel, env, tmp):
 
 
 def main():
-    builddir = sys.argv[1]
+    builddir = os.path.abspath(sys.argv[1])  # the probes run in the venvs
     wheels = glob.glob(os.path.join(builddir, "python", "dist",
                                     "autozyme-*-py3-none-any.whl"))
     if len(wheels) != 1:

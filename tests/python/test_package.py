@@ -6,10 +6,11 @@ import os
 import platform
 import re
 import shutil
+import subprocess
 
 import pytest
 
-from helpers import SRCDIR, base_env, run_json, run_python
+from helpers import PYTHON, SRCDIR, base_env, run_json, run_python
 
 
 def _configure_version():
@@ -189,3 +190,33 @@ def test_a_failing_autozyme_library_warns_before_the_fallback(package_copy):
         "libautozyme.so.0: cannot open shared object file" in proc.stderr
     assert "using {} from the libdir recorded at build time".format(
         os.path.join(library_dir, "libautozyme.so.0")) in proc.stderr
+
+
+# A user's script: the library loads at its first call (line 6).
+USER_SCRIPT = """import json, warnings
+import autozyme
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    autozyme.thread_info()
+print(json.dumps([[w.filename, w.lineno, w.category.__name__, str(w.message)]
+                  for w in caught]))
+"""
+
+
+def test_the_autozyme_library_warning_names_the_users_line(tmp_path):
+    """One warning, at the line of the importing file that made the package
+    load the library, not at the package's own lines."""
+    script = tmp_path / "analysis.py"
+    script.write_text(USER_SCRIPT)
+    env = base_env()
+    env["LD_LIBRARY_PATH"] = os.path.dirname(env["AUTOZYME_LIBRARY"])
+    env["AUTOZYME_LIBRARY"] = "/nonexistent/libautozyme.so.0"
+    proc = subprocess.run([PYTHON, str(script)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [[
+        str(script), 6, "RuntimeWarning",
+        "autozyme: AUTOZYME_LIBRARY (/nonexistent/libautozyme.so.0: cannot "
+        "open shared object file: No such file or directory); using "
+        "libautozyme.so.0 from the dynamic loader's search path"]]

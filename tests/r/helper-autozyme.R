@@ -5,12 +5,17 @@
 
 rscript <- "/usr/bin/Rscript"
 
-# The thread variables the C runtime sets (lib/core/env.c), and what else must
-# not leak from the test runner's environment into a scenario.
-thread_vars <- c("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                 "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-                 "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
-                 "RCPP_PARALLEL_NUM_THREADS", "MC_CORES", "AUTOZYME_THREADS")
+# The thread variables the C runtime sets (lib/core/env.c's list, as the
+# build tree's autozyme-info --thread-variables prints it), and what else
+# must not leak from the test runner's environment into a scenario.
+thread_vars <- local({
+  info <- file.path(Sys.getenv("AZ_TEST_BUILDDIR"), "tools", "autozyme-info")
+  names <- if (file.exists(info))
+    suppressWarnings(system2(info, "--thread-variables", stdout = TRUE))
+  if (length(names) == 0L || !is.null(attr(names, "status")))
+    stop(sprintf("%s --thread-variables failed (AZ_TEST_BUILDDIR: run tests/r/run.sh BUILDDIR)", info))
+  names
+})
 cleared_vars <- c(thread_vars, "AUTOZYMER_THREADS", "AUTOZYME_ACTIVATE",
                   "AUTOZYME_ACTIVATION_FILE", "AUTOZYME_INJECTED",
                   "AUTOZYME_INJECTED_VALUE", "GOTO_NUM_THREADS",

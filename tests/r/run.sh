@@ -33,7 +33,7 @@ cat "$tmp/user.log"
 # Slurm job's would change the budgets they expect); scenarios clear the rest.
 env -u AUTOZYME_ACTIVATE -u AUTOZYME_ACTIVATION_FILE -u AUTOZYME_THREADS \
 	-u AUTOZYMER_THREADS -u R_PROFILE \
-	AZ_TEST_SRCDIR="$top" AZ_TEST_SUMMARY="$tmp/summary" \
+	AZ_TEST_SRCDIR="$top" AZ_TEST_BUILDDIR="$builddir" AZ_TEST_SUMMARY="$tmp/summary" \
 	AUTOZYME_PATCH_PATH="$top/patches" R_LIBS="$tmp/lib" \
 	LD_LIBRARY_PATH="$builddir/lib/.libs" \
 	/usr/bin/Rscript -e '

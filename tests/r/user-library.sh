@@ -5,7 +5,7 @@
 # fresh directory: R CMD INSTALL -l "$HOME/R/library" of the tarball make
 # built, how the package then finds libautozyme (AUTOZYME_LIBRARY, the
 # libdir recorded in the tarball, the dynamic loader's search path, or one
-# clear error), PSOCK workers activating from the user's ~/.Rprofile, and
+# clear error; one warning, Python's, when AUTOZYME_LIBRARY fails), PSOCK workers activating from the user's ~/.Rprofile, and
 # configure's error when there is nothing to compile against.
 # The build tree's library is not installed: the checks point at it, or at
 # a copy in a prefix of their own.  Each check prints a line; the last is
@@ -53,18 +53,25 @@ finish() {
 # Which libautozyme a session with the package loaded has mapped.
 where='suppressMessages(library(autozyme))
 cat(unique(sub(".* ", "", grep("libautozyme", readLines("/proc/self/maps"), value = TRUE))), sep = "\n")'
-# check_loads NAME EXPECTED NAME=VALUE...: library(autozyme) in a session
-# with those variables maps EXPECTED, and only it.
-check_loads() {
-	local name=$1 expected=$2
-	shift 2
+# check_session NAME EXPECTED SED NAME=VALUE...: library(autozyme) in a
+# session with those variables succeeds, and the lines of its output the sed
+# script SED prints are EXPECTED.
+check_session() {
+	local name=$1 expected=$2 lines=$3
+	shift 3
 	if as_user "$@" Rscript -e "$where" >"$tmp/out" 2>&1 &&
-		[ "$(cat "$tmp/out")" = "$expected" ]; then
+		[ "$(sed -n "$lines" "$tmp/out")" = "$expected" ]; then
 		pass "$name"
 	else
 		fail "$name (expected $expected)" "$tmp/out"
 	fi
 }
+# check_loads NAME EXPECTED NAME=VALUE...: the session maps EXPECTED, and
+# only it, and prints nothing else.
+check_loads() { check_session "$1" "$2" p "${@:3}"; }
+# check_warns NAME EXPECTED NAME=VALUE...: the session prints one warning
+# about AUTOZYME_LIBRARY, "Warning: EXPECTED".
+check_warns() { check_session "$1" "Warning: $2" '/AUTOZYME_LIBRARY (/p' "${@:3}"; }
 
 if as_user test -r "$tarball" -a -r "$built" -a -r "$top/lib/autozyme.h" \
 	-a -r "$top/patches/seurat.json" -a -r "$top/r/inst/Rprofile.site"; then
@@ -141,6 +148,10 @@ check_loads "no variable set: the recorded libdir" "$(readlink -f "$prefix/lib/l
 	R_LIBS_USER="$home/R/recorded"
 check_loads "AUTOZYME_LIBRARY comes before the recorded libdir" "$built" \
 	R_LIBS_USER="$home/R/recorded" AUTOZYME_LIBRARY="$libs/libautozyme.so.0"
+missing="cannot open shared object file: No such file or directory"
+check_warns "AUTOZYME_LIBRARY failing, the recorded libdir: one warning naming both" \
+	"autozyme: AUTOZYME_LIBRARY (/nonexistent/libautozyme.so.0: $missing); using $prefix/lib/libautozyme.so.0 from the libdir recorded at build time" \
+	R_LIBS_USER="$home/R/recorded" AUTOZYME_LIBRARY=/nonexistent/libautozyme.so.0
 
 # The recorded libdir without the library: the loader's search path, else
 # one error naming the three places and what to install, without dyn.load's
@@ -148,6 +159,14 @@ check_loads "AUTOZYME_LIBRARY comes before the recorded libdir" "$built" \
 rm "$prefix"/lib/libautozyme.so*
 check_loads "not in the recorded libdir: the loader's search path (LD_LIBRARY_PATH)" "$built" \
 	R_LIBS_USER="$home/R/recorded" LD_LIBRARY_PATH="$libs"
+# The same warning as Python's (python/autozyme/_lib.py, from the source
+# tree, which records no libdir), word for word.
+python_warning=$(as_user PYTHONPATH="$top/python" LD_LIBRARY_PATH="$libs" \
+	AUTOZYME_LIBRARY=/nonexistent/libautozyme.so.0 /usr/bin/python3 -c \
+	'import autozyme; autozyme.thread_info()' 2>&1 | sed -n 's/^.*RuntimeWarning: //p')
+check_warns "AUTOZYME_LIBRARY failing, the loader's search path: Python's one warning, word for word" \
+	"${python_warning:-(Python printed no warning)}" \
+	R_LIBS_USER="$home/R/recorded" LD_LIBRARY_PATH="$libs" AUTOZYME_LIBRARY=/nonexistent/libautozyme.so.0
 if /sbin/ldconfig -p | grep -q 'libautozyme\.so\.0 '; then
 	fail "the library found nowhere: cannot be tested, libautozyme.so.0 is in ld.so.cache"
 	finish

@@ -3,18 +3,33 @@
 """Runs as a Slurm task: prints, as one JSON line, what the task really saw:
 its CPU affinity, the AutoZyme variables, its activation file (the step's)
 and the runtime's record of the task derived from it (thread_info()'s
-"task", through the built library: $AZ_TEST_CLUSTER/libautozyme.so.0)."""
+"task", through the built library: $AZ_TEST_CLUSTER/libautozyme.so.0).
+The thread variables are the build's `autozyme-info --thread-variables`
+(lib/core/env.c's list), also in the record as "thread_variables"."""
 import json
 import os
+import subprocess
 import sys
 
-VARS = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-        "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
-        "NUMBA_NUM_THREADS", "RCPP_PARALLEL_NUM_THREADS", "MC_CORES",
-        "AUTOZYME_THREADS", "AUTOZYME_ACTIVATE", "AUTOZYME_ACTIVATION_FILE",
-        "OMP_PLACES", "OMP_PROC_BIND", "SLURM_PROCID", "SLURM_NODEID",
-        "SLURMD_NODENAME", "SLURM_STEP_ID"]
 
+def autozyme_info():
+    """The build's autozyme-info: $AZ_TEST_CLUSTER/libautozyme.so.0 links to
+    BUILDDIR/lib/.libs/libautozyme.so.0; else the installed one, on PATH
+    (tests/pkg/test_deb_cluster.sh, whose cluster runs the packages)."""
+    link = os.readlink(os.path.join(os.environ["AZ_TEST_CLUSTER"],
+                                    "libautozyme.so.0"))
+    built = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        link))), "tools", "autozyme-info")
+    return built if os.path.exists(built) else "autozyme-info"
+
+
+THREAD_VARS = subprocess.run(
+    [autozyme_info(), "--thread-variables"], stdout=subprocess.PIPE,
+    check=True, universal_newlines=True).stdout.split()
+VARS = THREAD_VARS + [
+    "AUTOZYME_ACTIVATE", "AUTOZYME_ACTIVATION_FILE", "OMP_PLACES",
+    "OMP_PROC_BIND", "SLURM_PROCID", "SLURM_NODEID", "SLURMD_NODENAME",
+    "SLURM_STEP_ID"]
 
 
 def cgroup_cpuset():
@@ -87,6 +102,7 @@ print(json.dumps({
     "affinity": sorted(os.sched_getaffinity(0)),
     "cgroup": cgroup_cpuset(),
     "env": env,
+    "thread_variables": THREAD_VARS,
     "activation": activation,
     "activation_error": why,
     "step_file": step_file(path) if path else None,
