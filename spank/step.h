@@ -24,7 +24,11 @@ struct az_step {
 	bool shared_failed;
 	bool patches_dropped;   /* the node's registry lacks one: none activated */
 	char *file_path;        /* the activation file, NULL when not written ... */
-	int lock_fd;            /* ... its directory, locked while the step lives */
+	int lock_fd;            /* ... its directory, locked while the step lives, */
+	pid_t lock_pid;         /* ... by this process: under contain_spank
+				 * (24.05 and later) Slurm runs user_init in a
+				 * clone sharing slurmstepd's memory but not its
+				 * descriptors, and the lock ends with it */
 	char file_why[AZ_FILES_WHY_MAX]; /* ... and why, for each task to print */
 	uint32_t step_id;
 	uid_t uid;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <slurm/spank.h>
 
@@ -171,6 +172,7 @@ static void write_file(const az_env *env, struct az_step *step, const struct az_
 		az_files_write_step(config->activation_dir, step->uid, step->gid,
 				    step->file->job_id, step->file->step, step->file->node_id,
 				    json, &step->file_path, &step->lock_fd, step->file_why);
+	step->lock_pid = getpid();
 	if (step->file_path)
 		env->set(env->ctx, AZ_ENV_ACTIVATION_FILE, step->file_path);
 	else

@@ -93,7 +93,7 @@ static void stepd_exit(spank_t sp, const struct az_config *config)
 	if (step->active)
 		az_files_remove_step(config->activation_dir, step->uid, step->gid,
 				     step->file->job_id, step->file->step, step->file->node_id,
-				     step->lock_fd);
+				     step->lock_pid == getpid() ? step->lock_fd : -1);
 	/* Every step, the extern one too: what killed slurmstepds left. */
 	az_sweep_stale(config->activation_dir);
 	az_activation_free(step->file);

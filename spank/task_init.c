@@ -11,10 +11,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <slurm/spank.h>
 
@@ -49,6 +51,29 @@ static void report_step_problems(const struct task *t)
 	if (!step->file_path)
 		fprintf(stderr, AZ_LOG_PREFIX "no activation file: %s; variables are set all the same\n",
 			step->file_why);
+}
+
+/*
+ * The step wrote its file where slurmstepd sees activation_dir; a task may
+ * not see the same directory.  job_container/tmpfs gives each job its own
+ * /tmp and /dev/shm, which the tasks join but user_init does not (unless
+ * SlurmdParameters=contain_spank, 24.05 and later): the file is then on
+ * the node's real /tmp, out of the task's sight.  The task says so, and its
+ * runtime falls back to the task's own facts instead of a path it cannot
+ * read.  One access() as the user, in the task's own namespace.
+ */
+static void check_file_visible(struct task *t)
+{
+	const char *path = t->step->file_path;
+
+	if (!path || access(path, R_OK) == 0)
+		return;
+	fprintf(stderr, AZ_LOG_PREFIX "this task cannot see the step's activation file %s (%s): "
+		"activation_dir %s is private to the job here, as under job_container/tmpfs; "
+		"the site should set activation_dir to a directory outside the job's own "
+		"(autozyme(8)); variables are set all the same\n",
+		path, strerror(errno), t->config->activation_dir);
+	t->env.unset(t->env.ctx, AZ_ENV_ACTIVATION_FILE);
 }
 
 static int decide(struct task *t)
@@ -138,6 +163,7 @@ int az_task_setup(spank_t sp, const struct az_step *step, const struct az_config
 		az_cpu_clock(&start);
 	t.env = az_job_env(&t.env_storage, sp);
 	report_step_problems(&t);
+	check_file_visible(&t);
 	if (decide(&t) != 0)
 		goto fail;
 	set_own_variables(&t);
