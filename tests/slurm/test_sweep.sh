@@ -294,7 +294,11 @@ part test_slurmd_restart
 # The slow scenarios (a minute and more each) once per release: the sweep
 # does not depend on the task plugin, which is all the site configurations
 # change.
-[[ ${AZ_SITE_CONFIG:-affinity} == affinity ]] && part test_time_limit
+if [[ ${AZ_SITE_CONFIG:-affinity} == affinity ]]; then
+	part test_time_limit
+else
+	skip test_time_limit "runs under the affinity site configuration only"
+fi
 part test_refused
 part test_sweep_time
 part test_broken_config
@@ -307,5 +311,9 @@ four_nodes_array() {
 	use_plugin
 	test_array
 }
-[[ ${AZ_SITE_CONFIG:-affinity} == affinity ]] && part four_nodes_array
+if [[ ${AZ_SITE_CONFIG:-affinity} == affinity ]]; then
+	part four_nodes_array
+else
+	skip four_nodes_array "runs under the affinity site configuration only"
+fi
 summary
