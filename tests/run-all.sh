@@ -5,14 +5,15 @@
 # suite: Criterion unit tests (plain, sanitizers, valgrind, without PMIx),
 # make distcheck, fuzzing, Python, R, packages, the Slurm scenarios on a
 # throwaway cluster and the benchmarks' quick mode.  Run as root from the
-# source tree.
+# source tree.  The last line is `suites: N passed, M failed, K skipped`, K
+# the skipped parts of every suite (scenario files, release roots, guests).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc)
 . "$top/tests/deps.sh"
-. "$top/tests/suite.sh"
+. "$top/tests/lib.sh"
 
 slurm_release() { slurmd -V | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1; }
 
@@ -61,20 +62,6 @@ distcheck() {
 		return 1
 	}
 	grep -A1 "archives ready" "$1/distcheck.out"
-}
-
-# Every scenario file under one site configuration (AZ_SITE_CONFIG), each
-# within a time limit on top of cluster.sh's per-command one.
-slurm_tests() {
-	local dir=$1 site=$2 script status=0
-	for script in "$top"/tests/slurm/test_*.sh; do
-		[ -e "$script" ] || continue
-		local start=$SECONDS
-		echo "--- $site: ${script##*/}"
-		AZ_SITE_CONFIG=$site AZ_BUILDDIR=$dir timeout -k 30 1500 bash "$script" || status=1
-		echo "--- $site: ${script##*/} done in $((SECONDS - start)) s"
-	done
-	return $status
 }
 
 # background_start NAME CMD...: CMD runs in the background, its output kept
@@ -126,11 +113,12 @@ suite "python runtime (pytest)" bash "$top/tests/python/run.sh" "$top/build"
 suite "python wheel in every interpreter (venvs)" /usr/bin/python3 "$top/tests/python/interpreters.py" "$top/build"
 suite "R runtime (testthat, R CMD check)" bash "$top/tests/r/run.sh" "$top/build"
 suite "packages, man pages, autozyme-info" bash "$top/tests/pkg/run.sh" "$top/build"
-suite "slurm scenarios, Slurm $(slurm_release), task/affinity" slurm_tests "$top/build" affinity
-suite "slurm scenarios, Slurm $(slurm_release), task/cgroup" slurm_tests "$top/build" cgroup
+suite "slurm scenarios, Slurm $(slurm_release), task/affinity" \
+	scenario_files affinity "$top/build" "$top"/tests/slurm/test_*.sh
+suite "slurm scenarios, Slurm $(slurm_release), task/cgroup" \
+	scenario_files cgroup "$top/build" "$top"/tests/slurm/test_*.sh
 suite "benchmarks, quick mode (numbers not judged)" bash "$top/bench/run-quick.sh" "$top/build"
 suite "unit tests under valgrind (run beside the suites above)" background_wait valgrind
 
 suite "release matrix: Slurm 24.11 (Debian 13) and 26.05 (Debian unstable)" background_wait matrix
-echo "suites: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary suites

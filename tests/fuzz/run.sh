@@ -20,12 +20,11 @@ seconds=${2:-12}
 build=$(cd "$build" && pwd) || exit 1
 out=$build/fuzz
 targets="request names plugstack activation manifest"
-passed=0
-failed=0
+. "$top/tests/lib.sh"
 
 if ! command -v clang >/dev/null || ! [ -r "$build/config.h" ]; then
-	echo "fuzz: needs clang (Debian: clang libfuzzer-14-dev) and a configured BUILDDIR with config.h"
-	echo "0 passed, 1 failed"
+	not_ok "fuzz: needs clang (Debian: clang libfuzzer-14-dev) and a configured BUILDDIR with config.h"
+	summary
 	exit 1
 fi
 
@@ -70,28 +69,24 @@ run_target() {
 	rm -rf "$work"
 	runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 executions in \2 s/p' "$log")
 	if [ $rc -eq 0 ] && [ -n "$runs" ]; then
-		echo "ok - fuzz_$t: $runs, no crash ($(grep -o 'DONE *cov: [0-9]*' "$log" | grep -o 'cov: [0-9]*'))"
-		passed=$((passed + 1))
+		ok "fuzz_$t: $runs, no crash ($(grep -o 'DONE *cov: [0-9]*' "$log" | grep -o 'cov: [0-9]*'))"
 	else
-		echo "not ok - fuzz_$t: exit $rc"
-		grep -A30 -m1 -E 'ERROR: |runtime error|property failed|deadly signal' "$log" | sed 's/^/# /'
-		failed=$((failed + 1))
+		not_ok "fuzz_$t: exit $rc"
+		diag "$(grep -A30 -m1 -E 'ERROR: |runtime error|property failed|deadly signal' "$log")"
 	fi
 }
 
 rm -rf "$out"
 if ! build_core; then
-	echo "not ok - fuzz: building the core"
-	echo "0 passed, 1 failed"
+	not_ok "fuzz: building the core"
+	summary
 	exit 1
 fi
 for t in $targets; do
 	if build_target "$t"; then
 		run_target "$t"
 	else
-		echo "not ok - fuzz_$t: build"
-		failed=$((failed + 1))
+		not_ok "fuzz_$t: build"
 	fi
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -16,7 +16,7 @@ set -u
 build=$(cd "${1:?usage: $0 BUILDDIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-. "$top/tests/slurm/lib.sh"
+. "$top/tests/lib.sh"
 . "$here/keys.sh"
 
 missing=()

@@ -8,14 +8,16 @@
 # clear error; one warning, Python's, when AUTOZYME_LIBRARY fails), PSOCK workers activating from the user's ~/.Rprofile, and
 # configure's error when there is nothing to compile against.
 # The build tree's library is not installed: the checks point at it, or at
-# a copy in a prefix of their own.  Each check prints a line; the last is
-# "user library: N passed, M failed".
+# a copy in a prefix of their own.  Each check prints a line (tests/lib.sh's
+# checks); the last is "user library: N passed, M failed, K skipped".  Every
+# command of the user runs within AZ_JOB_TIMEOUT seconds (tests/lib.sh).
 #
 # Usage: tests/r/user-library.sh BUILDDIR
 set -uo pipefail
 
 builddir=$(cd "${1:?usage: tests/r/user-library.sh BUILDDIR}" && pwd) || exit 2
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
 tarball=$(echo "$builddir"/r/build/autozyme_*.tar.gz)
 libs=$builddir/lib/.libs
 built=$(readlink -f "$libs/libautozyme.so.0")
@@ -25,28 +27,26 @@ chmod 755 "$tmp"
 home=$tmp/home
 prefix=$tmp/prefix
 mkdir "$home"
-as_user=()
+user=$(id -un)
 if [ "$(id -u)" -eq 0 ]; then
+	user=nobody
 	chown nobody:nogroup "$home"
-	as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 fi
 
-# Runs a command as the user with only PATH, HOME and the NAME=VALUE words
-# given before it in its environment.
+# Runs a command as the user (tests/lib.sh's run_as: a clean environment,
+# a time limit) from and with HOME $home, with PATH=/usr/bin:/bin and the
+# NAME=VALUE words given before it.
 as_user() {
-	"${as_user[@]}" env -i PATH=/usr/bin:/bin HOME="$home" "$@"
+	run_as "$user" "$home" env PATH=/usr/bin:/bin HOME="$home" "$@"
 }
 
-passed=0 failed=0
-pass() { echo "ok: $1"; passed=$((passed + 1)); }
+pass() { ok "$1"; }
 fail() {
-	echo "FAIL: $1"
-	[ $# -lt 2 ] || sed 's/^/    /' "$2"
-	failed=$((failed + 1))
+	not_ok "$1"
+	[ $# -lt 2 ] || diag "$(cat "$2")"
 }
 finish() {
-	echo "user library: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	summary "user library"
 	exit
 }
 

@@ -10,14 +10,15 @@
 #                      (IgnoreSystemd=yes);
 #   stock              a stock Debian 12: the demo, and a scenario file under
 #                      the `cgroup` configuration, which is cgroup/v2 there.
-# Prints what inside.sh prints; ends with `N passed, M failed`.
+# Prints what inside.sh prints; ends with `suites: N passed, M failed, K
+# skipped`.
 # AZ_GUEST_SCENARIOS and AZ_GUEST_NOSYSTEMD_SCENARIOS (file names under
 # tests/slurm) choose the files: emulated, every fork costs 30 to 40 times
 # what it costs on the machine, so not every file fits in the time.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-. "$top/tests/suite.sh"
+. "$top/tests/lib.sh"
 
 node_is_cgroup2_systemd() {
 	local fs v1 init bus
@@ -61,12 +62,13 @@ else
 	AZ_PARTS=${AZ_PARTS-test_bound_tasks test_requests test_unbound_split test_batch test_array test_killed_stepds} \
 		suite "slurm scenarios, cgroup2" scenario_files cgroup2 "$top/build" $cgroup2_files
 	# shellcheck disable=SC2086 # one path per word
-	scenario_files_not_run cgroup2 "not run in the emulated node: no time for it" $cgroup2_files
+	suite "slurm scenarios not run, cgroup2" \
+		scenario_files_not_run cgroup2 "not run in the emulated node: no time for it" $cgroup2_files
 	suite "node: dbus stopped" stop_dbus
 	# shellcheck disable=SC2086 # one path per word
 	suite "slurm scenarios, cgroup2-nosystemd" scenario_files cgroup2-nosystemd "$top/build" $nosystemd_files
 	# shellcheck disable=SC2086 # one path per word
-	scenario_files_not_run cgroup2-nosystemd "not run in the emulated node: no time for it" $nosystemd_files
+	suite "slurm scenarios not run, cgroup2-nosystemd" \
+		scenario_files_not_run cgroup2-nosystemd "not run in the emulated node: no time for it" $nosystemd_files
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary suites

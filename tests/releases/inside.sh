@@ -10,12 +10,13 @@
 # AZ_BUILD_ONLY=1 only builds, AZ_SKIP_BUILD=1 tests what is built (the
 # matrix builds first, then tests here and in the root's guest side by side).
 # Prints one
-# `=== NAME: ok|FAILED` line per suite and ends with `N passed, M failed`.
+# `=== NAME: ok|FAILED` line per suite and ends with `suites: N passed, M
+# failed, K skipped` (K: the skipped parts, which run.sh sums).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 jobs=$(nproc)
-. "$top/tests/suite.sh"
+. "$top/tests/lib.sh"
 
 build() (
 	autoreconf -fi >/dev/null 2>&1 &&
@@ -37,14 +38,15 @@ unit_tests() {
 
 echo "release: $(slurmd -V), $(pkg-config --modversion pmix 2>/dev/null | sed 's/^/PMIx /'), $(. /etc/os-release && echo "$PRETTY_NAME")"
 if [[ -z ${AZ_SKIP_BUILD:-} ]]; then
-	suite "build: ./configure && make (-Werror)" build || {
-		echo "$passed passed, $failed failed"
+	suite "build: ./configure && make (-Werror)" build
+	((AZ_FAILED == 0)) || {
+		summary suites
 		exit 1
 	}
 fi
 if [[ -n ${AZ_BUILD_ONLY:-} ]]; then
-	echo "$passed passed, $failed failed"
-	exit 0
+	summary suites
+	exit
 fi
 suite "unit tests (make check)" unit_tests
 # Under cgroup v1, the files where the task plugin changes what a task sees
@@ -61,9 +63,9 @@ for site in ${AZ_SITE_CONFIGS:-affinity cgroup}; do
 	done
 	suite "slurm scenarios, $site" scenario_files "$site" "$top/build" "${files[@]}"
 	[[ -n ${AZ_SCENARIOS:-} ]] ||
-		scenario_files_not_run "$site" "runs under task/affinity on this release" "${files[@]}"
+		suite "slurm scenarios not run, $site" \
+			scenario_files_not_run "$site" "runs under task/affinity on this release" "${files[@]}"
 done
 [ -n "${AZ_SCENARIOS:-}" ] ||
 	suite "packages (make deb, make rpm) and the installed plugin on a cluster" bash tests/pkg/run.sh "$top/build"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary suites

@@ -19,12 +19,17 @@
 # The roots are created or reused by roots.sh; each gets a fresh copy of the
 # tree, runs inside.sh there (build, make check, every Slurm scenario under
 # both site configurations, the packages), and the releases run side by
-# side.  Logs: build-releases/SUITE.log.  The last lines are a table of pass
-# counts per release, site configuration and scenario, then
-# `releases: N passed, M failed` (suites).
+# side.  Logs: build-releases/SUITE.log.  Every scenario file's counts are
+# compared with tests/checks.manifest inside the root or guest (the
+# scenario loop of tests/lib.sh); a difference fails that release.  The
+# last lines are a table of counts per release, site configuration and
+# scenario (with the manifest's verdict), then `releases: N passed, M
+# failed, K skipped`: releases, and K the skipped parts their roots and
+# guests reported (their `suites:` lines).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+. "$top/tests/lib.sh"
 . "$here/roots.sh"
 . "$here/guest.sh"
 logs=$top/build-releases
@@ -109,14 +114,16 @@ run_guest() {
 # The table: one row per scenario script run, from the logs.
 table() {
 	local name
-	printf '%-9s %-9s %-18s %-20s %6s %6s %7s %8s\n' release slurm site scenario passed failed skipped seconds
+	printf '%-9s %-9s %-18s %-20s %6s %6s %7s %8s %-8s\n' release slurm site scenario passed failed skipped seconds manifest
 	for name in "$@"; do
 		awk -v rel="$name" '
 			/^release: / { slurm = $3; sub(/,$/, "", slurm) }
 			/^--- .* done in [0-9]+ s$/ {
-				printf "%-9s %-9s %-18s %-20s %6s %6s %7s %8s\n", rel, slurm, site, script, p, f, k, $(NF - 1)
+				printf "%-9s %-9s %-18s %-20s %6s %6s %7s %8s %-8s\n", rel, slurm, site, script, p, f, k, $(NF - 1), m
 				next }
-			/^--- / { site = $2; sub(/:$/, "", site); script = $3; p = "-"; f = "-"; k = "-"; next }
+			/^--- / { site = $2; sub(/:$/, "", site); script = $3; p = "-"; f = "-"; k = "-"; m = "-"; next }
+			/^manifest: / { m = "ok" }
+			/^not ok - manifest: / { m = "DIFFERS" }
 			/^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/ { p = $1; f = $3; k = (NF > 4 ? $5 : 0) }' "$logs/$name.log"
 	done
 }
@@ -128,21 +135,19 @@ for name in "${releases[@]}"; do
 	run_release "$name" &
 	pid[$name]=$!
 done
-passed=0
-failed=0
 for name in "${releases[@]}"; do
 	if wait "${pid[$name]}"; then
-		passed=$((passed + 1))
-		echo "release $name: ok"
+		ok "release $name"
 	else
-		failed=$((failed + 1))
-		echo "release $name: FAILED (log: $logs/$name.log)"
+		not_ok "release $name (log: $logs/$name.log)"
 		# Each failed check with its "# " details (expected, actual, stderr).
 		awk '/^(=== .*FAILED|not ok|roots: |cluster: |guest: )/ { print; d = 1; next }
 			d && /^# / { print; next } { d = 0 }' "$logs/$name.log" | head -80
 	fi
-	grep -E '^(release: |=== .*: (ok|FAILED) \([0-9]+ s\)$)' "$logs/$name.log"
+	grep -E '^(release: |=== .*: (ok|FAILED) \([0-9]+ s\)$|suites: )' "$logs/$name.log"
+	# The skipped parts of its root's runs and its guest's.
+	AZ_SKIPPED=$((AZ_SKIPPED + $(sed -nE 's/^suites: [0-9]+ passed, [0-9]+ failed, ([0-9]+) skipped$/\1/p' \
+		"$logs/$name.log" | awk '{ k += $1 } END { print k + 0 }')))
 done
 table "${releases[@]}"
-echo "releases: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary releases

@@ -25,7 +25,8 @@
 #                              argument; none = empty).  Takes effect on the next
 #                              step, no restart.  Paths must be readable by the
 #                              test user: srun loads the plugin as the user.
-#   as_user CMD [ARG...]       Run CMD as $AZ_USER in $AZ_WORK_DIR, within
+#   as_user CMD [ARG...]       (tests/lib.sh, which this file sources) Run CMD
+#                              as $AZ_USER in $AZ_WORK_DIR, within
 #                              AZ_JOB_TIMEOUT seconds (default 600: then it is
 #                              killed, the user's jobs are cancelled and a
 #                              TIMEOUT line goes to stderr and log/timeouts.log),
@@ -104,30 +105,13 @@
 # `sbatch --wait` still polls every 2 s at best; cluster_wait_job every 0.1 s.
 # Works under `set -u`, and under `set -e`/pipefail.
 
-AZ_USER=${AZ_USER:-aztest}
+_AZ_SLURM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# as_user, _az_user_setup and the checks: the tests' one library.
+. "$_AZ_SLURM_DIR/../lib.sh"
 _AZ_PY=/usr/bin/python3
 _AZ_PATH_DAEMON=/usr/sbin:/usr/bin:/sbin:/bin
-_AZ_PATH_USER=/usr/local/bin:/usr/bin:/bin
 
-_AZ_SLURM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 _AZ_REAPER=$_AZ_SLURM_DIR/reaper.py
-
-_az_err() { echo "cluster: $*" >&2; }
-
-# Create the test user if missing; set AZ_USER_UID/GID/HOME.
-_az_user_setup() {
-	if ! id -u "$AZ_USER" >/dev/null 2>&1; then
-		# A concurrent cluster may create it at the same moment: re-check.
-		useradd -m -s /bin/bash "$AZ_USER" >/dev/null 2>&1 ||
-			id -u "$AZ_USER" >/dev/null 2>&1 || {
-			_az_err "cannot create user $AZ_USER"
-			return 1
-		}
-	fi
-	AZ_USER_UID=$(id -u "$AZ_USER") && AZ_USER_GID=$(id -g "$AZ_USER") || return 1
-	AZ_USER_HOME=$(getent passwd "$AZ_USER" | cut -d: -f6)
-	[[ -n $AZ_USER_HOME ]] || AZ_USER_HOME=/
-}
 
 # N distinct ports, free for a listener now, outside the ephemeral range.
 _az_free_ports() {
@@ -547,40 +531,6 @@ cluster_wait_job() {
 	done
 	echo "TIMEOUT(${state:-unknown})"
 	return 1
-}
-
-as_user() {
-	(($#)) || {
-		_az_err "as_user: no command"
-		return 2
-	}
-	[[ -n ${AZ_USER_UID:-} ]] || _az_user_setup || return 2
-	local dir=${AZ_WORK_DIR:-$AZ_USER_HOME}
-	local -a envv=(PATH="$_AZ_PATH_USER" HOME="$AZ_USER_HOME" USER="$AZ_USER"
-		LOGNAME="$AZ_USER" SHELL=/bin/bash LANG=C.UTF-8)
-	if [[ -n ${AZ_CLUSTER_DIR:-} ]]; then
-		envv+=(SLURM_CONF="$AZ_CLUSTER_DIR/slurm.conf" AZ_TEST_CLUSTER="$AZ_CLUSTER_DIR")
-	fi
-	local rc=0 limit=${AZ_JOB_TIMEOUT:-600} start=$SECONDS
-	(cd "$dir" && exec setpriv --reuid="$AZ_USER_UID" --regid="$AZ_USER_GID" \
-		--init-groups -- env -i "${envv[@]}" timeout -k 10 "$limit" "$@") || rc=$?
-	# 124 (TERM) or 137 (KILL) from timeout; a task killed by SIGKILL also
-	# makes srun exit 137, so the time tells them apart.
-	if ((rc == 124 || rc == 137)) && ((SECONDS - start >= limit)) && [[ -n ${AZ_CLUSTER_DIR:-} ]]; then
-		_az_timed_out "$limit" "$*"
-	fi
-	return $rc
-}
-
-# A command of the test user ran out of time (a job that can never start,
-# a hang): say so where the test's log shows it, and cancel the user's jobs
-# so that the next check starts on an idle cluster.
-_az_timed_out() {
-	local jobs
-	jobs=$(squeue -h -u "$AZ_USER" -o '%i %T %r' 2>/dev/null | xargs)
-	echo "cluster: TIMEOUT after $1 s: $2${jobs:+ (jobs: $jobs)}; cancelling $AZ_USER's jobs" |
-		tee -a "$AZ_CLUSTER_DIR/log/timeouts.log" >&2
-	scancel -u "$AZ_USER" 2>/dev/null || true
 }
 
 # Wait until every node is idle (or the time $1 passes, or a daemon dies);

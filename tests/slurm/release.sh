@@ -5,12 +5,13 @@
 # testing a version number or skipping a check.  Source it (scenario.sh does).
 #
 #   release_number                 e.g. 2405 for the installed 24.05.x
+#   release_series                 e.g. 24.05 (tests/checks.manifest's key)
 #   release_at_least 23.11         true on 23.11 and later
 #   srun_inherits_cpus_per_task    an srun inside `sbatch -c2` gets -c2 again
 #   overcommit_keeps_cpus_per_task `srun -n2 --overcommit -c2` needs 2x2 CPUs
 #   cgroup_has_task_level          task/cgroup puts each task in task_N
 #   cgroup2_task_special           cgroup/v2 puts a task in user/task_special
-#   srun_has_mpi_pmix              srun --mpi=pmix is there (a running cluster)
+#   srun_has_mpi_pmix              Slurm's mpi/pmix plugin ships with the release
 #   spank_failure_fails_job        a failing plugin fails the job, not the node
 
 # The installed release as MMmm (2211 for 22.11.x), from `slurmd -V` (sinfo
@@ -20,6 +21,13 @@ release_number() {
 	v=$(slurmd -V 2>/dev/null | grep -oE '[0-9]+\.[0-9]+' | head -1)
 	[[ -n $v ]] || return 1
 	printf '%d%02d\n' "${v%%.*}" "$((10#${v#*.}))"
+}
+
+# The installed release as MM.mm, e.g. 24.11.
+release_series() {
+	local n
+	n=$(release_number) || return 1
+	printf '%d.%02d\n' "$((n / 100))" "$((n % 100))"
 }
 
 # release_at_least MM.mm
@@ -49,9 +57,10 @@ cgroup2_task_special() { ! release_at_least 24.11; }
 
 # Slurm's mpi/pmix plugin, which `srun --mpi=pmix` needs: Debian's 22.05 and
 # 24.11 ship it; Debian's 26.05 (built with PMIx 7) does not, so there srun
-# cannot start Open MPI programs, whose 5.0 and later speak only PMIx.
-# Asks the running cluster (srun --mpi=list).
-srun_has_mpi_pmix() { srun --mpi=list 2>&1 | grep -qw pmix; }
+# cannot start Open MPI programs, whose 5.0 and later speak only PMIx.  A
+# fact of the release, never asked of the cluster: a 22.05 or 24.11 whose
+# srun lacks pmix fails test_mpi.sh, and a 26.05 that has it too.
+srun_has_mpi_pmix() { ! release_at_least 26.05; }
 
 # 26.05: slurm_spank_init_failure_mode, which the plugin sets to
 # ESPANK_JOB_FAILURE, so that a plugin failing on a compute node fails the

@@ -5,14 +5,15 @@
 #   . "$(dirname "$0")/scenario.sh"
 #   scenario_start 1 || exit 1      # or 2 nodes; the cluster stops at exit
 #
-# and then has use_plugin, srun_probe, scenario_done and lib.sh's checks.
+# and then has use_plugin, srun_probe, scenario_done and tests/lib.sh's
+# checks, as_user and as_other.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=${AZ_BUILDDIR:-$top}
 plugin=$build/spank/.libs/autozyme.so
 probe=$here/probe.py
 pick=$here/pick.py
-. "$here/lib.sh"
+. "$top/tests/lib.sh"
 . "$here/cluster.sh"
 . "$here/release.sh"
 
@@ -84,15 +85,6 @@ check_record() {
 		"$(echo "$out" | $pick '"" if r["record_matches_env"] and act["threads"]["count"] == (int(env["OMP_NUM_THREADS"]) if "OMP_NUM_THREADS" in act["variables"] else act["threads"]["count"]) else "task %s: %s" % (env.get("SLURM_PROCID"), r.get("activation_error") or act.get("variables"))' | xargs)"
 	check_eq "$name: one schema-2 file per node and step, the tasks' own" "" \
 		"$(echo "$out" | $pick '"" if r["step_file"]["schema"] == 2 and env["AUTOZYME_ACTIVATION_FILE"].endswith("/%s.node%s.json" % (act["job"]["step"], env["SLURM_NODEID"])) else env.get("AUTOZYME_ACTIVATION_FILE")' | xargs)"
-}
-
-# other_user: a second ordinary user (AZ_OTHER_USER, default aztest2),
-# created without a home if missing; prints its name, non-zero if it cannot be.
-other_user() {
-	local name=${AZ_OTHER_USER:-aztest2}
-	id -u "$name" >/dev/null 2>&1 || useradd -M -s /bin/bash "$name" >/dev/null 2>&1 ||
-		id -u "$name" >/dev/null 2>&1 || return 1
-	echo "$name"
 }
 
 act_dir_empty() { [[ -z $(find "$act_dir" -mindepth 1 2>/dev/null) ]]; }

@@ -81,7 +81,8 @@ test_dir_full() {
 	full_dir=$AZ_CLUSTER_DIR/full
 	mkdir "$full_dir"
 	if ! mount -t tmpfs -o size=64k,mode=1777 tmpfs "$full_dir" 2>"$err"; then
-		diag "SKIP activation_dir full: cannot mount a tmpfs here: $(cat "$err")"
+		not_ok "activation_dir full: mount a 64 KiB tmpfs"
+		diag "$(cat "$err")"
 		return
 	fi
 	dd if=/dev/zero of="$full_dir/filler" bs=4k 2>/dev/null

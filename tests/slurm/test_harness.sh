@@ -7,7 +7,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$here/../lib.sh"
 . "$here/cluster.sh"
 trap cluster_stop EXIT
 

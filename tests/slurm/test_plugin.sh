@@ -21,8 +21,8 @@ test_bound_tasks() {
 	check_eq "-n2 -c1: files say 1 thread" "1 1" "$(echo "$out" | $pick 'act["threads"]["count"]')"
 	check_eq "-n2 -c1: ranks in files" "0 1" "$(echo "$out" | $pick 'act["task"]["global_rank"]')"
 	check_eq "-n2 -c1: no array ids outside an array" "None None" "$(echo "$out" | $pick 'str(act["job"]["array_job_id"]) + " " + str(act["job"]["array_task_id"])' | awk '{print $1, $2}')"
-	check_eq "-n2 -c1: file cpuset is the task's affinity" "True True" \
-		"$(echo "$out" | $pick 'act["cpus"]["pus"] == len(r["affinity"])')"
+	check_eq "-n2 -c1: file cpuset is the task's affinity, CPU for CPU" "True True" \
+		"$(echo "$out" | $pick 'r["activation_cpus"] == r["affinity"] and act["cpus"]["pus"] == len(r["affinity"])')"
 	out=$(srun_probe -n1 -c2)
 	check_eq "-n1 -c2: 2 threads" "2" "$(echo "$out" | $pick 'env.get("OMP_NUM_THREADS")')"
 	check_eq "-n1 -c2: provenance" "cpus_per_task" "$(echo "$out" | $pick 'act["threads"]["provenance"]')"

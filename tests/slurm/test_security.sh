@@ -22,10 +22,6 @@ uid=$(id -u "$AZ_USER")
 out_file=$AZ_WORK_DIR/job.out
 err_file=$AZ_WORK_DIR/job.err
 
-as_other() {
-	(cd / && setpriv --reuid="$(id -u "$other")" --regid="$(id -g "$other")" --init-groups -- "$@")
-}
-
 # held_job SCRIPT: a held batch job running SCRIPT; prints its id, so its
 # per-job directory name is known before it runs.
 held_job() {
@@ -41,9 +37,9 @@ run_held() {
 # The batch step's variables, and whether it was given a file.
 report='echo "threads=$OMP_NUM_THREADS file=${AUTOZYME_ACTIVATION_FILE:-none}"'
 
-# refused NAME JOB REGEX: the job ran with its variables, without a file,
-# and its stderr has exactly one autozyme line, matching REGEX.
-refused() {
+# ran_without_file NAME REGEX: the job ran with its variables, without a
+# file, and its stderr has exactly one autozyme line, matching REGEX.
+ran_without_file() {
 	check_eq "$1: the job completes" "COMPLETED" "$state"
 	check_eq "$1: variables set, no file" "threads=1 file=none" "$(cat "$out_file")"
 	check_eq "$1: one warning line" "1" "$(grep -c '^autozyme: ' "$err_file")"
@@ -68,7 +64,7 @@ test_planted_job_dir() {
 		mode*) as_user mkdir -m 755 "$dir" ;;
 		esac
 		run_held "$job"
-		refused "job dir $kind" "refusing $dir: not a directory of this user with mode 0700"
+		ran_without_file "job dir $kind" "refusing $dir: not a directory of this user with mode 0700"
 		check_eq "job dir $kind: nothing written in or through it" "" "$(ls -A "$dir/")"
 		rm -rf "$dir"
 		scenario_done "job dir $kind"
@@ -91,7 +87,7 @@ test_locked_job_dir() {
 	holder=$!
 	check "locked job dir: the user's flock holds it" wait_until 30 lock_held "$dir"
 	run_held "$job"
-	refused "locked job dir" "cannot lock $dir: another process of the user holds it"
+	ran_without_file "locked job dir" "cannot lock $dir: another process of the user holds it"
 	pkill -u "$AZ_USER" -f "^flock -x -o $dir"
 	pkill -u "$AZ_USER" -f "^sleep 300$"
 	wait "$holder"
@@ -119,7 +115,7 @@ test_planted_activation_file() {
 		job=$(held_job "$report")
 		plant_in_job_dir "$job" $kind
 		run_held "$job"
-		refused "a $kind at the file's place" \
+		ran_without_file "a $kind at the file's place" \
 			"refusing $act_dir/autozyme\.$uid\.$job/batch\.node0\.json: not a regular file"
 		check_eq "a $kind at the file's place: nothing written through it" "0" "$(stat -c %s "$AZ_WORK_DIR/target")"
 		scenario_done "a $kind where the activation file goes"
