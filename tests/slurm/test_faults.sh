@@ -287,7 +287,7 @@ test_table_names_tests() {
 import os, re, sys
 
 top = sys.argv[1]
-REF = re.compile(r"`(tests/[^`]+)`((?:\s*,?\s*(?:`[^`]+`|\"[^\"]+\"))*)")
+REF = re.compile(r"`(tests/[^`]+)`((?:\s*,?\s*(?:`(?!tests/)[^`]+`|\"[^\"]+\"))*)")
 NAME = re.compile(r"`([^`]+)`|\"([^\"]+)\"")
 
 
