@@ -199,6 +199,9 @@ check_eq "autozyme(8) lists the default of vars= as --thread-variables does" "$v
 	"$(documented_vars "$top/man/autozyme.8.in" '^\.BI vars=' '^(comma-separated')"
 check_eq "examples/plugstack.conf lists the default of vars= as --thread-variables does" "$vars" \
 	"$(documented_vars "$top/examples/plugstack.conf" '^#   vars=' '^#   respect_user_env')"
+check_eq "README's table of checks per scenario file is tests/checks.manifest's" "" \
+	"$(diff <(/usr/bin/python3 "$top/tests/manifest_table.py") \
+		<(sed -n '/^| scenario file | 22.05 `affinity`/,/^$/p' "$top/README.md" | sed '/^$/d'))"
 check_eq "README lists what a task receives as --thread-variables does" "$vars" \
 	"$(documented_vars "$top/README.md" '^\*\*What a task receives' 'the site can change this')"
 
