@@ -22,7 +22,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-. "$top/tests/slurm/lib.sh"
+. "$top/tests/lib.sh"
 script=$top/examples/autozyme-sweep-stale
 
 if (($(id -u) != 0)); then
