@@ -92,17 +92,26 @@ bool az_list_has(const char *list, const char *name)
 	return false;
 }
 
-az_status az_list_split(const char *list, char ***items, size_t *count)
+/* How many items the list holds (at least 1: "" is one empty item). */
+static size_t count_items(const char *list)
 {
 	size_t n = 0, len;
+	const char *item;
+
+	while (next_item(&list, &item, &len))
+		n++;
+	return n;
+}
+
+az_status az_list_split(const char *list, char ***items, size_t *count)
+{
+	size_t n, len;
 	const char *at = list, *item;
 	char **out;
 
-	while (next_item(&at, &item, &len))
-		n++;
-	if (!(out = calloc(n + 1, sizeof(*out))))
+	if (!(out = calloc(count_items(list) + 1, sizeof(*out))))
 		return AZ_ERR_NOMEM;
-	for (n = 0, at = list; next_item(&at, &item, &len); n++)
+	for (n = 0; next_item(&at, &item, &len); n++)
 		if (!(out[n] = strndup(item, len))) {
 			az_names_free(out, n);
 			return AZ_ERR_NOMEM;
@@ -143,23 +152,21 @@ static az_status names_add(char **names, size_t *count, const char *item,
 az_status az_names_parse(const char *text, const char *field, char ***names,
 			 size_t *count, az_error *err)
 {
-	char **items = NULL, **list;
-	size_t n_items = 0, n = 0, i;
+	const char *at = text, *item;
+	char **list;
+	size_t n = 0, len;
 	az_status status = AZ_OK;
 
 	field = field ? field : "patch names";
 	if (!text)
 		return azi_fail(err, AZ_ERR_INVALID, "%s: no value: " NAMES_FORM,
 				field);
-	if (az_list_split(text, &items, &n_items) != AZ_OK ||
-	    !(list = calloc(n_items, sizeof(*list)))) {
-		az_names_free(items, n_items);
+	/* One slot per item is enough: duplicates only shrink the list. */
+	list = calloc(count_items(text), sizeof(*list));
+	if (!list)
 		return azi_fail(err, AZ_ERR_NOMEM, "%s: out of memory", field);
-	}
-	for (i = 0; status == AZ_OK && i < n_items; i++)
-		status = names_add(list, &n, items[i], strlen(items[i]), field,
-				   text, err);
-	az_names_free(items, n_items);
+	while (status == AZ_OK && next_item(&at, &item, &len))
+		status = names_add(list, &n, item, len, field, text, err);
 	if (status != AZ_OK) {
 		az_names_free(list, n);
 		return status;
