@@ -82,6 +82,18 @@ part() {
 	fi
 }
 
+# flock_held PATH: some process holds a flock(2) on PATH.  /proc/locks is the
+# whole machine's (the release roots share it), so the device is matched as
+# well as the inode: another file system's file with the same inode number
+# is not PATH.
+flock_held() {
+	local dev ino key
+	read -r dev ino < <(stat -c '%d %i' "$1") || return 1
+	printf -v key '%02x:%02x:%d ' $(((dev >> 8) & 0xfff)) \
+		$(((dev & 0xff) | ((dev >> 12) & 0xfff00))) "$ino"
+	grep -q " FLOCK .* $key" /proc/locks
+}
+
 # wait_until SECONDS CMD [ARG...]: until CMD succeeds, polled every 0.1 s.
 # The limit is generous on purpose: a busy machine is slow, never wrong, and
 # a condition that already holds costs one call.  On timeout it says which

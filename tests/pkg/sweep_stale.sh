@@ -73,7 +73,7 @@ mkdir "$target" && chown nobody "$target"
 "${owner[@]}" bash -c 'exec 9<"$1" && flock -x 9 && exec sleep 600' holder "$(dir "$uid.106")" &
 holder=$!
 check "a process of the owner's holds job 106's lock" wait_until 10 \
-	grep -q " FLOCK .*:$(stat -c %i "$(dir "$uid.106")") " /proc/locks
+	flock_held "$(dir "$uid.106")"
 
 rc=0
 out=$(sweep_stale --no-such-option 2>&1) || rc=$?

@@ -71,9 +71,6 @@ test_planted_job_dir() {
 	done
 }
 
-# lock_held DIR: some process holds a flock(2) on DIR.
-lock_held() { grep -q ":$(stat -c %i "$1") " /proc/locks; }
-
 # The user's own process holds the job directory's lock exclusively as the
 # step starts (flock -o: its command does not keep it): the step waits a
 # moment, then writes no file and says why; the task has its variables.
@@ -85,11 +82,12 @@ test_locked_job_dir() {
 	as_user mkdir -m 700 "$dir"
 	as_user flock -x -o "$dir" sleep 300 &
 	holder=$!
-	check "locked job dir: the user's flock holds it" wait_until 30 lock_held "$dir"
+	check "locked job dir: the user's flock holds it" wait_until 30 flock_held "$dir"
 	run_held "$job"
 	ran_without_file "locked job dir" "cannot lock $dir: another process of the user holds it"
-	pkill -u "$AZ_USER" -f "^flock -x -o $dir"
-	pkill -u "$AZ_USER" -f "^sleep 300$"
+	# Only this holder's sleep: the release roots share the machine's
+	# processes, and another root's test user has the same uid.
+	pkill -P "$(pgrep -u "$AZ_USER" -f "^flock -x -o $dir sleep 300$")"
 	wait "$holder"
 	rm -rf "$dir"
 	scenario_done "locked job dir"
