@@ -27,7 +27,7 @@ AZ_ROOT_PACKAGES="build-essential autoconf automake libtool pkg-config binutils
  python3 python3-numpy python3-threadpoolctl libopenblas0-pthread
  python3-venv python3-setuptools python3-wheel
  r-base-core r-base-dev r-cran-jsonlite r-cran-seurat procps util-linux strace
- debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base lintian"
+ debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base lintian lmod"
 
 _root_err() { echo "roots: $*" >&2; }
 
@@ -49,7 +49,11 @@ _root_mirror() {
 # Run "$@" inside root $1 in a private mount namespace: /proc fresh, /sys
 # (with the cgroup v1 hierarchies) and /dev bound recursively, slave
 # propagation so that nothing leaks onto the machine and concurrent runs
-# cannot unmount each other's mounts.  Extra binds: AZ_ROOT_BINDS="SRC:DEST ...".
+# cannot unmount each other's mounts.  The root becomes the namespace's own
+# / (bound onto itself, then pivot_root, the machine's / detached), not a
+# chroot: job_container/tmpfs makes / private in each job's namespace and
+# binds that namespace's file to keep it, which the kernel refuses under a
+# chroot (EINVAL, seen with Linux 6.18).  Extra binds: AZ_ROOT_BINDS="SRC:DEST ...".
 root_run() {
 	local r bind binds=""
 	r=$(root_dir "$1")
@@ -57,11 +61,14 @@ root_run() {
 	for bind in ${AZ_ROOT_BINDS:-}; do
 		binds+="mkdir -p '$r${bind#*:}' && mount --bind '${bind%%:*}' '$r${bind#*:}' && "
 	done
+	mkdir -p "$r/.oldroot"
 	unshare -m --propagation slave -- /bin/sh -c "
+		mount --rbind '$r' '$r' &&
 		mount -t proc proc '$r/proc' &&
 		mount --rbind /sys '$r/sys' && mount --make-rslave '$r/sys' &&
 		mount --rbind /dev '$r/dev' && mount --make-rslave '$r/dev' &&
-		$binds exec chroot '$r' /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		$binds cd '$r' && pivot_root . .oldroot && umount -l /.oldroot &&
+		exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive \"\$@\"" \
 		root_run "$@"
 }

@@ -72,6 +72,9 @@
 #                         cgroup.conf ConstrainCores=yes on the host's cgroup
 #                         version), cgroup2 or cgroup2-nosystemd (see cluster_site)
 #   AZ_CGROUP_CONF        if set, written as cgroup.conf next to slurm.conf
+#   AZ_JOB_CONTAINER_CONF if set, written as job_container.conf next to
+#                         slurm.conf (for job_container/tmpfs), with
+#                         @CLUSTER_DIR@ replaced by the cluster's dir
 #   AZ_CRED_EXPIRE        AuthInfo's cred_expire (seconds; Slurm's default is
 #                         120), which is also how long a requeued job waits
 #   AZ_CLUSTER_TMP        parent of the temp dir (default /tmp; must be
@@ -612,6 +615,10 @@ cluster_start() {
 	if [[ -n $(_az_site_cgroup_conf) ]]; then
 		_az_site_cgroup_conf >"$d/cgroup.conf"
 		chmod 0644 "$d/cgroup.conf"
+	fi
+	if [[ -n ${AZ_JOB_CONTAINER_CONF:-} ]]; then
+		printf '%s\n' "${AZ_JOB_CONTAINER_CONF//@CLUSTER_DIR@/$d}" >"$d/job_container.conf"
+		chmod 0644 "$d/job_container.conf"
 	fi
 	cluster_set_plugstack # AZ_PLUGSTACK goes in after the warm-up job
 

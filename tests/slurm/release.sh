@@ -66,3 +66,21 @@ srun_has_mpi_pmix() { ! release_at_least 26.05; }
 # ESPANK_JOB_FAILURE, so that a plugin failing on a compute node fails the
 # job and leaves the node up (before, the plugin stands aside there).
 spank_failure_fails_job() { release_at_least 26.05; }
+
+# The private /tmp plugin's slurm.conf key: 25.11 renamed job_container/tmpfs
+# to namespace/tmpfs (JobContainerType still read, with a warning).
+tmpfs_namespace_conf() {
+	if release_at_least 25.11; then
+		echo "NamespaceType=namespace/tmpfs"
+	else
+		echo "JobContainerType=job_container/tmpfs"
+	fi
+}
+
+# 24.05 adds SlurmdParameters=contain_spank: user_init, task_post_fork and
+# task_exit run inside the job's namespace.
+has_contain_spank() { release_at_least 24.05; }
+
+# 23.02 adds job_container.conf's EntireStepInNS: every slurmstepd of the
+# job (not the extern step's) runs inside its namespace.
+has_entire_step_in_ns() { release_at_least 23.02; }

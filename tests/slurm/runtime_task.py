@@ -16,6 +16,7 @@ info = autozyme.thread_info()
 openblas = [p["threads"] for p in info["pools"] if p["kind"] == "openblas"]
 print(json.dumps({
     "rank": int(os.environ["SLURM_PROCID"]),
+    "job": os.environ["SLURM_JOB_ID"],
     "array_task": os.environ.get("SLURM_ARRAY_TASK_ID"),
     "threads": info["threads"],
     "provenance": info["provenance"],

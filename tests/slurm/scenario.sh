@@ -58,6 +58,16 @@ r_env_install() {
 	r_env=(env "R_LIBS=$rlib" "LD_LIBRARY_PATH=$build/lib/.libs" "AUTOZYME_PATCH_PATH=$top/patches")
 }
 
+# task_field KEY: KEY of each JSON line on stdin (runtime_task.py's), in
+# rank order, space separated.
+task_field() {
+	/usr/bin/python3 -c "import json,sys; print(' '.join(str(json.loads(l)[sys.argv[1]]) for l in sorted(sys.stdin, key=lambda l: json.loads(l)['rank'])))" "$1"
+}
+
+# stepd_of JOB STEP: the pid of slurmstepd for JOB.STEP (STEP: 0, batch ...),
+# from its title.
+stepd_of() { pgrep -f "^slurmstepd: \[$1\.$2\]" | head -1; }
+
 # use_plugin [KEY=VALUE...]: the just-built plugin with these arguments.
 use_plugin() {
 	cluster_set_plugstack "required $plugin patch_dir=$top/patches activation_dir=$act_dir $*"

@@ -37,8 +37,6 @@ step_running() {
 		(($(pgrep -u "$AZ_USER" -x sleep | wc -l) >= $2))
 }
 
-# The pid of slurmstepd for JOB.STEP (STEP: 0, batch ...), from its title.
-stepd_of() { pgrep -f "^slurmstepd: \[$1\.$2\]" | head -1; }
 
 # after NAME: every scenario's ending: a normal job with a step on every
 # node (whose ends sweep what is left), then nothing left.
