@@ -85,6 +85,33 @@ check_eq "r-other-autozyme in a task: the plugin's budget" \
 	"2 TRUE /usr/lib/R/site-library/autozyme " "$out" || diag "$(cat "$err")"
 scenario_done "installed packages"
 
+# The modulefiles the packages install, loaded with Debian's Lmod by the
+# test user in a task: a venv without the system's site packages, which
+# cannot import autozyme by itself, imports the module's (the wheel
+# unpacked), and R loads the package; both run with the plugin's budget.
+# Lmod reads the Tcl file too: it is loaded alone from a copy.
+lmod_init=/usr/share/lmod/lmod/init/bash
+venv=$AZ_WORK_DIR/venv-bare
+modulefiles=/usr/share/modulefiles
+as_user /usr/bin/python3 -m venv "$venv" >"$err" 2>&1 || diag "$(cat "$err")"
+check_fails "a venv without the system's packages cannot import autozyme by itself" \
+	as_user "$venv/bin/python" -c 'import autozyme'
+as_user mkdir -p "$AZ_WORK_DIR/tcl/autozyme"
+as_user cp "$modulefiles/autozyme/$(dpkg-query -W -f '${Version}' libautozyme0 | sed 's/-[^-]*$//')" "$AZ_WORK_DIR/tcl/autozyme/"
+for kind in lua tcl; do
+	dir=$modulefiles
+	[[ $kind == tcl ]] && dir=$AZ_WORK_DIR/tcl
+	# shellcheck disable=SC2016 # the task's own expansions
+	out=$(as_user srun -n1 -c2 bash -c 'source "$1" && module use "$2" && module load autozyme &&
+		"$3/bin/python" -c "import autozyme, os; i = autozyme.thread_info()
+print(autozyme.__file__, i[\"threads\"], i[\"activation_file_read\"], os.environ[\"AUTOZYME_LIBRARY\"])" &&
+		Rscript -e "cat(find.package(\"autozyme\"), autozyme::thread_info()\$threads, \"\n\")"' \
+		module-job "$lmod_init" "$dir" "$venv" 2>"$err")
+	check_eq "module load autozyme ($kind, Lmod) in a task: the venv's Python and R, the plugin's budget" \
+		"/usr/share/autozyme/python/site/autozyme/__init__.py 2 True $(dpkg -L libautozyme0 | grep '/libautozyme\.so\.0$')
+/usr/lib/R/site-library/autozyme 2 " "$out" || diag "$(cat "$err")"
+done
+
 for page in "1 autozyme" "8 autozyme" "1 autozyme-info"; do
 	check_eq "man $page: installed, renders without warnings" "" \
 		"$(MANWIDTH=80 man --warnings $page 2>&1 >/dev/null)"
