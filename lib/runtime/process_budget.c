@@ -29,12 +29,33 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "process_budget.h"
 #include "state.h"
 #include "workers.h"
+
+/*
+ * The plugin named a file this process cannot read: most often a container
+ * that does not bind the node's activation_dir.  Said once per process, not
+ * by pool workers (their parent said it for the task).
+ */
+static void warn_unreadable_file(azi_runtime *r, const char *why)
+{
+	char line[4 * AZ_ERROR_MAX], *out = line;
+
+	if (r->file_warned || getenv(AZ_ENV_WORKER_SHARE))
+		return;
+	/* The reason names a path from the environment: one printable line. */
+	for (const unsigned char *c = (const unsigned char *)why; *c; c++)
+		out += *c >= 0x20 && *c < 0x7f ? sprintf(out, "%c", *c) : sprintf(out, "\\x%02x", *c);
+	fprintf(stderr, "autozyme: warning: cannot use %s: %s; the thread count comes from "
+		"this process's own CPUs and variables instead (in a container, bind the "
+		"node's activation_dir into it at the same path)\n", AZ_ENV_ACTIVATION_FILE, line);
+	r->file_warned = true;
+}
 
 /* True when the activation file was read; else why not is remembered. */
 static bool read_activation_file(azi_runtime *r)
@@ -47,6 +68,7 @@ static bool read_activation_file(azi_runtime *r)
 	r->activation_path = strdup(path);
 	if (az_activation_read(path, &r->activation, &err) != AZ_OK) {
 		r->activation_error = strdup(err.message);
+		warn_unreadable_file(r, err.message);
 		return false;
 	}
 	return true;

@@ -37,6 +37,7 @@ typedef struct azi_runtime {
 	az_worker_share worker; /* the share it works under; workers 0: none */
 	az_worker_share pool;   /* the latest pool it started; workers 0: none */
 	bool warned;            /* the oversubscription line was printed */
+	bool file_warned;       /* the unreadable activation file's line was */
 	az_registry *registry;
 	azi_active *active;     /* in activation order */
 	size_t n_active;

@@ -2,6 +2,7 @@
 /* What the runtime's unit tests share; see runtime_fixture.h. */
 #define _GNU_SOURCE /* asprintf, CPU_COUNT */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <libgen.h>
 #include <sched.h>
 #include <stdio.h>
@@ -39,6 +40,12 @@ void clean_env(void)
 	cr_assert_geq(asprintf(&patches, "%s/patches", srcdir()), 0);
 	setenv("AUTOZYME_PATCH_PATH", patches, 1);
 	free(patches);
+}
+
+void clean_env_and_capture_stderr(void)
+{
+	clean_env();
+	cr_redirect_stderr();
 }
 
 /* A fresh file in a fresh directory; the caller frees the path. */

@@ -18,6 +18,8 @@ const char *srcdir(void);
 /* Every suite's .init: nothing from the developer's shell or a Slurm job
  * leaks in, and the shipped patches are the registry. */
 void clean_env(void);
+/* clean_env, then stderr captured for cr_expect_stderr_eq_str. */
+void clean_env_and_capture_stderr(void);
 /* A fresh file in a fresh directory; the caller frees the path. */
 char *write_file(const char *text);
 /* Remove a file of write_file and its directory, and free the path. */

@@ -23,12 +23,6 @@ TestSuite(guard, .init = clean_env);
 
 /* ------------------------------------------------ the oversubscription guard */
 
-static void clean_env_and_capture_stderr(void)
-{
-	clean_env();
-	cr_redirect_stderr();
-}
-
 static void expect_stderr(const char *expected)
 {
 	fflush(stderr);

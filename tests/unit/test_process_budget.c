@@ -117,6 +117,44 @@ Test(process_budget, missing_activation_file_falls_back_to_discovery)
 	cJSON_Delete(info);
 }
 
+/* A container that does not bind activation_dir: one line, however often
+ * the budget is asked for, and it names the variable, the file and why. */
+Test(process_budget, unreadable_activation_file_warns_once, .init = clean_env_and_capture_stderr)
+{
+	setenv(AZ_ENV_ACTIVATION_FILE, "/nonexistent/az/activation.json", 1);
+	cr_expect_not(azi_runtime_from_activation_file());
+	cJSON_Delete(thread_info());
+	cr_expect_not(azi_runtime_from_activation_file());
+	fflush(stderr);
+	cr_expect_stderr_eq_str("autozyme: warning: cannot use AUTOZYME_ACTIVATION_FILE: "
+				"/nonexistent/az/activation.json: cannot open: No such file or directory; "
+				"the thread count comes from this process's own CPUs and variables instead "
+				"(in a container, bind the node's activation_dir into it at the same path)\n");
+}
+
+/* A hostile name (a newline, a non-UTF-8 byte) still makes one printable line. */
+Test(process_budget, unreadable_activation_file_line_is_printable, .init = clean_env_and_capture_stderr)
+{
+	setenv(AZ_ENV_ACTIVATION_FILE, "/nonexistent/a\nb\xff.json", 1);
+	cr_expect_not(azi_runtime_from_activation_file());
+	fflush(stderr);
+	cr_expect_stderr_eq_str("autozyme: warning: cannot use AUTOZYME_ACTIVATION_FILE: "
+				"/nonexistent/a\\x0ab\\xff.json: cannot open: No such file or directory; "
+				"the thread count comes from this process's own CPUs and variables instead "
+				"(in a container, bind the node's activation_dir into it at the same path)\n");
+}
+
+/* A pool worker inherits the variable; its parent already said it. */
+Test(process_budget, unreadable_activation_file_silent_in_a_worker,
+     .init = clean_env_and_capture_stderr)
+{
+	setenv(AZ_ENV_ACTIVATION_FILE, "/nonexistent/az/activation.json", 1);
+	setenv(AZ_ENV_WORKER_SHARE, "1/2", 1);
+	cr_expect_not(azi_runtime_from_activation_file());
+	fflush(stderr);
+	cr_expect_stderr_eq_str("");
+}
+
 Test(process_budget, autozyme_threads_is_a_request)
 {
 	cJSON *info;
