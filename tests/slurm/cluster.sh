@@ -72,8 +72,9 @@
 #                         cgroup.conf ConstrainCores=yes on the host's cgroup
 #                         version), cgroup2 or cgroup2-nosystemd (see cluster_site)
 #   AZ_CGROUP_CONF        if set, written as cgroup.conf next to slurm.conf
-#   AZ_JOB_CONTAINER_CONF if set, written as job_container.conf next to
-#                         slurm.conf (for job_container/tmpfs), with
+#   AZ_JOB_CONTAINER_CONF, AZ_OCI_CONF  if set, written as job_container.conf
+#                         (for job_container/tmpfs) or oci.conf (srun
+#                         --container) next to slurm.conf, with
 #                         @CLUSTER_DIR@ replaced by the cluster's dir
 #   AZ_CRED_EXPIRE        AuthInfo's cred_expire (seconds; Slurm's default is
 #                         120), which is also how long a requeued job waits
@@ -382,6 +383,13 @@ _az_site_cgroup_conf() {
 	esac
 }
 
+# _az_conf_file NAME CONTENT DIR: CONTENT (if any) as DIR/NAME, readable by
+# all, with @CLUSTER_DIR@ replaced by DIR.
+_az_conf_file() {
+	[[ -n $2 ]] || return 0
+	printf '%s\n' "${2//@CLUSTER_DIR@/$3}" >"$3/$1" && chmod 0644 "$3/$1"
+}
+
 # Write slurm.conf: defaults, minus any key that AZ_SLURM_CONF_EXTRA sets.
 _az_write_slurm_conf() {
 	local d=$AZ_CLUSTER_DIR host=$1 ncpu line key skip
@@ -616,10 +624,8 @@ cluster_start() {
 		_az_site_cgroup_conf >"$d/cgroup.conf"
 		chmod 0644 "$d/cgroup.conf"
 	fi
-	if [[ -n ${AZ_JOB_CONTAINER_CONF:-} ]]; then
-		printf '%s\n' "${AZ_JOB_CONTAINER_CONF//@CLUSTER_DIR@/$d}" >"$d/job_container.conf"
-		chmod 0644 "$d/job_container.conf"
-	fi
+	_az_conf_file job_container.conf "${AZ_JOB_CONTAINER_CONF:-}" "$d"
+	_az_conf_file oci.conf "${AZ_OCI_CONF:-}" "$d"
 	cluster_set_plugstack # AZ_PLUGSTACK goes in after the warm-up job
 
 	# munge with its own key and socket

@@ -84,3 +84,8 @@ has_contain_spank() { release_at_least 24.05; }
 # 23.02 adds job_container.conf's EntireStepInNS: every slurmstepd of the
 # job (not the extern step's) runs inside its namespace.
 has_entire_step_in_ns() { release_at_least 23.02; }
+
+# 23.02 writes an OCI container's config.json for each task after SPANK's
+# task_init, with the task's environment; 22.05 wrote it once, as the step
+# started, before the plugin ran (no thread variables, no SLURM_PROCID).
+container_env_is_the_tasks() { release_at_least 23.02; }

@@ -59,9 +59,9 @@ r_env_install() {
 }
 
 # task_field KEY: KEY of each JSON line on stdin (runtime_task.py's), in
-# rank order, space separated.
+# rank order, space separated; other lines (a failed task's) are left out.
 task_field() {
-	/usr/bin/python3 -c "import json,sys; print(' '.join(str(json.loads(l)[sys.argv[1]]) for l in sorted(sys.stdin, key=lambda l: json.loads(l)['rank'])))" "$1"
+	/usr/bin/python3 -c "import json,sys; print(' '.join(str(r[sys.argv[1]]) for r in sorted((json.loads(l) for l in sys.stdin if l.startswith('{')), key=lambda r: r['rank'])))" "$1"
 }
 
 # stepd_of JOB STEP: the pid of slurmstepd for JOB.STEP (STEP: 0, batch ...),

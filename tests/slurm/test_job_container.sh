@@ -28,9 +28,10 @@ base=
 start_variant() {
 	variant=$1
 	cluster_stop
-	export AZ_SLURM_CONF_EXTRA="$(tmpfs_namespace_conf)
+	AZ_SLURM_CONF_EXTRA="$(tmpfs_namespace_conf)
 PrologFlags=Contain${2:+
 SlurmdParameters=$2}"
+	export AZ_SLURM_CONF_EXTRA
 	export AZ_JOB_CONTAINER_CONF="AutoBasePath=true
 BasePath=@CLUSTER_DIR@/jobs${3:+
 $3}"
@@ -40,6 +41,7 @@ $3}"
 }
 
 # The job's /tmp, seen by a task: its device and inode, and how many entries.
+# shellcheck disable=SC2016 # the task's own expansions
 tmp_seen() { as_user srun -n1 -c1 sh -c 'echo "$(stat -c %d:%i /tmp) $(ls -A /tmp | wc -l)"' 2>"$err"; }
 # Nothing under BasePath but what Slurm keeps between jobs (no job's dir).
 base_has_no_job() { [[ -z $(find "$base" -mindepth 1 -maxdepth 1 -name '[0-9]*' 2>/dev/null) ]]; }
