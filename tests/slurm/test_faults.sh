@@ -295,7 +295,7 @@ def exists(path, name):
     src = open(os.path.join(top, path)).read()
     if path.endswith(".c"):
         suite, test = name.split("/")
-        return re.search(r"Test\((\w+ \*c, )?%s,\s*%s\)" % (suite, test), src) or \
+        return re.search(r"Test\((\w+ \*c, )?%s,\s*%s\s*[,)]" % (suite, test), src) or \
             re.search(r"REFUSED(_LANGUAGES)?\(%s," % test, src)
     if path.endswith(".sh"):
         return re.search(r"^%s\(\)" % re.escape(name), src, re.M)
