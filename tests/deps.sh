@@ -17,7 +17,7 @@ AZ_DEBIAN_PACKAGES="$AZ_DEMO_PACKAGES hwloc libhwloc-plugins slurm-wlm
  r-base-core r-base-dev r-cran-testthat r-cran-jsonlite r-cran-future r-cran-parallelly
  r-bioc-biocparallel r-cran-seurat r-cran-snow
  debhelper dh-python rpm man-db groff-base dpkg-dev fakeroot lintian
- clang libfuzzer-14-dev strace debootstrap lmod runc crun"
+ clang libfuzzer-14-dev strace debootstrap lmod tcl runc crun"
 
 # az_install_missing_packages [PACKAGE...]: those (default: AZ_DEBIAN_PACKAGES).
 az_install_missing_packages() {

@@ -38,15 +38,18 @@
 #include "workers.h"
 
 /*
- * The plugin named a file this process cannot read: most often a container
- * that does not bind the node's activation_dir.  Said once per process, not
- * by pool workers (their parent said it for the task).
+ * Lock held, the budget known and about to be used: the plugin named a file
+ * this process could not read, most often in a container that does not bind
+ * the node's activation_dir.  Said once per process, when the count is put
+ * to use (thread_info() only reports it, as autozyme-info does), and not by
+ * pool workers (their parent said it for the task).
  */
-static void warn_unreadable_file(azi_runtime *r, const char *why)
+static void warn_if_file_unread(azi_runtime *r)
 {
 	char line[4 * AZ_ERROR_MAX], *out = line;
+	const char *why = r->activation_error;
 
-	if (r->file_warned || getenv(AZ_ENV_WORKER_SHARE))
+	if (r->from_file || !why || r->file_warned || getenv(AZ_ENV_WORKER_SHARE))
 		return;
 	/* The reason names a path from the environment: one printable line. */
 	for (const unsigned char *c = (const unsigned char *)why; *c; c++)
@@ -68,7 +71,6 @@ static bool read_activation_file(azi_runtime *r)
 	r->activation_path = strdup(path);
 	if (az_activation_read(path, &r->activation, &err) != AZ_OK) {
 		r->activation_error = strdup(err.message);
-		warn_unreadable_file(r, err.message);
 		return false;
 	}
 	return true;
@@ -264,8 +266,10 @@ az_status azi_runtime_budget(az_budget *out, az_error *err)
 				"runtime budget: expected an output");
 	azi_runtime_lock();
 	status = azi_ensure_budget(err);
-	if (status == AZ_OK)
+	if (status == AZ_OK) {
+		warn_if_file_unread(&azi_rt);
 		*out = azi_rt.budget;
+	}
 	azi_runtime_unlock();
 	return status;
 }
@@ -310,6 +314,7 @@ az_status azi_current_threads(unsigned *threads, bool *off, az_error *err)
 	status = azi_ensure_budget(err);
 	if (status != AZ_OK)
 		return status;
+	warn_if_file_unread(&azi_rt);
 	*off = azi_rt.budget.off;
 	*threads = azi_rt.budget.off ? 0 : azi_rt.budget.threads;
 	return AZ_OK;

@@ -85,12 +85,13 @@ check_eq "r-other-autozyme in a task: the plugin's budget" \
 	"2 TRUE /usr/lib/R/site-library/autozyme " "$out" || diag "$(cat "$err")"
 scenario_done "installed packages"
 
-# The modulefiles the packages install, loaded with Debian's Lmod by the
-# test user in a task: a venv without the system's site packages, which
-# cannot import autozyme by itself, imports the module's (the wheel
-# unpacked), and R loads the package; both run with the plugin's budget.
-# Lmod reads the Tcl file too: it is loaded alone from a copy.
-lmod_init=/usr/share/lmod/lmod/init/bash
+# The modulefiles the packages install, loaded by the test user in a task:
+# a venv without the system's site packages, which cannot import autozyme
+# by itself, imports the module's (the wheel unpacked), and R loads the
+# package; both run with the plugin's budget.  With Debian's Lmod, the Lua
+# file, then the Tcl file alone from a copy; then with environment-modules'
+# own modulecmd.tcl (Debian's package conflicts with lmod: it is unpacked,
+# not installed), which reads the Tcl file beside the Lua one.
 venv=$AZ_WORK_DIR/venv-bare
 modulefiles=/usr/share/modulefiles
 as_user /usr/bin/python3 -m venv "$venv" >"$err" 2>&1 || diag "$(cat "$err")"
@@ -98,16 +99,29 @@ check_fails "a venv without the system's packages cannot import autozyme by itse
 	as_user "$venv/bin/python" -c 'import autozyme'
 as_user mkdir -p "$AZ_WORK_DIR/tcl/autozyme"
 as_user cp "$modulefiles/autozyme/$(dpkg-query -W -f '${Version}' libautozyme0 | sed 's/-[^-]*$//')" "$AZ_WORK_DIR/tcl/autozyme/"
-for kind in lua tcl; do
-	dir=$modulefiles
-	[[ $kind == tcl ]] && dir=$AZ_WORK_DIR/tcl
+envmod=$AZ_CLUSTER_DIR/environment-modules
+mkdir -p "$envmod"
+if (cd "$envmod" && apt-get download -q environment-modules >"$err" 2>&1) &&
+	dpkg -x "$envmod"/environment-modules_*.deb "$envmod"; then
+	chmod -R a+rX "$envmod"
+	modulecmd=$(ls "$envmod"/usr/lib/*/modulecmd.tcl)
+else
+	not_ok "environment-modules: apt-get download and unpack"
+	diag "$(cat "$err")"
+fi
+declare -A load=(
+	["Lmod, the Lua file"]="source /usr/share/lmod/lmod/init/bash && module use $modulefiles && module load autozyme"
+	["Lmod, the Tcl file"]="source /usr/share/lmod/lmod/init/bash && module use $AZ_WORK_DIR/tcl && module load autozyme"
+	["environment-modules"]="eval \"\$(MODULEPATH=$modulefiles tclsh ${modulecmd:-modulecmd.tcl} bash load autozyme)\""
+)
+for kind in "Lmod, the Lua file" "Lmod, the Tcl file" "environment-modules"; do
 	# shellcheck disable=SC2016 # the task's own expansions
-	out=$(as_user srun -n1 -c2 bash -c 'source "$1" && module use "$2" && module load autozyme &&
-		"$3/bin/python" -c "import autozyme, os; i = autozyme.thread_info()
+	out=$(as_user srun -n1 -c2 bash -c "${load[$kind]}"' &&
+		"$1/bin/python" -c "import autozyme, os; i = autozyme.thread_info()
 print(autozyme.__file__, i[\"threads\"], i[\"activation_file_read\"], os.environ[\"AUTOZYME_LIBRARY\"])" &&
 		Rscript -e "cat(find.package(\"autozyme\"), autozyme::thread_info()\$threads, \"\n\")"' \
-		module-job "$lmod_init" "$dir" "$venv" 2>"$err")
-	check_eq "module load autozyme ($kind, Lmod) in a task: the venv's Python and R, the plugin's budget" \
+		module-job "$venv" 2>"$err")
+	check_eq "module load autozyme ($kind) in a task: the venv's Python and R, the plugin's budget" \
 		"/usr/share/autozyme/python/site/autozyme/__init__.py 2 True $(dpkg -L libautozyme0 | grep '/libautozyme\.so\.0$')
 /usr/lib/R/site-library/autozyme 2 " "$out" || diag "$(cat "$err")"
 done

@@ -27,7 +27,7 @@ AZ_ROOT_PACKAGES="build-essential autoconf automake libtool pkg-config binutils
  python3 python3-numpy python3-threadpoolctl libopenblas0-pthread
  python3-venv python3-setuptools python3-wheel
  r-base-core r-base-dev r-cran-jsonlite r-cran-seurat procps util-linux strace
- debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base lintian lmod runc crun"
+ debhelper dh-python dpkg-dev fakeroot rpm man-db groff-base lintian lmod tcl runc crun"
 
 _root_err() { echo "roots: $*" >&2; }
 
