@@ -155,23 +155,32 @@ static int create_file(int dir_fd, const char *dir, const char *name, const char
 
 /*
  * A sweep holds the exclusive lock for the moment it takes to remove a few
- * files: wait that long, not for a process of the user's own that keeps it.
+ * files, which on a busy node can be long (a sweep that found the directory
+ * between its mkdir and this lock): wait for it, up to LOCK_WAIT_MS, polling
+ * at most every 50 ms; a process of the user's own that keeps the lock costs
+ * that user's step this wait, then the step goes on without a file.
  * 0: locked; 1: the directory was removed before the lock was ours (make it
  * again); -1: not locked.
  */
+#define LOCK_WAIT_MS 5000
 static int lock_job_dir(int dir_fd)
 {
+	struct timespec start, now;
+	long pause_ms = 1;
 	struct stat st;
-	int tries;
 
-	for (tries = 0; tries < 200; tries++) {
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
 		if (flock(dir_fd, LOCK_SH | LOCK_NB) == 0)
 			return fstat(dir_fd, &st) == 0 && st.st_nlink > 0 ? 0 : 1;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (az_ms_between(&start, &now) >= LOCK_WAIT_MS)
+			return -1;
+		nanosleep(&(struct timespec){ .tv_nsec = pause_ms * 1000000 }, NULL);
+		pause_ms = pause_ms < 25 ? 2 * pause_ms : 50;
 	}
-	return -1;
 }
 
 /*
