@@ -620,10 +620,7 @@ cluster_start() {
 		rm -rf "$d"
 		return 1
 	fi
-	if [[ -n $(_az_site_cgroup_conf) ]]; then
-		_az_site_cgroup_conf >"$d/cgroup.conf"
-		chmod 0644 "$d/cgroup.conf"
-	fi
+	_az_conf_file cgroup.conf "$(_az_site_cgroup_conf)" "$d"
 	_az_conf_file job_container.conf "${AZ_JOB_CONTAINER_CONF:-}" "$d"
 	_az_conf_file oci.conf "${AZ_OCI_CONF:-}" "$d"
 	cluster_set_plugstack # AZ_PLUGSTACK goes in after the warm-up job
