@@ -135,6 +135,26 @@ az_status az_runtime_find_patch(const char *name, const char *language,
 az_status az_runtime_activate(const char *name, const char *language,
 			      const az_patch **patch, az_error *err);
 
+/*
+ * activate(name)'s check of the upstream version the language found
+ * against the patch's min_version for `language`, by release numbers:
+ * "1.9" is "1.9.0", R's "1.9-3" is 1.9.3, a suffix such as "rc1" or "+cpu"
+ * ends the release.  AZ_ERR_INVALID naming both when `found` is older; a
+ * version that starts with no digit (or NULL) is not judged.  Errors of
+ * az_runtime_find_patch.
+ */
+az_status az_runtime_check_upstream_version(const char *name,
+					    const char *language,
+					    const char *found, az_error *err);
+
+/*
+ * The patches AUTOZYME_ACTIVATE names (what a fresh worker interpreter
+ * activates), parsed by the core as the plugin parses the option: a JSON
+ * array of names, "[]" when unset or empty; AZ_ERR_INVALID naming the
+ * variable and the accepted form when it does not parse.  Free with free().
+ */
+az_status az_runtime_inherited_patches(char **json, az_error *err);
+
 /* Record the upstream version the language found for an active patch (NULL: not installed). */
 az_status az_runtime_set_upstream_version(const char *name, const char *version,
 					  az_error *err);

@@ -350,6 +350,14 @@ az_status az_registry_search_path(const char *extra, char **out, az_error *err);
 az_status az_names_parse(const char *text, const char *field, char ***names,
 			 size_t *count, az_error *err);
 void az_names_free(char **names, size_t count);
+
+/*
+ * Upstream versions by release numbers (lib/core/versions.c): readable
+ * when it starts with a digit; older when `version`'s numbers come before
+ * `minimum`'s, missing numbers counting 0.  Unreadable: never older.
+ */
+bool az_version_readable(const char *version);
+bool az_version_older(const char *version, const char *minimum);
 /* -------------------------------------------------------- activation file */
 
 /*

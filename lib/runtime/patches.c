@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "process_budget.h"
 #include "state.h"
 #include "threads.h"
@@ -249,6 +251,61 @@ az_status az_runtime_activate(const char *name, const char *language,
 	if (status == AZ_OK)
 		*patch = found;
 	return status;
+}
+
+az_status az_runtime_check_upstream_version(const char *name,
+					    const char *language,
+					    const char *found, az_error *err)
+{
+	const az_patch *patch;
+	const char *minimum;
+	az_status status = az_runtime_find_patch(name, language, &patch, err);
+
+	if (status != AZ_OK)
+		return status;
+	minimum = az_patch_min_version(patch, language);
+	if (minimum && az_version_older(found, minimum))
+		return azi_fail(err, AZ_ERR_INVALID,
+				"activate: patch '%s' needs %s >= %s, found %s",
+				name, az_patch_upstream(patch, language),
+				minimum, found);
+	return AZ_OK;
+}
+
+/*
+ * The list is the core's to parse, so that Python and R read it alike: a
+ * list that does not parse is an error naming the variable, for the
+ * language to report on one line.
+ */
+az_status az_runtime_inherited_patches(char **json, az_error *err)
+{
+	const char *value = getenv(AZ_ENV_ACTIVATE);
+	char **names = NULL;
+	size_t count = 0, i;
+	cJSON *array;
+	az_status status = AZ_OK;
+
+	if (!json)
+		return azi_fail(err, AZ_ERR_INVALID,
+				"inherited_patches: no place for the list");
+	if (value && *value)
+		status = az_names_parse(value, AZ_ENV_ACTIVATE, &names, &count,
+					err);
+	if (status != AZ_OK)
+		return status;
+	array = cJSON_CreateArray();
+	for (i = 0; array && i < count; i++)
+		if (!cJSON_AddItemToArray(array, cJSON_CreateString(names[i]))) {
+			cJSON_Delete(array);
+			array = NULL;
+		}
+	*json = array ? cJSON_PrintUnformatted(array) : NULL;
+	cJSON_Delete(array);
+	az_names_free(names, count);
+	if (!*json)
+		return azi_fail(err, AZ_ERR_NOMEM,
+				"inherited_patches: out of memory");
+	return AZ_OK;
 }
 
 az_status az_runtime_set_upstream_version(const char *name, const char *version,

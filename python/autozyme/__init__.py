@@ -69,11 +69,8 @@ def _check_upstream(name, upstream, min_version):
             "activate({!r}): the patch adapts the Python package {!r}, which "
             "is not installed for {} (not importable from sys.path); install "
             "{} first".format(name, upstream, sys.executable, upstream))
-    found = _upstream.version(upstream)
-    if found and min_version and _upstream.older(found, min_version):
-        raise UpstreamNotInstalledError(
-            "activate({!r}): the patch needs {} >= {}, found {} {}".format(
-                name, upstream, min_version, upstream, found))
+    if min_version:
+        _core().check_upstream_version(name, _upstream.version(upstream))
 
 
 def _activate(name, strict):

@@ -15,10 +15,10 @@ from . import _activate, _core
 from ._hooks import warn
 
 
-def _problems(names):
+def _problems():
     try:
-        _core()
-    except Exception as exc:  # no library: the same reason for every name
+        names = _core().inherited_patches()
+    except Exception as exc:  # no library, or a list that does not parse
         return [str(exc)]
     problems = []
     for name in names:
@@ -31,7 +31,7 @@ def _problems(names):
 
 def _main():
     value = os.environ["AUTOZYME_ACTIVATE"]
-    problems = _problems([n.strip() for n in value.split(",") if n.strip()])
+    problems = _problems()
     if problems:
         warn("this process did not activate AUTOZYME_ACTIVATE={!r}: {}"
              .format(value, "; ".join(problems)))

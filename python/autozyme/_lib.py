@@ -11,7 +11,8 @@ import ctypes
 import os
 import sys
 
-from ._errors import AutoZymeError, UnknownPatchError
+from ._errors import (AutoZymeError, UnknownPatchError,
+                      UpstreamNotInstalledError)
 
 SONAME = "libautozyme.so.0"
 
@@ -69,6 +70,9 @@ _SIGNATURES = {
                                            _P_ERROR]),
     "az_runtime_set_upstream_version": (ctypes.c_int, [_C_STR, _C_STR,
                                                        _P_ERROR]),
+    "az_runtime_check_upstream_version": (ctypes.c_int, [_C_STR, _C_STR,
+                                                         _C_STR, _P_ERROR]),
+    "az_runtime_inherited_patches": (ctypes.c_int, [_P_VOID, _P_ERROR]),
     "az_runtime_snapshot": (ctypes.c_int, [_C_STR, _C_STR, _P_VOID,
                                            _P_ERROR]),
     "az_runtime_thread_info": (ctypes.c_int, [_P_VOID, _P_ERROR]),
@@ -242,6 +246,22 @@ class Core:
     def activate(self, name):
         """Activate `name` (see find_patch) in the C runtime."""
         self._python_patch(self._lib.az_runtime_activate, name)
+
+    def check_upstream_version(self, name, found):
+        """Refuse `found`, the installed upstream's version, when it is older
+        than the patch's min_version (the core's rule, R's too)."""
+        err = self._error()
+        self._check(self._lib.az_runtime_check_upstream_version(
+            _encode(name), _LANGUAGE, _encode(found), err), err,
+            {_INVALID: UpstreamNotInstalledError})
+
+    def inherited_patches(self):
+        """The names AUTOZYME_ACTIVATE holds, as the core parses them."""
+        import json
+        text, err = ctypes.c_void_p(), self._error()
+        self._check(self._lib.az_runtime_inherited_patches(ctypes.byref(text),
+                                                           err), err)
+        return json.loads(self._take_string(text))
 
     def set_upstream_version(self, name, version):
         err = self._error()

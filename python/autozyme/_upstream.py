@@ -50,24 +50,6 @@ def version(name):
     return _scan(_normalise(name))
 
 
-def _release(version):
-    """The leading numbers of a version: "1.9.3rc1" -> (1, 9, 3)."""
-    numbers = []
-    for part in version.split("."):
-        digits = len(part) - len(part.lstrip("0123456789"))
-        if not digits:
-            break
-        numbers.append(int(part[:digits]))
-        if digits < len(part):  # "3rc1": nothing after a suffix counts
-            break
-    return tuple(numbers)
-
-
-def older(version, minimum):
-    """True when `version` is before `minimum` (release numbers only)."""
-    return _release(version) < _release(minimum)
-
-
 def find_spec(name, path=None, skip=None):
     """The spec the import system would use for `name`, without importing it.
 

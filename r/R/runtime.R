@@ -90,11 +90,7 @@ check_upstream <- function(patch, version) {
     stop(sprintf("activate(name): patch '%s' needs the R package '%s', which is not installed in %s",
                  patch$name, patch$upstream, paste(.libPaths(), collapse = ":")),
          call. = FALSE)
-  if (!is.null(patch$min_version) &&
-      package_version(version) < package_version(patch$min_version))
-    stop(sprintf("activate(name): patch '%s' needs %s >= %s, found %s",
-                 patch$name, patch$upstream, patch$min_version, version),
-         call. = FALSE)
+  .Call(C_check_upstream_version, patch$name, version)
 }
 
 # The manifest names the hook as "pkg::function" or "pkg:::function".

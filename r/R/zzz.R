@@ -12,7 +12,7 @@
   routines <- getDLLRegisteredRoutines(dll)$.Call
   for (name in names(routines))
     assign(paste0("C_", name), routines[[name]], envir = asNamespace(pkgname))
-  auto_activate(Sys.getenv("AUTOZYME_ACTIVATE"))
+  if (nzchar(Sys.getenv("AUTOZYME_ACTIVATE"))) auto_activate()
 }
 
 .onUnload <- function(libpath) {
@@ -65,11 +65,17 @@ loader_reason <- function(error) {
   sub("(?s).*\n\\s*", "", conditionMessage(message), perl = TRUE)
 }
 
-# Patches without an R side (Python's, for a Python parent) are skipped; a
-# failure costs one warning line, never the worker.
-auto_activate <- function(names) {
-  for (name in trimws(strsplit(names, ",", fixed = TRUE)[[1L]])) {
-    if (!nzchar(name)) next
+# The core parses the list, as for Python and the plugin.  Patches without
+# an R side (Python's, for a Python parent) are skipped; a failure costs one
+# warning line, never the worker.
+auto_activate <- function() {
+  names <- tryCatch(jsonlite::fromJSON(.Call(C_inherited_patches)), error = function(e) {
+    warning(sprintf("autozyme: this session did not activate AUTOZYME_ACTIVATE='%s': %s",
+                    Sys.getenv("AUTOZYME_ACTIVATE"), conditionMessage(e)),
+            call. = FALSE, immediate. = TRUE)
+    character(0)
+  })
+  for (name in names) {
     if (!.Call(C_has_side, name, "r") && .Call(C_has_side, name, "python")) next
     tryCatch(activate_patch(name), error = function(e) {
       warning(sprintf("autozyme: could not activate '%s' named by AUTOZYME_ACTIVATE: %s",

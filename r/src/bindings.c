@@ -194,6 +194,29 @@ SEXP C_activate(SEXP name)
 	return R_NilValue;
 }
 
+/* The core's one rule for the installed upstream against min_version. */
+SEXP C_check_upstream_version(SEXP name, SEXP version)
+{
+	const char *text = scalar_string(name, "activate(name)", "name");
+	const char *found = scalar_string(version, "activate(name)", "version");
+	az_error err;
+
+	if (az_runtime_check_upstream_version(text, "r", found, &err) != AZ_OK)
+		fail("activate(name)", "activate", &err);
+	return R_NilValue;
+}
+
+/* The names AUTOZYME_ACTIVATE holds, as JSON, parsed by the core. */
+SEXP C_inherited_patches(void)
+{
+	char *json;
+	az_error err;
+
+	if (az_runtime_inherited_patches(&json, &err) != AZ_OK)
+		fail("AUTOZYME_ACTIVATE", "inherited_patches", &err);
+	return take_string(json);
+}
+
 /* version: a string, or NULL when the upstream package is not installed. */
 SEXP C_set_upstream_version(SEXP name, SEXP version)
 {
@@ -302,6 +325,8 @@ static const R_CallMethodDef call_methods[] = {
 	CALL(find_patch, 1),
 	CALL(has_side, 2),
 	CALL(activate, 1),
+	CALL(check_upstream_version, 2),
+	CALL(inherited_patches, 0),
 	CALL(set_upstream_version, 2),
 	CALL(snapshot, 1),
 	CALL(thread_info, 0),

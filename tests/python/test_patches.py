@@ -143,8 +143,19 @@ def test_too_old_upstream_is_refused(tmp_path):
                      min_version="1.10")
     line = _error("import autozyme; autozyme.activate('newscanpy')", env)
     assert line == ("autozyme._errors.UpstreamNotInstalledError: "
-                    "activate('newscanpy'): the patch needs scanpy >= 1.10, "
-                    "found scanpy 1.9.3")
+                    "activate: patch 'newscanpy' needs scanpy >= 1.10, "
+                    "found 1.9.3")
+
+
+def test_min_version_by_release_numbers_as_r(tmp_path):
+    """The core's rule, R's too: scanpy 1.9.3 meets 1.9.3.0 (Python's own
+    tuples once made 1.9.3 older than it)."""
+    env = site_patch(tmp_path, "samescanpy", "scanpy",
+                     "def apply(module, threads):\n    pass\n", base_env(),
+                     min_version="1.9.3.0")
+    assert run_json("import autozyme, json; autozyme.activate('samescanpy');"
+                    " print(json.dumps(autozyme.env_snapshot()['patches']"
+                    "[0]['upstream_version']))", env) == "1.9.3"
 
 
 @pytest.fixture

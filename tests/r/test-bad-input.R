@@ -54,4 +54,9 @@ test_that("a malformed AUTOZYME_ACTIVATE never stops a fresh R session", {
   r <- run_script(script, env = c(AUTOZYME_ACTIVATE = "../x,seurat"))
   expect_equal(r$status, 0L)
   expect_equal(r$report, "alive")
+  # The core's parse, Python's warning: one line naming the variable.
+  expect_equal(grep("autozyme", r$output, value = TRUE),
+               paste0("Warning: autozyme: this session did not activate AUTOZYME_ACTIVATE='../x,seurat': ",
+                      "AUTOZYME_ACTIVATE: invalid patch name '../x': ",
+                      "expected NAME[,NAME...] with names matching [a-z0-9][a-z0-9_.-]{0,63}"))
 })

@@ -244,3 +244,67 @@ Test(patches, fork_child_keeps_the_active_patches)
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "the child lost the active patch");
 }
+
+/* ------------------------------------------- upstream version, inherited */
+
+Test(patches, check_upstream_version_by_release_numbers)
+{
+	az_error err = { "" };
+
+	/* The shipped scanpy patch's Python side needs scanpy >= 1.9. */
+	cr_expect_eq(az_runtime_check_upstream_version("scanpy", "python",
+						       "1.9", &err), AZ_OK);
+	cr_expect_eq(az_runtime_check_upstream_version("scanpy", "python",
+						       "1.10.0rc1", &err), AZ_OK);
+	cr_expect_eq(az_runtime_check_upstream_version("scanpy", "python",
+						       "unknown", &err), AZ_OK);
+	cr_expect_eq(az_runtime_check_upstream_version("scanpy", "python",
+						       NULL, &err), AZ_OK);
+	cr_assert_eq(az_runtime_check_upstream_version("scanpy", "python",
+						       "1.8.2", &err),
+		     AZ_ERR_INVALID);
+	cr_expect_str_eq(err.message,
+			 "activate: patch 'scanpy' needs scanpy >= 1.9, found 1.8.2");
+	cr_expect_null(getenv(AZ_ENV_ACTIVATE), "a check activates nothing");
+	cr_expect_eq(az_runtime_check_upstream_version("scanpy", "r", "1.0",
+						       &err), AZ_ERR_NOT_FOUND);
+	cr_expect_str_eq(err.message,
+			 "activate: patch 'scanpy' has no R side (languages: Python)");
+}
+
+static char *inherited(const char *value, az_status want, az_error *err)
+{
+	char *json = NULL;
+
+	if (value)
+		setenv(AZ_ENV_ACTIVATE, value, 1);
+	cr_assert_eq(az_runtime_inherited_patches(&json, err), want, "%s",
+		     err->message);
+	return json;
+}
+
+Test(patches, inherited_patches_as_the_core_parses_them)
+{
+	az_error err = { "" };
+	char *json = inherited(NULL, AZ_OK, &err);
+
+	cr_expect_str_eq(json, "[]");
+	free(json);
+	json = inherited("", AZ_OK, &err);
+	cr_expect_str_eq(json, "[]");
+	free(json);
+	json = inherited("scanpy,seurat,scanpy", AZ_OK, &err);
+	cr_expect_str_eq(json, "[\"scanpy\",\"seurat\"]");
+	free(json);
+}
+
+Test(patches, inherited_patches_refuse_a_bad_list_naming_the_variable)
+{
+	az_error err = { "" };
+
+	cr_expect_null(inherited("scanpy,Bad Name", AZ_ERR_INVALID, &err));
+	cr_expect_eq(strncmp(err.message,
+			     "AUTOZYME_ACTIVATE: invalid patch name 'Bad Name': ",
+			     50), 0, "%s", err.message);
+	cr_expect_eq(az_runtime_inherited_patches(NULL, &err), AZ_ERR_INVALID);
+}
