@@ -6,9 +6,11 @@
 #
 #   bench/releases.sh BUILDDIR [--quick]          (as root; about 3 minutes a release)
 #
-# The last line is "N passed, M failed" (releases whose benchmark ran).
+# Each release is a suite of tests/lib.sh; the last line is "releases: N
+# passed, M failed, K skipped".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/lib.sh"
 . "$here/../tests/releases/roots.sh"
 if [[ $# -lt 1 || $# -gt 2 || ($# -eq 2 && $2 != --quick) ]]; then
 	echo "usage: $0 BUILDDIR [--quick]" >&2
@@ -16,28 +18,14 @@ if [[ $# -lt 1 || $# -gt 2 || ($# -eq 2 && $2 != --quick) ]]; then
 fi
 build=$(cd "$1" && pwd)
 shift
-passed=0
-failed=0
 
-record() {
-	if "$@"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "=== FAILED: $*"
-	fi
-}
-
-echo "=== Slurm $(slurmd -V) on this machine"
-record bash "$here/launch.sh" "$build" "$@"
+suite "Slurm $(slurmd -V) on this machine" bash "$here/launch.sh" "$build" "$@"
 for name in ${AZ_RELEASES:-trixie sid}; do
 	if [[ ! -r $(root_dir "$name")/work/autozyme/build/spank/.libs/autozyme.so ]]; then
-		echo "=== $name: no build in its root (run tests/releases/run.sh $name first)"
-		failed=$((failed + 1))
+		suite "$name: no build in its root (run tests/releases/run.sh $name first)" false
 		continue
 	fi
-	echo "=== Slurm $(root_run "$name" slurmd -V) in the $name root"
-	record root_run "$name" /bin/bash /work/autozyme/bench/launch.sh /work/autozyme/build "$@"
+	suite "Slurm $(root_run "$name" slurmd -V) in the $name root" \
+		root_run "$name" /bin/bash /work/autozyme/bench/launch.sh /work/autozyme/build "$@"
 done
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary releases

@@ -6,15 +6,16 @@
 #
 # Each benchmark prints its tables; a benchmark that fails (a variant whose
 # command failed, a check that the variants really differ) is counted as
-# failed.  Nothing judges the numbers.  The last line is "N passed, M failed".
+# failed, by tests/lib.sh's suite like every suite of the test command.
+# Nothing judges the numbers.  The last line is "benchmarks: N passed, M
+# failed, K skipped".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/lib.sh"
 if [[ $# -lt 1 || $# -gt 2 || ( $# -eq 2 && $2 != --quick ) ]]; then
 	echo "usage: $0 BUILDDIR [--quick]" >&2
 	exit 2
 fi
-passed=0
-failed=0
 start=$SECONDS
 # What the README must say beside every table: the machine, the software,
 # the commit, the date and this command.
@@ -24,15 +25,8 @@ commit=$(git -C "$here/.." describe --always --dirty 2>/dev/null || echo "not a 
 echo "# machine: $(nproc) CPUs ($cpu), $os, $(uname -r), $(slurmd -V 2>/dev/null)"
 echo "# commit $commit, $(date -u '+%Y-%m-%d %H:%M UTC'), command: bench/run-all.sh $*"
 for bench in launch taskinit runtime saves batch; do
-	echo "=== bench/$bench.sh $*"
-	if bash "$here/$bench.sh" "$@"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "=== bench/$bench.sh: FAILED"
-	fi
+	suite "bench/$bench.sh $*" bash "$here/$bench.sh" "$@"
 	echo "# load average after bench/$bench.sh: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 echo "# bench/run-all.sh took $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s"
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary benchmarks

@@ -5,7 +5,7 @@
 #
 #   bench/run-quick.sh BUILDDIR          (as root; about a minute)
 #
-# The last line is "N passed, M failed" (benchmarks that ran to the end).
+# The last line is "benchmarks: N passed, M failed, K skipped" (run-all.sh's).
 if [ $# -ne 1 ]; then
 	echo "usage: $0 BUILDDIR" >&2
 	exit 2

@@ -18,15 +18,38 @@ jobs=$(nproc)
 slurm_release() { slurmd -V | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1; }
 
 # Criterion writes its Synthesis line to each test's log; show them all.
+# It says nothing of a skipped test unless verbose: at level 1 each log
+# holds a `[SKIP] suite::test: reason` line, shown here and counted.
 unit_tests() {
 	local dir=$1 status=0
-	make -C "$dir" -j"$jobs" check >"$dir/check.out" 2>&1 || status=$?
+	CRITERION_VERBOSITY_LEVEL=1 make -C "$dir" -j"$jobs" check >"$dir/check.out" 2>&1 || status=$?
 	grep -h "Synthesis" "$dir"/tests/unit/*.log || true
 	grep -E '^(# |FAIL|ERROR)' "$dir/check.out" || true
 	if [ $status -ne 0 ]; then
 		cat "$dir"/tests/unit/*.log
 	fi
+	unit_test_counts "$dir"/tests/unit/*.log
 	return $status
+}
+
+# unit_test_counts LOG...: every skip with its reason, then `unit tests: N
+# passed, M failed, K skipped` over the Criterion tests and the scripts.
+unit_test_counts() {
+	local log passed=0 failed=0 skipped=0 p f c
+	for log in "$@"; do
+		if read -r p f c < <(sed -nE 's/.*Synthesis: Tested: [0-9]+ \| Passing: ([0-9]+) \| Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2 \3/p' "$log"); then
+			passed=$((passed + p)) failed=$((failed + f + c))
+			skipped=$((skipped + $(grep -c '^\[SKIP\]' "$log")))
+			sed -nE "s|^\[SKIP\] (.*)|skip - $(basename "$log" .log): \1|p" "$log"
+		else
+			case $(sed -n 's/^:test-result: //p' "${log%.log}.trs" 2>/dev/null) in
+			PASS) passed=$((passed + 1)) ;;
+			SKIP) skipped=$((skipped + 1)) && echo "skip - $(basename "$log" .log): $(tail -1 "$log")" ;;
+			*) failed=$((failed + 1)) ;;
+			esac
+		fi
+	done
+	echo "unit tests: $passed passed, $failed failed, $skipped skipped"
 }
 
 # Criterion runs each test in a child process whose valgrind exit code it

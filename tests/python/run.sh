@@ -23,8 +23,22 @@ export PYTHONPATH="$srcdir/python" AUTOZYME_LIBRARY="$library" \
 	PYTHONDONTWRITEBYTECODE=1
 cd "$srcdir/tests/python" || exit 2
 [ $# -gt 0 ] || set -- .
-/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs "$@"
+junit=$(mktemp)
+trap 'rm -f "$junit"' EXIT
+/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs --junitxml="$junit" "$@"
 status=$?
+# The last line in the test command's form (tests/lib.sh's suite counts
+# the skipped; -rs above printed each one's reason).
+/usr/bin/python3 - "$junit" <<'COUNT'
+import sys
+import xml.etree.ElementTree as ET
+cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+outcomes = [next((c.tag for c in case if c.tag in ("failure", "error", "skipped")), "passed")
+            for case in cases]
+print("pytest: {} passed, {} failed, {} skipped".format(
+    outcomes.count("passed"), outcomes.count("failure") + outcomes.count("error"),
+    outcomes.count("skipped")))
+COUNT
 if [ "$status" -eq 5 ]; then
 	echo "run.sh: pytest collected no tests" >&2
 	exit 1

@@ -41,9 +41,10 @@ results <- as.data.frame(testthat::test_dir(file.path(Sys.getenv("AZ_TEST_SRCDIR
                                             load_package = "none", reporter = "summary",
                                             stop_on_failure = FALSE))
 failed <- sum(results$failed) + sum(results$error)
-writeLines(sprintf("testthat: %d expectations passed, %d failed, %d skipped, %d warnings in %d tests",
-                   sum(results$passed), failed, sum(results$skipped),
-                   sum(results$warning), nrow(results)),
+writeLines(c(sprintf("testthat: %d expectations passed, %d failed, %d skipped, %d warnings in %d tests",
+                     sum(results$passed), failed, sum(results$skipped),
+                     sum(results$warning), nrow(results)),
+             sprintf("%d %d %d", sum(results$passed), failed, sum(results$skipped))),
            Sys.getenv("AZ_TEST_SUMMARY"))
 quit(status = failed > 0)'
 tests=$?
@@ -55,7 +56,13 @@ else
 	cat "$tmp/check.log"
 fi
 
-summary=$(cat "$tmp/summary" 2>/dev/null || echo "testthat: did not run")
+summary=$(head -n 1 "$tmp/summary" 2>/dev/null || echo "testthat: did not run")
 status=$(grep -m1 '^Status: ' "$tmp/check.log" || echo "Status: did not run")
 echo "r: $summary; $(tail -n 1 "$tmp/user.log"); R CMD check: $status"
+# The last line in the test command's form: testthat's expectations, the
+# user library's checks and R CMD check as one.
+read -r t_pass t_fail t_skip < <(sed -n 2p "$tmp/summary" 2>/dev/null) || t_pass=0 t_fail=1 t_skip=0
+read -r u_pass u_fail u_skip < <(sed -nE 's/^user library: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$tmp/user.log") ||
+	u_pass=0 u_fail=1 u_skip=0
+echo "r: $((t_pass + u_pass + (check == 0))) passed, $((t_fail + u_fail + check)) failed, $((t_skip + u_skip)) skipped"
 [ "$tests" -eq 0 ] && [ "$user" -eq 0 ] && [ "$check" -eq 0 ]
