@@ -79,7 +79,12 @@ valgrind_unit_tests() {
 	return $status
 }
 
+# make distcheck builds and tests the tarball in a directory of its own: it
+# needs only a configured tree, apart from build/ (whose tarball the
+# packages suite makes meanwhile), and runs beside the suites after it.
 distcheck() {
+	mkdir -p "$1"
+	[ -f "$1/Makefile" ] || (cd "$1" && "$top/configure" -q) || return 1
 	make -C "$1" -j"$jobs" distcheck >"$1/distcheck.out" 2>&1 || {
 		tail -40 "$1/distcheck.out"
 		return 1
@@ -128,9 +133,10 @@ suite "unit tests" unit_tests "$top/build"
 suite "unit tests under ASan+UBSan" unit_tests "$top/build-asan"
 suite "unit tests, built without PMIx" unit_tests "$top/build-nopmix"
 # The valgrind suite is the longest and needs only CPU, while the Slurm
-# scenarios mostly wait on Slurm: it runs beside the suites after it.
+# scenarios mostly wait on Slurm: it runs beside the suites after it, and so
+# does make distcheck.
 background_start valgrind valgrind_unit_tests "$top/build"
-suite "make distcheck" distcheck "$top/build"
+background_start distcheck distcheck "$top/build-distcheck"
 suite "fuzzing (libFuzzer, ASan+UBSan)" bash "$top/tests/fuzz/run.sh" "$top/build"
 suite "python runtime (pytest)" bash "$top/tests/python/run.sh" "$top/build"
 suite "python wheel in every interpreter (venvs)" /usr/bin/python3 "$top/tests/python/interpreters.py" "$top/build"
@@ -141,6 +147,7 @@ suite "slurm scenarios, Slurm $(slurm_release), task/affinity" \
 suite "slurm scenarios, Slurm $(slurm_release), task/cgroup" \
 	scenario_files cgroup "$top/build" "$top"/tests/slurm/test_*.sh
 suite "benchmarks, quick mode (numbers not judged)" bash "$top/bench/run-quick.sh" "$top/build"
+suite "make distcheck (run beside the suites above)" background_wait distcheck
 suite "unit tests under valgrind (run beside the suites above)" background_wait valgrind
 
 suite "release matrix: Slurm 24.11 (Debian 13) and 26.05 (Debian unstable)" background_wait matrix
