@@ -291,6 +291,23 @@ az_status azi_local_ranks_discover(const az_env *env, az_local_ranks *out,
 	return azi_local_ranks_from_env(env, out, err);
 }
 
+unsigned azi_cpu_list_weight(const char *text)
+{
+	char list[4096];
+	hwloc_bitmap_t set;
+	int weight = -1;
+
+	/* hwloc drops a single CPU followed by a newline ("0,2\n" is one
+	 * CPU), and /proc's lists end with one: parse the list alone. */
+	text += strspn(text, " \t");
+	snprintf(list, sizeof(list), "%.*s", (int)strcspn(text, " \t\n"), text);
+	set = hwloc_bitmap_alloc();
+	if (set && hwloc_bitmap_list_sscanf(set, list) == 0)
+		weight = hwloc_bitmap_weight(set);
+	hwloc_bitmap_free(set);
+	return weight > 0 ? (unsigned)weight : 0;
+}
+
 unsigned azi_cpus_of_parent(void)
 {
 	char path[64], line[4096];
@@ -303,13 +320,7 @@ unsigned azi_cpus_of_parent(void)
 		return 0;
 	while (fgets(line, sizeof(line), status))
 		if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
-			hwloc_bitmap_t set = hwloc_bitmap_alloc();
-			int weight;
-
-			if (set && hwloc_bitmap_list_sscanf(set, line + 18) == 0 &&
-			    (weight = hwloc_bitmap_weight(set)) > 0)
-				pus = (unsigned)weight;
-			hwloc_bitmap_free(set);
+			pus = azi_cpu_list_weight(line + 18);
 			break;
 		}
 	fclose(status);

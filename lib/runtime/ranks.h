@@ -49,4 +49,8 @@ bool azi_local_ranks_have_pmix(void);
  * slurmstepd), from its /proc status; 0 when unknown. */
 unsigned azi_cpus_of_parent(void);
 
+/* PUs in a CPU list as /proc and cgroup files write it ("0-3,5", with any
+ * blanks around and a newline after it); 0 when it does not parse. */
+unsigned azi_cpu_list_weight(const char *text);
+
 #endif

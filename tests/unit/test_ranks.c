@@ -221,6 +221,19 @@ Test(bound, srun_cpu_bind_none_is_never_bound)
 	cr_expect(two_bound(&env, false, 1, 2));
 }
 
+/* /proc writes "Cpus_allowed_list:\t0-3,5\n"; hwloc alone drops a last
+ * single CPU followed by the newline ("0,2\n" was one CPU, "5\n" none). */
+Test(bound, cpu_lists_as_proc_writes_them)
+{
+	cr_expect_eq(azi_cpu_list_weight("\t0\n"), 1);
+	cr_expect_eq(azi_cpu_list_weight("\t5\n"), 1);
+	cr_expect_eq(azi_cpu_list_weight("\t0,2\n"), 2);
+	cr_expect_eq(azi_cpu_list_weight("\t0-3,5\n"), 5);
+	cr_expect_eq(azi_cpu_list_weight("0-1"), 2);
+	cr_expect_eq(azi_cpu_list_weight("\t\n"), 0);
+	cr_expect_eq(azi_cpu_list_weight("\tnone\n"), 0);
+}
+
 /* The launcher's cpuset is the parent's: here, Criterion's runner. */
 Test(bound, the_parents_cpuset_is_the_launchers)
 {
