@@ -170,6 +170,10 @@ test_refused() {
 
 # The sweep's own time for what a killed slurmstepd of 64 tasks left (its
 # one file): the batch step's end logs it at debug level.
+# swept_line JOB: the slurmd log's line of JOB's sweep, if logged yet.
+swept_line() { grep -h "autozyme: job $1: swept " "$AZ_CLUSTER_DIR"/log/slurmd-*.log | tail -1; }
+sweep_logged() { [[ -n $(swept_line "$1") ]]; }
+
 test_sweep_time() {
 	local job line
 	job=$(as_user sbatch --parsable -n1 -c1 -o /dev/null --wrap="srun -n64 --overcommit sleep 120")
@@ -178,7 +182,10 @@ test_sweep_time() {
 	kill -9 "$(stepd_of "$job" 0)" 2>/dev/null
 	scancel "$job"
 	check "sweep time: the job ends" wait_until 120 job_gone "$job"
-	line=$(grep -h "autozyme: job $job: swept " "$AZ_CLUSTER_DIR"/log/slurmd-*.log | tail -1)
+	# squeue forgets the job before its batch step's slurmstepd has ended
+	# (and swept): wait for the line, not for the job.
+	wait_until 60 sweep_logged "$job"
+	line=$(swept_line "$job")
 	check_match "sweep time: the batch step's end swept the step's file" "swept 1 file in [0-9.]+ ms" "$line"
 	diag "sweep of a killed 64-task step: ${line##*swept 1 file in }"
 	after "sweep of a killed 64-task step"
